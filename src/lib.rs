@@ -1,0 +1,73 @@
+//! lifecycle-sim finds the races that live in how a server starts, becomes
+//! ready, drains and stops — and replays each one from a single seed.
+//!
+//! A service runs inside turmoil's simulated network and clock. A seeded
+//! [`Schedule`] starts it, sends it requests, stops and kills it; oracles judge
+//! the recorded trace; a failure is a seed plus a shrunk schedule that replays
+//! exactly. Here the startup window (race 1: the listener accepts before the
+//! state is initialised) is found, shrunk, and replayed from its seed alone:
+//!
+//! ```
+//! use lifecycle_sim::{Campaign, Cases, Case, Generator, Invariant, Limits, Model, ShrinkLimits,
+//!     Target, Variant, Verdict};
+//!
+//! let campaign = Campaign {
+//!     target: Target { model: Model::StartupWindow, variant: Variant::Buggy },
+//!     invariants: vec![Invariant::ServedBeforeInitialised],
+//!     generator: Generator::default(),
+//!     cases: Cases::Generated { base_seed: 7, count: 200 },
+//!     limits: Limits::default(),
+//!     shrink: ShrinkLimits::default(),
+//! };
+//! let report = campaign.run();
+//! let failure = report.failure.expect("the buggy startup order is found");
+//! let Verdict::Violation(violation) = &failure.run.verdict else { panic!("not a violation") };
+//! assert_eq!(violation.invariant, Invariant::ServedBeforeInitialised);
+//! println!("seed {:#x}, shrunk to:\n{}", failure.seed, failure.shrunk);
+//!
+//! // The seed and the shrunk schedule replay the same trace, event for event.
+//! let case = Case { seed: failure.seed, schedule: failure.shrunk.clone() };
+//! let replay = campaign.run_case(&case);
+//! assert_eq!(replay.events, failure.run.events);
+//! ```
+//!
+//! # Map
+//!
+//! - [`Schedule`], [`Step`], [`Action`]: what happens and when, as data with a text form.
+//! - [`Generator`]: seeded schedules from a scenario's parameters, and their shrinking.
+//! - [`director::run`]: one case in one simulation, bounded, judged as it goes.
+//! - [`lifecycle`]: the lifecycle core a simulated service is built from; each
+//!   race is a policy of it.
+//! - [`Target`], [`Model`], [`Variant`]: the built-in models of the races.
+//! - [`Event`] and the trace: every observable fact, in order, rendered and hashed.
+//! - [`Invariant`], [`Oracle`], [`Violation`]: the checks, one invariant each.
+//! - [`Campaign`]: many cases, the first failure shrunk and checked for replay.
+//! - [`Scenario`]: the TOML file format; [`check`](check::check) runs one and saves its failure.
+//! - [`seed`]: the one `u64` everything derives from, and the `LIFECYCLE_SEED` /
+//!   `LIFECYCLE_CASES` variables.
+#![deny(missing_docs)]
+
+mod campaign;
+pub mod check;
+mod client;
+pub mod director;
+mod generate;
+pub mod lifecycle;
+mod model;
+mod models;
+mod oracle;
+mod oracles;
+pub mod report;
+mod scenario;
+mod schedule;
+pub mod seed;
+pub mod trace;
+
+pub use crate::campaign::{compare, Campaign, Cases, Determinism, Failure, Report, ShrinkLimits};
+pub use crate::director::{Bound, Case, Limits, Run, Verdict};
+pub use crate::generate::{Fault, Generator, Shrinkable};
+pub use crate::model::{Model, Target, Variant};
+pub use crate::oracle::{Invariant, Oracle, Violation};
+pub use crate::scenario::{Expect, Scenario, ScenarioError, SCHEMA_VERSION};
+pub use crate::schedule::{parse_duration, render_duration, Action, Schedule, Step, StepError};
+pub use crate::trace::{Event, EventKind, Milestone, Outcome};

@@ -1,0 +1,161 @@
+//! Reports as people read them: one line per scenario, and for a failure the
+//! seed, the broken invariant in a sentence, the shrunk schedule, the timeline
+//! around the violation, and the commands that replay it.
+
+use std::fmt::Write;
+
+use crate::campaign::{Determinism, Failure};
+use crate::check::{replay_command, Checked};
+use crate::director::Verdict;
+use crate::scenario::{Expect, Scenario};
+use crate::seed::{render_seed, SEED_VARIABLE};
+use crate::trace::Event;
+
+/// Timeline lines shown before the violating event in a report.
+const TIMELINE_BEFORE: usize = 40;
+/// Timeline lines shown after it.
+const TIMELINE_AFTER: usize = 10;
+
+/// One line: the scenario, what it found, and whether that was expected.
+pub fn summary(scenario: &Scenario, checked: &Checked) -> String {
+    let mark = if checked.met { "ok  " } else { "FAIL" };
+    let report = &checked.report;
+    let found = match &report.failure {
+        None => format!("passed {} cases", report.cases_run),
+        Some(failure) => format!(
+            "{} after {} case{} (seed {})",
+            headline(&failure.run.verdict),
+            report.cases_run,
+            if report.cases_run == 1 { "" } else { "s" },
+            render_seed(failure.seed),
+        ),
+    };
+    let expected = match scenario.expect {
+        Expect::Pass => "expected pass".to_string(),
+        Expect::Violation(invariant) => format!("expected {invariant}"),
+    };
+    format!(
+        "{mark} {:<28} {found}; {expected} [{:.2}s]",
+        scenario.name,
+        report.wall_time.as_secs_f64()
+    )
+}
+
+/// A verdict in a few words.
+pub fn headline(verdict: &Verdict) -> String {
+    match verdict {
+        Verdict::Pass => "pass".into(),
+        Verdict::Violation(violation) => format!("found {}", violation.invariant),
+        Verdict::Bounded(bound) => format!("inconclusive ({bound})"),
+        Verdict::Crashed(message) => format!("crashed ({message})"),
+    }
+}
+
+/// The full report of a failure.
+pub fn failure(scenario: &Scenario, checked: &Checked, failure: &Failure) -> String {
+    let mut text = String::new();
+    let _ = writeln!(
+        text,
+        "{}: {}",
+        scenario.name,
+        headline(&failure.run.verdict)
+    );
+    let _ = writeln!(text, "  seed:      {}", render_seed(failure.seed));
+    match &failure.run.verdict {
+        Verdict::Violation(violation) => {
+            let _ = writeln!(
+                text,
+                "  invariant: {} — {}",
+                violation.invariant,
+                violation.invariant.description()
+            );
+            let _ = writeln!(
+                text,
+                "  broken:    at {}ms: {}",
+                violation.at.as_millis(),
+                violation.reason
+            );
+        }
+        other => {
+            let _ = writeln!(text, "  verdict:   {other}");
+        }
+    }
+    let _ = writeln!(
+        text,
+        "  schedule:  {} steps, shrunk from {} in {} runs:",
+        failure.shrunk.steps().len(),
+        failure.original.steps().len(),
+        failure.shrink_runs
+    );
+    for line in failure.shrunk.lines() {
+        let _ = writeln!(text, "    {line}");
+    }
+    let _ = writeln!(text, "  timeline:");
+    text.push_str(&timeline(&failure.run.events, &failure.run.verdict, "    "));
+    match &failure.determinism {
+        Determinism::Identical(hash) => {
+            let _ = writeln!(text, "  replays:   identically (trace hash {hash:#018x})");
+        }
+        Determinism::Diverged {
+            index,
+            first,
+            second,
+        } => {
+            let show =
+                |event: &Option<Event>| event.as_ref().map_or("(none)".into(), Event::to_string);
+            let _ = writeln!(
+                text,
+                "  NONDETERMINISM: two runs of this seed differ at event #{index}:"
+            );
+            let _ = writeln!(text, "    first:  {}", show(first));
+            let _ = writeln!(text, "    second: {}", show(second));
+        }
+    }
+    let _ = writeln!(text, "  replay:");
+    if let Some(saved) = &checked.saved {
+        let _ = writeln!(text, "    {}", replay_command(saved));
+    }
+    if let Some(error) = &checked.save_error {
+        let _ = writeln!(text, "    (not saved: {error})");
+    }
+    let _ = writeln!(
+        text,
+        "    {SEED_VARIABLE}={} cargo run --release -- run {}",
+        render_seed(failure.seed),
+        scenario.path.display()
+    );
+    let _ = writeln!(
+        text,
+        "    {SEED_VARIABLE}={} cargo test -p sim-tests --test scenarios",
+        render_seed(failure.seed),
+    );
+    text
+}
+
+/// The trace as a timeline, the violating event marked, cut to the part
+/// around it.
+pub fn timeline(events: &[Event], verdict: &Verdict, indent: &str) -> String {
+    let marked = match verdict {
+        Verdict::Violation(violation) => Some(violation.event),
+        _ => None,
+    };
+    let focus = marked.unwrap_or(events.len().saturating_sub(1));
+    let first = focus.saturating_sub(TIMELINE_BEFORE);
+    let last = (focus + TIMELINE_AFTER).min(events.len().saturating_sub(1));
+    let mut text = String::new();
+    if first > 0 {
+        let _ = writeln!(text, "{indent}   … {first} earlier events");
+    }
+    for (index, event) in events.iter().enumerate().take(last + 1).skip(first) {
+        let mark = if Some(index) == marked { ">>" } else { "  " };
+        let _ = writeln!(text, "{indent}{mark} {event}");
+    }
+    if last + 1 < events.len() {
+        let _ = writeln!(
+            text,
+            "{indent}   … {} later events",
+            events.len() - last - 1
+        );
+    }
+    text
+}

@@ -1,0 +1,522 @@
+//! Scenario files: a target, how its cases are made, and what must come out.
+//!
+//! A scenario is a TOML file, parsed strictly: an unknown field, a wrong type,
+//! a bad duration or an unknown model is an error that names the file, the
+//! line and the field. `scenarios/README.md` documents every field. A failing
+//! case is saved as a scenario too, holding its seed and its shrunk schedule,
+//! so it replays without generating anything.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::campaign::{Campaign, Cases, Failure, ShrinkLimits};
+use crate::director::{Case, Limits};
+use crate::generate::{Fault, Generator};
+use crate::model::{Model, Target, Variant};
+use crate::oracle::Invariant;
+use crate::schedule::{check_path, parse_duration, render_duration, Schedule, Step};
+use crate::seed::{self, derive, parse_seed, render_seed};
+
+/// The scenario format this build reads.
+pub const SCHEMA_VERSION: u32 = 1;
+/// Cases a generated scenario runs when it does not say.
+pub const CASES_DEFAULT: u64 = 256;
+
+/// What a scenario must show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// Every case passes.
+    Pass,
+    /// A case breaks this invariant within the case budget.
+    Violation(Invariant),
+}
+
+/// A parsed scenario.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// The file it came from.
+    pub path: PathBuf,
+    /// Its name (the file's stem unless it says).
+    pub name: String,
+    /// One line on what it checks.
+    pub description: String,
+    /// What must come out.
+    pub expect: Expect,
+    /// The campaign it runs.
+    pub campaign: Campaign,
+}
+
+/// A scenario file that cannot be used, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScenarioError {
+    /// The file.
+    pub file: PathBuf,
+    /// The line (from 1), when the error has one.
+    pub line: Option<usize>,
+    /// The field, dotted (`target.model`), when the error has one.
+    pub field: Option<String>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        if let Some(field) = &self.field {
+            write!(f, ": field `{field}`")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for ScenarioError {}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    schema_version: Spanned<u32>,
+    name: Option<String>,
+    description: Option<String>,
+    expect: Spanned<String>,
+    oracles: Option<Vec<Spanned<String>>>,
+    schedule: Option<Vec<Spanned<String>>>,
+    target: TargetTable,
+    run: Option<RunTable>,
+    generate: Option<GenerateTable>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TargetTable {
+    model: Spanned<String>,
+    variant: Spanned<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RunTable {
+    cases: Option<Spanned<u64>>,
+    seed: Option<Spanned<toml::Value>>,
+    settle_max: Option<Spanned<String>>,
+    request_timeout: Option<Spanned<String>>,
+    wall_time_max: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct GenerateTable {
+    horizon: Option<Spanned<String>>,
+    requests_max: Option<usize>,
+    paths: Option<Vec<Spanned<String>>>,
+    stop: Option<bool>,
+    grace: Option<Spanned<String>>,
+    faults: Option<Vec<Spanned<String>>>,
+    faults_max: Option<usize>,
+}
+
+/// Reads values out of a file, turning spans into lines.
+struct Reader<'a> {
+    path: &'a Path,
+    text: &'a str,
+}
+
+impl Reader<'_> {
+    fn error(&self, span: std::ops::Range<usize>, field: &str, message: String) -> ScenarioError {
+        ScenarioError {
+            file: self.path.to_path_buf(),
+            line: Some(line_of(self.text, span.start)),
+            field: Some(field.to_string()),
+            message,
+        }
+    }
+
+    fn duration(&self, value: &Spanned<String>, field: &str) -> Result<Duration, ScenarioError> {
+        parse_duration(value.get_ref()).map_err(|message| self.error(value.span(), field, message))
+    }
+
+    fn optional_duration(
+        &self,
+        value: Option<&Spanned<String>>,
+        field: &str,
+        default: Duration,
+    ) -> Result<Duration, ScenarioError> {
+        value.map_or(Ok(default), |value| self.duration(value, field))
+    }
+
+    fn invariant(&self, value: &Spanned<String>, field: &str) -> Result<Invariant, ScenarioError> {
+        Invariant::from_name(value.get_ref()).ok_or_else(|| {
+            self.error(
+                value.span(),
+                field,
+                format!(
+                    "unknown invariant `{}`, expected one of: {}",
+                    value.get_ref(),
+                    Invariant::ALL.map(Invariant::name).join(", ")
+                ),
+            )
+        })
+    }
+
+    fn seed(&self, value: &Spanned<toml::Value>) -> Result<u64, ScenarioError> {
+        let seed = match value.get_ref() {
+            toml::Value::Integer(number) => u64::try_from(*number).ok(),
+            toml::Value::String(text) => parse_seed(text).ok(),
+            _ => None,
+        };
+        seed.ok_or_else(|| {
+            self.error(
+                value.span(),
+                "run.seed",
+                "expected a non-negative integer or a string such as \"0x5eed\"".into(),
+            )
+        })
+    }
+}
+
+impl Scenario {
+    /// Reads and checks a scenario file.
+    pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+        let text = std::fs::read_to_string(path).map_err(|error| ScenarioError {
+            file: path.to_path_buf(),
+            line: None,
+            field: None,
+            message: format!("cannot read the file: {error}"),
+        })?;
+        Scenario::parse(path, &text)
+    }
+
+    /// Checks a scenario's text; `path` names it in errors.
+    pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
+        let file: File = toml::from_str(text).map_err(|error| {
+            let line = error.span().map(|span| line_of(text, span.start));
+            ScenarioError {
+                file: path.to_path_buf(),
+                line,
+                field: line.and_then(|line| field_at(text, line, error.message())),
+                message: error.message().trim().to_string(),
+            }
+        })?;
+        let reader = Reader { path, text };
+        if *file.schema_version.get_ref() != SCHEMA_VERSION {
+            return Err(reader.error(
+                file.schema_version.span(),
+                "schema_version",
+                format!(
+                    "this build reads schema version {SCHEMA_VERSION}, not {}",
+                    file.schema_version.get_ref()
+                ),
+            ));
+        }
+        let name = file.name.clone().unwrap_or_else(|| {
+            path.file_stem().map_or_else(
+                || "scenario".into(),
+                |stem| stem.to_string_lossy().into_owned(),
+            )
+        });
+        let target = target(&reader, &file.target)?;
+        let expect = match file.expect.get_ref().as_str() {
+            "pass" => Expect::Pass,
+            _ => Expect::Violation(reader.invariant(&file.expect, "expect").map_err(
+                |mut error| {
+                    error.message = format!("{}, or `pass`", error.message);
+                    error
+                },
+            )?),
+        };
+        let invariants = match &file.oracles {
+            None => Invariant::ALL.to_vec(),
+            Some(names) => names
+                .iter()
+                .map(|name| reader.invariant(name, "oracles"))
+                .collect::<Result<_, _>>()?,
+        };
+        if let Expect::Violation(invariant) = expect {
+            if !invariants.contains(&invariant) {
+                return Err(reader.error(
+                    file.expect.span(),
+                    "expect",
+                    format!("expects `{invariant}`, which `oracles` does not check"),
+                ));
+            }
+        }
+        let run = file.run.unwrap_or_default();
+        let defaults = Limits::default();
+        let limits = Limits {
+            settle_max: reader.optional_duration(
+                run.settle_max.as_ref(),
+                "run.settle_max",
+                defaults.settle_max,
+            )?,
+            request_timeout: reader.optional_duration(
+                run.request_timeout.as_ref(),
+                "run.request_timeout",
+                defaults.request_timeout,
+            )?,
+            wall_time_max: reader.optional_duration(
+                run.wall_time_max.as_ref(),
+                "run.wall_time_max",
+                defaults.wall_time_max,
+            )?,
+            ticks_max: defaults.ticks_max,
+        };
+        let seed = run
+            .seed
+            .as_ref()
+            .map(|seed| reader.seed(seed))
+            .transpose()?;
+        let generator = generator(&reader, file.generate.as_ref())?;
+        let cases = match &file.schedule {
+            Some(lines) => {
+                if let Some(cases) = &run.cases {
+                    return Err(reader.error(
+                        cases.span(),
+                        "run.cases",
+                        "a scenario with a fixed `schedule` runs exactly one case".into(),
+                    ));
+                }
+                let seed = seed.ok_or_else(|| ScenarioError {
+                    file: path.to_path_buf(),
+                    line: None,
+                    field: Some("run.seed".into()),
+                    message: "a scenario with a fixed `schedule` needs the seed it ran with".into(),
+                })?;
+                let steps = lines
+                    .iter()
+                    .map(|line| {
+                        line.get_ref().parse::<Step>().map_err(|error| {
+                            reader.error(line.span(), "schedule", error.to_string())
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                Cases::Fixed(Case {
+                    seed,
+                    schedule: Schedule::new(steps),
+                })
+            }
+            None => Cases::Generated {
+                base_seed: seed.unwrap_or_else(|| derive(0, &name)),
+                count: run.cases.map_or(CASES_DEFAULT, |cases| *cases.get_ref()),
+            },
+        };
+        Ok(Scenario {
+            path: path.to_path_buf(),
+            name,
+            description: file.description.unwrap_or_default(),
+            expect,
+            campaign: Campaign {
+                target,
+                invariants,
+                generator,
+                cases,
+                limits,
+                shrink: ShrinkLimits::default(),
+            },
+        })
+    }
+
+    /// Applies `LIFECYCLE_SEED` (run only that case) and `LIFECYCLE_CASES`
+    /// (the case count) to a generated scenario.
+    pub fn apply_environment(&mut self) -> Result<(), seed::SeedError> {
+        let case_seed = seed::seed_from_environment()?;
+        let case_count = seed::cases_from_environment()?;
+        if let Cases::Generated { count, .. } = &mut self.campaign.cases {
+            if let Some(case_count) = case_count {
+                *count = case_count;
+            }
+            if let Some(case_seed) = case_seed {
+                self.campaign.cases = Cases::Seed(case_seed);
+            }
+        }
+        Ok(())
+    }
+
+    /// The text of a scenario file that replays `failure` exactly: its seed
+    /// and its shrunk schedule, nothing generated.
+    pub fn failure_file(&self, failure: &Failure, replay_command: &str) -> String {
+        let quote = |text: &str| toml::Value::String(text.to_string()).to_string();
+        let expect = match &failure.run.verdict {
+            crate::director::Verdict::Violation(violation) => violation.invariant.name(),
+            _ => "pass",
+        };
+        let campaign = &self.campaign;
+        let mut text = String::new();
+        text.push_str("# A failing case saved by lifecycle-sim, shrunk. Replay it with:\n");
+        text.push_str(&format!("#   {replay_command}\n"));
+        text.push_str(&format!("schema_version = {SCHEMA_VERSION}\n"));
+        text.push_str(&format!("name = {}\n", quote(&self.name)));
+        text.push_str(&format!(
+            "description = {}\n",
+            quote(&format!("shrunk failure of {}", self.path.display()))
+        ));
+        text.push_str(&format!("expect = {}\n", quote(expect)));
+        let oracles: Vec<String> = campaign
+            .invariants
+            .iter()
+            .map(|i| quote(i.name()))
+            .collect();
+        text.push_str(&format!("oracles = [{}]\n", oracles.join(", ")));
+        text.push_str("schedule = [\n");
+        for line in failure.shrunk.lines() {
+            text.push_str(&format!("  {},\n", quote(&line)));
+        }
+        text.push_str("]\n\n[target]\n");
+        text.push_str(&format!(
+            "model = {}\n",
+            quote(campaign.target.model.name())
+        ));
+        text.push_str(&format!(
+            "variant = {}\n",
+            quote(campaign.target.variant.name())
+        ));
+        text.push_str("\n[run]\n");
+        text.push_str(&format!("seed = {}\n", quote(&render_seed(failure.seed))));
+        let limits = &campaign.limits;
+        for (field, value) in [
+            ("settle_max", limits.settle_max),
+            ("request_timeout", limits.request_timeout),
+            ("wall_time_max", limits.wall_time_max),
+        ] {
+            text.push_str(&format!("{field} = {}\n", quote(&render_duration(value))));
+        }
+        text
+    }
+}
+
+fn target(reader: &Reader, table: &TargetTable) -> Result<Target, ScenarioError> {
+    let model = Model::from_name(table.model.get_ref()).ok_or_else(|| {
+        reader.error(
+            table.model.span(),
+            "target.model",
+            format!(
+                "unknown model `{}`, expected one of: {}",
+                table.model.get_ref(),
+                Model::ALL.map(Model::name).join(", ")
+            ),
+        )
+    })?;
+    let variant = Variant::from_name(table.variant.get_ref()).ok_or_else(|| {
+        reader.error(
+            table.variant.span(),
+            "target.variant",
+            format!(
+                "unknown variant `{}`, expected `buggy` or `fixed`",
+                table.variant.get_ref()
+            ),
+        )
+    })?;
+    Ok(Target { model, variant })
+}
+
+fn generator(reader: &Reader, table: Option<&GenerateTable>) -> Result<Generator, ScenarioError> {
+    let defaults = Generator::default();
+    let Some(table) = table else {
+        return Ok(defaults);
+    };
+    let horizon =
+        reader.optional_duration(table.horizon.as_ref(), "generate.horizon", defaults.horizon)?;
+    if horizon.is_zero() {
+        let span = table.horizon.as_ref().map_or(0..0, Spanned::span);
+        return Err(reader.error(span, "generate.horizon", "must be longer than 0ms".into()));
+    }
+    let paths = match &table.paths {
+        None => defaults.paths,
+        Some(paths) if paths.is_empty() => {
+            return Err(ScenarioError {
+                file: reader.path.to_path_buf(),
+                line: None,
+                field: Some("generate.paths".into()),
+                message: "needs at least one path".into(),
+            })
+        }
+        Some(paths) => paths
+            .iter()
+            .map(|path| {
+                check_path(path.get_ref())
+                    .map(|()| path.get_ref().clone())
+                    .map_err(|reason| reader.error(path.span(), "generate.paths", reason))
+            })
+            .collect::<Result<_, _>>()?,
+    };
+    let faults = match &table.faults {
+        None => defaults.faults,
+        Some(names) => names
+            .iter()
+            .map(|name| {
+                Fault::ALL
+                    .into_iter()
+                    .find(|fault| fault.name() == name.get_ref())
+                    .ok_or_else(|| {
+                        reader.error(
+                            name.span(),
+                            "generate.faults",
+                            format!(
+                                "unknown fault `{}`, expected `kill` or `restart`",
+                                name.get_ref()
+                            ),
+                        )
+                    })
+            })
+            .collect::<Result<_, _>>()?,
+    };
+    Ok(Generator {
+        horizon,
+        requests_max: table.requests_max.unwrap_or(defaults.requests_max),
+        paths,
+        stop: table.stop.unwrap_or(defaults.stop),
+        grace: reader.optional_duration(table.grace.as_ref(), "generate.grace", defaults.grace)?,
+        faults,
+        faults_max: table.faults_max.unwrap_or(defaults.faults_max),
+    })
+}
+
+/// The line (from 1) of a byte offset.
+fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&byte| byte == b'\n')
+        .count()
+        + 1
+}
+
+/// The dotted field a parse error at `line` is about: a field the message
+/// names as missing, else the key assigned on that line (or on the line that
+/// opens the array it is in), under the table header in effect there.
+fn field_at(text: &str, line: usize, message: &str) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let upto = &lines[..line.min(lines.len())];
+    let table = upto.iter().rev().find_map(|line| {
+        let line = line.trim();
+        (line.starts_with('[') && !line.starts_with("[[")).then(|| {
+            line.trim_matches(|c| c == '[' || c == ']')
+                .trim()
+                .to_string()
+        })
+    });
+    let named = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split('`').next())
+        .map(str::to_string);
+    let key = named.or_else(|| {
+        upto.iter().rev().find_map(|line| {
+            let line = line.trim();
+            if line.starts_with('[') && !line.contains('=') {
+                return Some(None);
+            }
+            line.split_once('=')
+                .map(|(key, _)| Some(key.trim().trim_matches('"').to_string()))
+        })?
+    });
+    match (table, key) {
+        (Some(table), Some(key)) => Some(format!("{table}.{key}")),
+        (None, Some(key)) => Some(key),
+        (Some(table), None) => Some(table),
+        (None, None) => None,
+    }
+}

@@ -1,0 +1,269 @@
+//! Schedules: what happens to the service, and when, as plain data.
+//!
+//! A [`Schedule`] is a list of [`Step`]s, each an [`Action`] at a simulated time
+//! since the run began. Its text form, one step per line, is what a scenario file
+//! holds and what a failure report prints, so a shrunk failure can be saved and
+//! replayed without regenerating anything:
+//!
+//! ```text
+//! 0ms start
+//! 12ms request /
+//! 300ms stop grace=5s
+//! ```
+//!
+//! Actions are declared simplest first: proptest shrinks a failing schedule
+//! toward fewer, earlier and simpler steps.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// One thing the director does to the simulated world.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Action {
+    /// Start the service process if it is not running.
+    Start,
+    /// Send one HTTP GET request for `path` from a client host.
+    Request {
+        /// The request path, starting with `/`.
+        path: String,
+    },
+    /// Keep the run going until this step's time, even if all else is quiet.
+    Wait,
+    /// Ask the service to stop gracefully (SIGTERM); kill it if it has not
+    /// stopped after `grace`.
+    Stop {
+        /// How long the service may drain before it is killed.
+        grace: Duration,
+    },
+    /// Kill the service process at once (SIGKILL); its port closes.
+    Kill,
+    /// Kill the service process and start it again (a bounce).
+    Restart,
+}
+
+/// An [`Action`] at a simulated time.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Step {
+    /// Simulated time since the run began.
+    pub at: Duration,
+    /// What happens then.
+    pub action: Action,
+}
+
+/// Steps in the order they run: by time, ties in list order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Schedule {
+    steps: Vec<Step>,
+}
+
+/// A step's text could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepError {
+    /// The text that was read.
+    pub text: String,
+    /// What was wrong with it.
+    pub reason: String,
+}
+
+impl fmt::Display for StepError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "step `{}`: {}", self.text, self.reason)
+    }
+}
+
+impl std::error::Error for StepError {}
+
+impl Schedule {
+    /// A schedule of these steps, put in time order (stable for equal times).
+    pub fn new(mut steps: Vec<Step>) -> Self {
+        steps.sort_by_key(|step| step.at);
+        Self { steps }
+    }
+
+    /// The steps in the order they run.
+    pub fn steps(&self) -> &[Step] {
+        &self.steps
+    }
+
+    /// The time of the last step, or zero for an empty schedule.
+    pub fn end(&self) -> Duration {
+        self.steps.last().map_or(Duration::ZERO, |step| step.at)
+    }
+
+    /// One line of text per step, as a scenario file holds them.
+    pub fn lines(&self) -> Vec<String> {
+        self.steps.iter().map(Step::to_string).collect()
+    }
+
+    /// Reads steps from their text form, one per item.
+    pub fn parse_lines<S: AsRef<str>>(lines: &[S]) -> Result<Self, StepError> {
+        let steps = lines
+            .iter()
+            .map(|line| line.as_ref().parse())
+            .collect::<Result<Vec<Step>, _>>()?;
+        Ok(Self::new(steps))
+    }
+}
+
+impl fmt::Display for Schedule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for step in &self.steps {
+            writeln!(f, "{step}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Action::Start => f.write_str("start"),
+            Action::Request { path } => write!(f, "request {path}"),
+            Action::Wait => f.write_str("wait"),
+            Action::Stop { grace } => write!(f, "stop grace={}", render_duration(*grace)),
+            Action::Kill => f.write_str("kill"),
+            Action::Restart => f.write_str("restart"),
+        }
+    }
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", render_duration(self.at), self.action)
+    }
+}
+
+impl FromStr for Step {
+    type Err = StepError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let fail = |reason: String| StepError {
+            text: text.to_string(),
+            reason,
+        };
+        let mut words = text.split_whitespace();
+        let at = words
+            .next()
+            .ok_or_else(|| fail("empty step: expected `<time> <action>`".into()))?;
+        let at = parse_duration(at).map_err(fail)?;
+        let verb = words
+            .next()
+            .ok_or_else(|| fail("missing action after the time".into()))?;
+        let argument = words.next();
+        let action = match (verb, argument) {
+            ("start", None) => Action::Start,
+            ("wait", None) => Action::Wait,
+            ("kill", None) => Action::Kill,
+            ("restart", None) => Action::Restart,
+            ("request", Some(path)) => {
+                check_path(path).map_err(fail)?;
+                Action::Request {
+                    path: path.to_string(),
+                }
+            }
+            ("request", None) => {
+                return Err(fail("`request` takes a path starting with `/`".into()))
+            }
+            ("stop", Some(argument)) => {
+                let grace = argument
+                    .strip_prefix("grace=")
+                    .ok_or_else(|| fail("`stop` takes `grace=<duration>`".into()))?;
+                Action::Stop {
+                    grace: parse_duration(grace).map_err(fail)?,
+                }
+            }
+            ("stop", None) => return Err(fail("`stop` takes `grace=<duration>`".into())),
+            ("start" | "wait" | "kill" | "restart", Some(extra)) => {
+                return Err(fail(format!("`{verb}` takes no argument, found `{extra}`")))
+            }
+            (other, _) => {
+                return Err(fail(format!(
+                    "unknown action `{other}`: expected start, request, wait, stop, kill or restart"
+                )))
+            }
+        };
+        if let Some(extra) = words.next() {
+            return Err(fail(format!("unexpected `{extra}` at the end")));
+        }
+        Ok(Step { at, action })
+    }
+}
+
+/// Checks that `path` can be sent as an HTTP request target.
+pub fn check_path(path: &str) -> Result<(), String> {
+    if !path.starts_with('/') {
+        return Err(format!("`{path}` is not a path: it must start with `/`"));
+    }
+    path.parse::<hyper::http::uri::PathAndQuery>()
+        .map(|_| ())
+        .map_err(|error| format!("`{path}` is not a valid request path: {error}"))
+}
+
+/// Reads a duration such as `250ms`, `5s` or `2m` (whole numbers only).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(|| format!("`{text}` has no unit: write e.g. `250ms`, `5s` or `2m`"))?;
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration: write e.g. `250ms`, `5s` or `2m`"))?;
+    let duration = match unit {
+        "ms" => Duration::from_millis(number),
+        "s" => Duration::from_secs(number),
+        "m" => Duration::from_secs(number.saturating_mul(60)),
+        _ => {
+            return Err(format!(
+                "`{text}` has unknown unit `{unit}`: use ms, s or m"
+            ))
+        }
+    };
+    Ok(duration)
+}
+
+/// Renders a duration in the form [`parse_duration`] reads, in whole
+/// milliseconds (the simulation's tick) or seconds when exact.
+pub fn render_duration(duration: Duration) -> String {
+    let millis = duration.as_millis();
+    if millis >= 1000 && millis % 1000 == 0 {
+        format!("{}s", millis / 1000)
+    } else {
+        format!("{millis}ms")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_form_round_trips() {
+        let text = [
+            "0ms start",
+            "12ms request /",
+            "300ms stop grace=5s",
+            "1s restart",
+        ];
+        let schedule = Schedule::parse_lines(&text).unwrap();
+        assert_eq!(schedule.lines(), text);
+    }
+
+    #[test]
+    fn malformed_steps_name_what_is_wrong() {
+        let error = "12 start".parse::<Step>().unwrap_err();
+        assert!(error.reason.contains("no unit"), "{error}");
+        let error = "5ms jump".parse::<Step>().unwrap_err();
+        assert!(error.reason.contains("unknown action `jump`"), "{error}");
+        let error = "5ms stop".parse::<Step>().unwrap_err();
+        assert!(error.reason.contains("grace="), "{error}");
+        let error = "5ms request x".parse::<Step>().unwrap_err();
+        assert!(error.reason.contains("path"), "{error}");
+    }
+
+    #[test]
+    fn steps_run_in_time_order_and_keep_ties_in_list_order() {
+        let schedule = Schedule::parse_lines(&["5ms kill", "0ms start", "5ms start"]).unwrap();
+        assert_eq!(schedule.lines(), ["0ms start", "5ms kill", "5ms start"]);
+    }
+}

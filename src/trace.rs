@@ -1,0 +1,269 @@
+//! The trace: every observable fact of a run, in order, with its simulated time.
+//!
+//! Events come from three sides. The director records what it did (a step, a
+//! kill at the end of a grace period). Clients record what a user would see
+//! (black-box: the status, or a refused, reset or timed-out connection). The
+//! lifecycle core records what it did inside the service (white-box: phases,
+//! connections, requests, reads of initialised state). Oracles judge the trace;
+//! its text rendering is what snapshots and reports show, and its hash is what
+//! the determinism check compares.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::rc::Rc;
+use std::time::Duration;
+
+use crate::schedule::Action;
+
+/// A milestone in the life of one service process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Milestone {
+    /// The listener is bound: connections can reach the port.
+    Bound,
+    /// The accept loop runs: connections are taken and served.
+    Accepting,
+    /// Initialisation of the service's state began.
+    Initialising,
+    /// The service's state is initialised.
+    Initialised,
+    /// A stop was requested: the service drains its connections.
+    Draining,
+    /// The service finished its stop.
+    Stopped,
+}
+
+/// What a client saw of one request.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    /// A complete HTTP response with this status.
+    Status(u16),
+    /// The connection was refused: nothing listened on the port.
+    Refused,
+    /// The connection broke before a whole response arrived.
+    Reset,
+    /// No response within the client's simulated timeout.
+    TimedOut,
+}
+
+/// What happened.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    /// The director executed a schedule step.
+    Step(Action),
+    /// A graceful stop ran past its grace period; the director killed the service.
+    GraceExpired,
+    /// The service reached a milestone.
+    Milestone(Milestone),
+    /// The service accepted a connection.
+    ConnectionOpened {
+        /// The connection's number within this run.
+        connection: u64,
+    },
+    /// A connection of the service closed.
+    ConnectionClosed {
+        /// The connection's number within this run.
+        connection: u64,
+    },
+    /// The service began handling a request.
+    RequestStarted {
+        /// The request's number (the client's, when it sent one).
+        request: u64,
+        /// The connection it came on.
+        connection: u64,
+        /// The request path.
+        path: String,
+    },
+    /// A request handler read the service's state.
+    StateRead {
+        /// The request whose handler read it.
+        request: u64,
+        /// Whether the state was initialised at that moment.
+        initialised: bool,
+    },
+    /// The service sent a response.
+    RequestFinished {
+        /// The request's number.
+        request: u64,
+        /// The response status.
+        status: u16,
+    },
+    /// The service process failed (it could not bind its port, say).
+    Failed {
+        /// What went wrong.
+        message: String,
+    },
+    /// A client sent a request.
+    Sent {
+        /// The request's number.
+        request: u64,
+        /// The request path.
+        path: String,
+    },
+    /// A client saw the end of a request.
+    Observed {
+        /// The request's number.
+        request: u64,
+        /// What the client saw.
+        outcome: Outcome,
+    },
+}
+
+/// One fact: when, where, what.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Event {
+    /// Simulated time since the run began.
+    pub at: Duration,
+    /// The host it happened on (`director` for the director's own actions).
+    pub host: Rc<str>,
+    /// What happened.
+    pub kind: EventKind,
+}
+
+/// A shared, append-only log of events for one run.
+///
+/// All hosts of a simulation run on one thread, so a `Rc<RefCell<_>>` is enough
+/// and appends happen in execution order, which is deterministic.
+#[derive(Clone, Default)]
+pub struct Recorder {
+    events: Rc<RefCell<Vec<Event>>>,
+}
+
+impl Recorder {
+    /// Appends an event from inside a simulated host, stamped with the
+    /// simulation's clock.
+    pub fn record(&self, host: &Rc<str>, kind: EventKind) {
+        let at = turmoil::sim_elapsed().unwrap_or_default();
+        self.record_at(at, host, kind);
+    }
+
+    /// Appends an event with a time the caller read (the director's clock).
+    pub fn record_at(&self, at: Duration, host: &Rc<str>, kind: EventKind) {
+        self.events.borrow_mut().push(Event {
+            at,
+            host: Rc::clone(host),
+            kind,
+        });
+    }
+
+    /// How many events were recorded so far.
+    pub fn len(&self) -> usize {
+        self.events.borrow().len()
+    }
+
+    /// Whether nothing was recorded yet.
+    pub fn is_empty(&self) -> bool {
+        self.events.borrow().is_empty()
+    }
+
+    /// Lends the log to `read`; nothing may be recorded meanwhile.
+    pub fn with_events<T>(&self, read: impl FnOnce(&[Event]) -> T) -> T {
+        read(&self.events.borrow())
+    }
+
+    /// Takes the whole log, leaving it empty.
+    pub fn take(&self) -> Vec<Event> {
+        std::mem::take(&mut self.events.borrow_mut())
+    }
+}
+
+impl fmt::Display for Milestone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Milestone::Bound => "bound",
+            Milestone::Accepting => "accepting",
+            Milestone::Initialising => "initialising",
+            Milestone::Initialised => "initialised",
+            Milestone::Draining => "draining",
+            Milestone::Stopped => "stopped",
+        })
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Outcome::Status(status) => write!(f, "status {status}"),
+            Outcome::Refused => f.write_str("connection refused"),
+            Outcome::Reset => f.write_str("connection reset"),
+            Outcome::TimedOut => f.write_str("timed out"),
+        }
+    }
+}
+
+impl fmt::Display for EventKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EventKind::Step(action) => write!(f, "{action}"),
+            EventKind::GraceExpired => f.write_str("grace period expired: kill"),
+            EventKind::Milestone(milestone) => write!(f, "{milestone}"),
+            EventKind::ConnectionOpened { connection } => write!(f, "c{connection} opened"),
+            EventKind::ConnectionClosed { connection } => write!(f, "c{connection} closed"),
+            EventKind::RequestStarted {
+                request,
+                connection,
+                path,
+            } => write!(f, "r{request} GET {path} started on c{connection}"),
+            EventKind::StateRead {
+                request,
+                initialised,
+            } => {
+                let state = if *initialised {
+                    "initialised"
+                } else {
+                    "NOT initialised"
+                };
+                write!(f, "r{request} read state ({state})")
+            }
+            EventKind::RequestFinished { request, status } => {
+                write!(f, "r{request} answered {status}")
+            }
+            EventKind::Failed { message } => write!(f, "failed: {message}"),
+            EventKind::Sent { request, path } => write!(f, "r{request} sent GET {path}"),
+            EventKind::Observed { request, outcome } => write!(f, "r{request} saw {outcome}"),
+        }
+    }
+}
+
+impl fmt::Display for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:>7}ms  {:<9} {}",
+            self.at.as_millis(),
+            self.host,
+            self.kind
+        )
+    }
+}
+
+/// The stable text rendering of a trace: one line per event.
+pub fn render(events: &[Event]) -> String {
+    let mut text = String::new();
+    for event in events {
+        text.push_str(&event.to_string());
+        text.push('\n');
+    }
+    text
+}
+
+/// A stable 64-bit hash of a trace's text rendering (FNV-1a), for comparing runs.
+pub fn hash(events: &[Event]) -> u64 {
+    events
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |hash, event| {
+            let line = event.to_string();
+            line.bytes()
+                .chain(std::iter::once(b'\n'))
+                .fold(hash, |hash, byte| {
+                    (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+                })
+        })
+}
+
+/// The index of the first event where two traces differ, if they do.
+pub fn first_difference(a: &[Event], b: &[Event]) -> Option<usize> {
+    let shared = a.len().min(b.len());
+    (0..shared)
+        .find(|&index| a[index] != b[index])
+        .or((a.len() != b.len()).then_some(shared))
+}
