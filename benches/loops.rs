@@ -1,1 +1,198 @@
-fn main() {}
+//! Lifecycle loops per second: the standard loop (start → 10 requests →
+//! graceful stop) through lifecycle-sim, and the same traffic on bare turmoil
+//! with no trace, oracles or director, measured side by side in one run.
+//!
+//! Run with `cargo bench --bench loops`. `LOOPS_PER_ROUND` and `ROUNDS` set the
+//! sample size (defaults 200 and 5); rounds alternate the two sides so that
+//! machine noise falls on both.
+
+use std::cell::Cell;
+use std::convert::Infallible;
+use std::net::{IpAddr, Ipv4Addr};
+use std::rc::Rc;
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty, Full};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use lifecycle_sim::{director, Case, Invariant, Limits, Model, Schedule, Target, Variant, Verdict};
+use tokio::sync::watch;
+use turmoil::net::{TcpListener, TcpStream};
+
+const REQUESTS: u64 = 10;
+const FIRST_REQUEST: Duration = Duration::from_millis(250);
+const REQUEST_SPACING: Duration = Duration::from_millis(10);
+const STOP_AT: Duration = Duration::from_millis(400);
+const INIT_DURATION: Duration = Duration::from_millis(100);
+
+fn standard_schedule() -> Schedule {
+    let mut lines = vec!["0ms start".to_string()];
+    for index in 0..REQUESTS {
+        let at = FIRST_REQUEST + REQUEST_SPACING * index as u32;
+        lines.push(format!("{}ms request /", at.as_millis()));
+    }
+    lines.push(format!("{}ms stop grace=5s", STOP_AT.as_millis()));
+    Schedule::parse_lines(&lines).expect("the standard loop parses")
+}
+
+/// One loop through the harness.
+fn harness_loop(seed: u64, schedule: &Schedule) {
+    let target = Target {
+        model: Model::StartupWindow,
+        variant: Variant::Fixed,
+    };
+    let case = Case {
+        seed,
+        schedule: schedule.clone(),
+    };
+    let run = director::run(target, &case, &Invariant::ALL, &Limits::default());
+    assert_eq!(run.verdict, Verdict::Pass, "the fixed standard loop passes");
+}
+
+/// The same loop on bare turmoil: the same server shape and client traffic,
+/// nothing recorded or judged.
+fn bare_loop(seed: u64) {
+    let mut sim = turmoil::Builder::new()
+        .rng_seed(seed)
+        .epoch(SystemTime::UNIX_EPOCH + Duration::from_secs(1_704_067_200))
+        .tick_duration(Duration::from_millis(1))
+        .simulation_duration(Duration::from_secs(60))
+        .build();
+    let (stop, stop_signal) = watch::channel(false);
+    let stopped = Rc::new(Cell::new(false));
+    let server_stopped = Rc::clone(&stopped);
+    sim.host("server", move || {
+        let mut stop_signal = stop_signal.clone();
+        let stopped = Rc::clone(&server_stopped);
+        async move {
+            let listener = TcpListener::bind((IpAddr::V4(Ipv4Addr::UNSPECIFIED), 8080)).await?;
+            tokio::time::sleep(INIT_DURATION).await;
+            let (draining, _) = watch::channel(false);
+            let live = Rc::new(Cell::new(0_usize));
+            let closed = Rc::new(tokio::sync::Notify::new());
+            loop {
+                let stream = tokio::select! {
+                    biased;
+                    _ = stop_signal.wait_for(|stop| *stop) => break,
+                    accepted = listener.accept() => accepted?.0,
+                };
+                live.set(live.get() + 1);
+                let (live, closed, mut draining) =
+                    (Rc::clone(&live), Rc::clone(&closed), draining.subscribe());
+                tokio::task::spawn_local(async move {
+                    let service = service_fn(|_: Request<hyper::body::Incoming>| async {
+                        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"hello"))))
+                    });
+                    let mut builder = http1::Builder::new();
+                    builder.auto_date_header(false).timer(TokioTimer::new());
+                    let served = builder.serve_connection(TokioIo::new(stream), service);
+                    let mut served = std::pin::pin!(served);
+                    let drain_began = tokio::select! {
+                        biased;
+                        _ = served.as_mut() => false,
+                        _ = draining.wait_for(|draining| *draining) => true,
+                    };
+                    if drain_began {
+                        served.as_mut().graceful_shutdown();
+                        let _ = served.await;
+                    }
+                    live.set(live.get() - 1);
+                    closed.notify_waiters();
+                });
+            }
+            drop(listener);
+            draining.send_replace(true);
+            while live.get() > 0 {
+                let notified = closed.notified();
+                if live.get() == 0 {
+                    break;
+                }
+                notified.await;
+            }
+            stopped.set(true);
+            std::future::pending::<()>().await;
+            Ok(())
+        }
+    });
+    sim.client("client", async move {
+        tokio::time::sleep(FIRST_REQUEST).await;
+        for index in 0..REQUESTS {
+            let due = FIRST_REQUEST + REQUEST_SPACING * index as u32;
+            let now = turmoil::sim_elapsed().unwrap_or_default();
+            tokio::time::sleep(due.saturating_sub(now)).await;
+            tokio::task::spawn_local(async {
+                let stream = TcpStream::connect(("server", 8080)).await?;
+                let (mut sender, connection) =
+                    hyper::client::conn::http1::handshake::<_, Empty<Bytes>>(TokioIo::new(stream))
+                        .await?;
+                tokio::task::spawn_local(connection);
+                let request = Request::get("/")
+                    .header(hyper::header::HOST, "server")
+                    .body(Empty::new())?;
+                let response = sender.send_request(request).await?;
+                response.into_body().collect().await?;
+                Ok::<_, Box<dyn std::error::Error>>(())
+            });
+        }
+        Ok(())
+    });
+    let mut stop = Some(stop);
+    loop {
+        if sim.elapsed() >= STOP_AT {
+            if let Some(stop) = stop.take() {
+                stop.send_replace(true);
+            }
+        }
+        let clients_done = sim.step().expect("the bare loop runs");
+        if clients_done && stopped.get() {
+            break;
+        }
+    }
+}
+
+fn environment_number(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(default)
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --benches` does not. Under
+    // test, run one loop of each side as a smoke check.
+    let benchmarking = std::env::args().any(|argument| argument == "--bench");
+    let loops_per_round = if benchmarking {
+        environment_number("LOOPS_PER_ROUND", 200)
+    } else {
+        1
+    };
+    let rounds = if benchmarking {
+        environment_number("ROUNDS", 5)
+    } else {
+        1
+    };
+    let schedule = standard_schedule();
+    let (mut harness_time, mut bare_time) = (Duration::ZERO, Duration::ZERO);
+    for round in 0..rounds {
+        let started = Instant::now();
+        for index in 0..loops_per_round {
+            harness_loop(round * loops_per_round + index, &schedule);
+        }
+        harness_time += started.elapsed();
+        let started = Instant::now();
+        for index in 0..loops_per_round {
+            bare_loop(round * loops_per_round + index);
+        }
+        bare_time += started.elapsed();
+    }
+    let loops = (loops_per_round * rounds) as f64;
+    let harness_rate = loops / harness_time.as_secs_f64();
+    let bare_rate = loops / bare_time.as_secs_f64();
+    println!("standard loop: start -> {REQUESTS} requests -> graceful stop ({loops} loops per side)");
+    println!("  lifecycle-sim   {harness_rate:>9.1} loops/s");
+    println!("  bare turmoil    {bare_rate:>9.1} loops/s");
+    println!("  overhead        {:>9.2}x (bare rate / harness rate)", bare_rate / harness_rate);
+}

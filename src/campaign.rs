@@ -97,7 +97,8 @@ pub struct Failure {
     pub run: Run,
     /// Runs spent shrinking.
     pub shrink_runs: u32,
-    /// Whether the failing case replayed identically.
+    /// Whether the failing case replayed identically: the original case, and
+    /// once that held, the shrunk one.
     pub determinism: Determinism,
 }
 
@@ -170,6 +171,12 @@ impl Campaign {
         };
         if generated && matches!(failure.determinism, Determinism::Identical(_)) {
             self.shrink(&mut failure);
+            // What is saved and replayed is the shrunk case: prove that it replays too.
+            let shrunk = Case {
+                seed: failure.seed,
+                schedule: failure.shrunk.clone(),
+            };
+            failure.determinism = compare(&failure.run.events, &self.run_case(&shrunk).events);
         }
         failure
     }

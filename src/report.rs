@@ -126,8 +126,9 @@ pub fn failure(scenario: &Scenario, checked: &Checked, failure: &Failure) -> Str
     );
     let _ = writeln!(
         text,
-        "    {SEED_VARIABLE}={} cargo test -p sim-tests --test scenarios",
+        "    {SEED_VARIABLE}={} cargo test -p sim-tests --test scenarios -- {}",
         render_seed(failure.seed),
+        scenario.name,
     );
     text
 }

@@ -1,0 +1,116 @@
+//! Bad scenario files get an error naming the file, the line and the field —
+//! never a panic.
+
+use std::path::Path;
+
+use lifecycle_sim::{Scenario, ScenarioError};
+
+const VALID: &str = r#"schema_version = 1
+expect = "pass"
+
+[target]
+model = "startup-window"
+variant = "fixed"
+
+[run]
+cases = 3
+seed = 7
+
+[generate]
+horizon = "1s"
+"#;
+
+fn error_of(text: &str) -> ScenarioError {
+    Scenario::parse(Path::new("scenarios/bad.toml"), text).expect_err("the file must be rejected")
+}
+
+fn assert_points_at(error: &ScenarioError, line: usize, field: &str, words: &str) {
+    assert_eq!(error.file, Path::new("scenarios/bad.toml"), "{error}");
+    assert_eq!(error.line, Some(line), "{error}");
+    assert_eq!(error.field.as_deref(), Some(field), "{error}");
+    assert!(error.message.contains(words), "`{words}` not in: {error}");
+    let shown = error.to_string();
+    assert!(shown.starts_with(&format!("scenarios/bad.toml:{line}: field `{field}`")), "{shown}");
+}
+
+#[test]
+fn the_valid_file_parses() {
+    Scenario::parse(Path::new("scenarios/bad.toml"), VALID).unwrap();
+}
+
+#[test]
+fn an_unknown_model_is_named_with_its_line() {
+    let error = error_of(&VALID.replace("\"startup-window\"", "\"startup-windwo\""));
+    assert_points_at(&error, 5, "target.model", "unknown model `startup-windwo`");
+}
+
+#[test]
+fn an_unknown_variant_is_named_with_its_line() {
+    let error = error_of(&VALID.replace("\"fixed\"", "\"mended\""));
+    assert_points_at(&error, 6, "target.variant", "unknown variant `mended`");
+}
+
+#[test]
+fn a_wrong_type_is_named_with_its_line() {
+    let error = error_of(&VALID.replace("cases = 3", "cases = \"three\""));
+    assert_points_at(&error, 9, "run.cases", "invalid type");
+}
+
+#[test]
+fn an_unknown_field_is_rejected() {
+    let error = error_of(&VALID.replace("seed = 7", "seed = 7\nspeed = 9"));
+    assert_points_at(&error, 11, "run.speed", "unknown field `speed`");
+}
+
+#[test]
+fn a_bad_duration_is_named_with_its_line() {
+    let error = error_of(&VALID.replace("\"1s\"", "\"1 sec\""));
+    assert_points_at(&error, 13, "generate.horizon", "1 sec");
+}
+
+#[test]
+fn a_missing_field_is_named() {
+    let error = error_of(&VALID.replace("variant = \"fixed\"\n", ""));
+    assert_eq!(error.field.as_deref(), Some("target.variant"), "{error}");
+    assert!(error.message.contains("missing field"), "{error}");
+    assert!(error.line.is_some(), "{error}");
+}
+
+#[test]
+fn an_unknown_expectation_lists_the_choices() {
+    let error = error_of(&VALID.replace("expect = \"pass\"", "expect = \"passes\""));
+    assert_points_at(&error, 2, "expect", "or `pass`");
+}
+
+#[test]
+fn a_malformed_schedule_step_is_named_with_its_line() {
+    let text = VALID
+        .replace("expect = \"pass\"", "expect = \"pass\"\nschedule = [\n  \"0ms start\",\n  \"5ms jump\",\n]")
+        .replace("cases = 3\n", "");
+    let error = error_of(&text);
+    assert_points_at(&error, 5, "schedule", "unknown action `jump`");
+}
+
+#[test]
+fn a_toml_syntax_error_has_a_line() {
+    let error = error_of(&VALID.replace("cases = 3", "cases = = 3"));
+    assert_eq!(error.line, Some(9), "{error}");
+}
+
+#[test]
+fn a_newer_schema_version_is_refused() {
+    let error = error_of(&VALID.replace("schema_version = 1", "schema_version = 2"));
+    assert_points_at(&error, 1, "schema_version", "schema version 1");
+}
+
+#[test]
+fn a_negative_seed_is_refused() {
+    let error = error_of(&VALID.replace("seed = 7", "seed = -7"));
+    assert_points_at(&error, 10, "run.seed", "non-negative");
+}
+
+#[test]
+fn a_missing_file_is_an_error_not_a_panic() {
+    let error = Scenario::load(Path::new("scenarios/does-not-exist.toml")).unwrap_err();
+    assert!(error.message.contains("cannot read"), "{error}");
+}
