@@ -191,8 +191,13 @@ fn main() {
     let loops = (loops_per_round * rounds) as f64;
     let harness_rate = loops / harness_time.as_secs_f64();
     let bare_rate = loops / bare_time.as_secs_f64();
-    println!("standard loop: start -> {REQUESTS} requests -> graceful stop ({loops} loops per side)");
+    println!(
+        "standard loop: start -> {REQUESTS} requests -> graceful stop ({loops} loops per side)"
+    );
     println!("  lifecycle-sim   {harness_rate:>9.1} loops/s");
     println!("  bare turmoil    {bare_rate:>9.1} loops/s");
-    println!("  overhead        {:>9.2}x (bare rate / harness rate)", bare_rate / harness_rate);
+    println!(
+        "  overhead        {:>9.2}x (bare rate / harness rate)",
+        bare_rate / harness_rate
+    );
 }

@@ -37,7 +37,10 @@ fn run_reports_the_buggy_race_found_and_the_fix_passing() {
     let text = stdout(&output);
     assert_eq!(output.status.code(), Some(0), "{text}");
     assert!(text.contains("startup-window-buggy"), "{text}");
-    assert!(text.contains("found served-before-initialised after"), "{text}");
+    assert!(
+        text.contains("found served-before-initialised after"),
+        "{text}"
+    );
     assert!(text.contains("passed 1000 cases"), "{text}");
 
     // The saved failure replays, shows the violation, and the two runs match.
@@ -48,7 +51,10 @@ fn run_reports_the_buggy_race_found_and_the_fix_passing() {
     let replay = lifecycle_sim(&["replay", saved]);
     let replayed = stdout(&replay);
     assert_eq!(replay.status.code(), Some(100), "{replayed}");
-    assert!(replayed.contains("violation: served-before-initialised"), "{replayed}");
+    assert!(
+        replayed.contains("violation: served-before-initialised"),
+        "{replayed}"
+    );
     assert!(replayed.contains("two runs identical"), "{replayed}");
     assert_eq!(replayed, stdout(&lifecycle_sim(&["replay", saved])));
 }
@@ -57,7 +63,10 @@ fn run_reports_the_buggy_race_found_and_the_fix_passing() {
 fn an_unmet_expectation_exits_100_with_a_report() {
     let text = std::fs::read_to_string(repository().join("scenarios/startup-window-buggy.toml"))
         .unwrap()
-        .replace("expect = \"served-before-initialised\"", "expect = \"pass\"");
+        .replace(
+            "expect = \"served-before-initialised\"",
+            "expect = \"pass\"",
+        );
     let file = scratch("buggy-expecting-pass.toml", &text);
     let output = lifecycle_sim(&["run", file.to_str().unwrap()]);
     let text = stdout(&output);
@@ -76,7 +85,10 @@ fn a_bad_scenario_exits_2_naming_file_line_and_field() {
     let output = lifecycle_sim(&["run", file.to_str().unwrap()]);
     let error = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{error}");
-    assert!(error.contains("bad-model.toml:4: field `target.model`"), "{error}");
+    assert!(
+        error.contains("bad-model.toml:4: field `target.model`"),
+        "{error}"
+    );
 }
 
 #[test]

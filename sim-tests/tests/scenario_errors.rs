@@ -30,7 +30,10 @@ fn assert_points_at(error: &ScenarioError, line: usize, field: &str, words: &str
     assert_eq!(error.field.as_deref(), Some(field), "{error}");
     assert!(error.message.contains(words), "`{words}` not in: {error}");
     let shown = error.to_string();
-    assert!(shown.starts_with(&format!("scenarios/bad.toml:{line}: field `{field}`")), "{shown}");
+    assert!(
+        shown.starts_with(&format!("scenarios/bad.toml:{line}: field `{field}`")),
+        "{shown}"
+    );
 }
 
 #[test]
@@ -85,7 +88,10 @@ fn an_unknown_expectation_lists_the_choices() {
 #[test]
 fn a_malformed_schedule_step_is_named_with_its_line() {
     let text = VALID
-        .replace("expect = \"pass\"", "expect = \"pass\"\nschedule = [\n  \"0ms start\",\n  \"5ms jump\",\n]")
+        .replace(
+            "expect = \"pass\"",
+            "expect = \"pass\"\nschedule = [\n  \"0ms start\",\n  \"5ms jump\",\n]",
+        )
         .replace("cases = 3\n", "");
     let error = error_of(&text);
     assert_points_at(&error, 5, "schedule", "unknown action `jump`");

@@ -14,7 +14,11 @@ fn main() {
     let root = scenarios_directory();
     let mut files = Vec::new();
     collect(&root, &mut files);
-    assert!(!files.is_empty(), "no scenario files under {}", root.display());
+    assert!(
+        !files.is_empty(),
+        "no scenario files under {}",
+        root.display()
+    );
     // Regressions first: a bug that came back should be the first thing seen.
     files.sort_by_key(|file| (!file.starts_with(root.join("regressions")), file.clone()));
     let trials = files
@@ -57,7 +61,10 @@ fn collect(directory: &Path, files: &mut Vec<PathBuf>) {
     for path in entries.filter_map(|entry| entry.ok().map(|entry| entry.path())) {
         if path.is_dir() {
             collect(&path, files);
-        } else if path.extension().is_some_and(|extension| extension == "toml") {
+        } else if path
+            .extension()
+            .is_some_and(|extension| extension == "toml")
+        {
             files.push(path);
         }
     }
