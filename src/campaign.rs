@@ -9,10 +9,8 @@
 
 use std::time::{Duration, Instant};
 
-use crate::director::{self, Case, Limits, Run, Verdict};
+use crate::director::{self, Case, Run, Setup, Verdict};
 use crate::generate::Generator;
-use crate::model::Target;
-use crate::oracle::Invariant;
 use crate::schedule::Schedule;
 use crate::seed::case_seed;
 use crate::trace::{self, Event};
@@ -54,16 +52,12 @@ impl Default for ShrinkLimits {
 /// Everything a campaign needs.
 #[derive(Debug, Clone)]
 pub struct Campaign {
-    /// The service under test.
-    pub target: Target,
-    /// The invariants its oracles check.
-    pub invariants: Vec<Invariant>,
+    /// What every case runs against: target, invariants, kubelet, limits.
+    pub setup: Setup,
     /// How schedules are generated.
     pub generator: Generator,
     /// Which cases run.
     pub cases: Cases,
-    /// The bounds of each run.
-    pub limits: Limits,
     /// The bounds of shrinking.
     pub shrink: ShrinkLimits,
 }
@@ -136,7 +130,7 @@ impl Campaign {
 
     /// Runs one case against the campaign's target and invariants.
     pub fn run_case(&self, case: &Case) -> Run {
-        director::run(self.target, case, &self.invariants, &self.limits)
+        director::run(&self.setup, case)
     }
 
     /// The cases in order, each with whether its schedule was generated

@@ -1,6 +1,7 @@
-//! The client host: sends the schedule's requests and records what it saw.
+//! Clients: the client host sends the schedule's requests; the kubelet sends
+//! its probes the same way. Both record what they saw.
 //!
-//! Its observations are black-box: a status, or a refused, reset or timed-out
+//! Observations are black-box: a status, or a refused, reset or timed-out
 //! connection. turmoil has no TCP retransmission, so a lost segment would stall
 //! a stream forever: every request carries a simulated timeout, and one that
 //! runs out is recorded as such rather than hanging the run.
@@ -17,17 +18,102 @@ use hyper_util::rt::TokioIo;
 use tokio::sync::mpsc;
 use turmoil::net::TcpStream;
 
-use crate::lifecycle::{PORT, REQUEST_HEADER};
+use crate::lifecycle::REQUEST_HEADER;
 use crate::trace::{EventKind, Outcome, Recorder};
 
-/// One request the director asks the client to send.
+/// One request to send.
+#[derive(Debug, Clone)]
 pub(crate) struct Order {
-    pub(crate) request: u64,
     pub(crate) path: String,
+    pub(crate) port: u16,
+    /// How long to keep the connection open, idle, after the response.
+    pub(crate) keep: Option<Duration>,
+}
+
+/// Where requests go, how long they wait, and where they are recorded.
+#[derive(Clone)]
+pub(crate) struct Sender {
+    pub(crate) host: Rc<str>,
+    pub(crate) server: Rc<str>,
+    pub(crate) recorder: Recorder,
+    pub(crate) timeout: Duration,
+    /// Request numbers, shared by every sender of the run.
+    pub(crate) request_ids: Rc<Cell<u64>>,
+}
+
+impl Sender {
+    /// Sends one request and records it and its outcome; `routed` false
+    /// records it as not routed without sending.
+    pub(crate) async fn send(&self, order: Order, routed: bool) -> Outcome {
+        let request = self.request_ids.get() + 1;
+        self.request_ids.set(request);
+        self.recorder.record(
+            &self.host,
+            EventKind::Sent {
+                request,
+                path: order.path.clone(),
+            },
+        );
+        let outcome = if routed {
+            tokio::time::timeout(self.timeout, self.exchange(&order, request))
+                .await
+                .unwrap_or(Outcome::TimedOut)
+        } else {
+            Outcome::NotRouted
+        };
+        self.recorder.record(
+            &self.host,
+            EventKind::Observed {
+                request,
+                outcome: outcome.clone(),
+            },
+        );
+        outcome
+    }
+
+    /// One HTTP/1.1 exchange on a fresh connection.
+    async fn exchange(&self, order: &Order, request: u64) -> Outcome {
+        let stream = match TcpStream::connect((&*self.server, order.port)).await {
+            Ok(stream) => stream,
+            Err(error) if error.kind() == io::ErrorKind::ConnectionRefused => {
+                return Outcome::Refused
+            }
+            Err(_) => return Outcome::Reset,
+        };
+        let handshake =
+            hyper::client::conn::http1::handshake::<_, Empty<Bytes>>(TokioIo::new(stream)).await;
+        let Ok((mut sender, connection)) = handshake else {
+            return Outcome::Reset;
+        };
+        let connection = tokio::task::spawn_local(connection);
+        let built = Request::get(order.path.as_str())
+            .header(hyper::header::HOST, &*self.server)
+            .header(REQUEST_HEADER, request)
+            .body(Empty::new());
+        let Ok(built) = built else {
+            // Paths are checked when a schedule is read.
+            return Outcome::Reset;
+        };
+        let Ok(response) = sender.send_request(built).await else {
+            return Outcome::Reset;
+        };
+        let status = response.status().as_u16();
+        if response.into_body().collect().await.is_err() {
+            return Outcome::Reset;
+        }
+        if let Some(keep) = order.keep {
+            // An idle keep-alive connection: held open until the client is
+            // done with it, or the server closes it.
+            tokio::task::spawn_local(async move {
+                let _ = tokio::time::timeout(keep, connection).await;
+                drop(sender);
+            });
+        }
+        Outcome::Status(status)
+    }
 }
 
 /// The director's handle on the client host.
-#[derive(Clone)]
 pub(crate) struct Client {
     orders: mpsc::UnboundedSender<Order>,
     in_flight: Rc<Cell<usize>>,
@@ -47,17 +133,12 @@ impl Client {
     }
 }
 
-/// Where the client sends, and how long it waits.
-#[derive(Clone)]
-pub(crate) struct Setup {
-    pub(crate) host: Rc<str>,
-    pub(crate) server: Rc<str>,
-    pub(crate) recorder: Recorder,
-    pub(crate) timeout: Duration,
-}
-
 /// Builds the client's handle and the future that is its host's software.
-pub(crate) fn client(setup: Setup) -> (Client, impl std::future::Future<Output = ()>) {
+/// `routed` says whether the service is in the endpoints right now.
+pub(crate) fn client(
+    sender: Sender,
+    routed: Rc<Cell<bool>>,
+) -> (Client, impl std::future::Future<Output = ()>) {
     let (orders, mut incoming) = mpsc::unbounded_channel::<Order>();
     let in_flight = Rc::new(Cell::new(0));
     let handle = Client {
@@ -66,60 +147,14 @@ pub(crate) fn client(setup: Setup) -> (Client, impl std::future::Future<Output =
     };
     let software = async move {
         while let Some(order) = incoming.recv().await {
-            let setup = setup.clone();
+            let sender = sender.clone();
             let in_flight = Rc::clone(&in_flight);
+            let routed = routed.get();
             tokio::task::spawn_local(async move {
-                setup.recorder.record(
-                    &setup.host,
-                    EventKind::Sent {
-                        request: order.request,
-                        path: order.path.clone(),
-                    },
-                );
-                let outcome = tokio::time::timeout(setup.timeout, exchange(&setup, &order))
-                    .await
-                    .unwrap_or(Outcome::TimedOut);
-                setup.recorder.record(
-                    &setup.host,
-                    EventKind::Observed {
-                        request: order.request,
-                        outcome,
-                    },
-                );
+                sender.send(order, routed).await;
                 in_flight.set(in_flight.get() - 1);
             });
         }
     };
     (handle, software)
-}
-
-/// One HTTP/1.1 exchange on a fresh connection.
-async fn exchange(setup: &Setup, order: &Order) -> Outcome {
-    let stream = match TcpStream::connect((&*setup.server, PORT)).await {
-        Ok(stream) => stream,
-        Err(error) if error.kind() == io::ErrorKind::ConnectionRefused => return Outcome::Refused,
-        Err(_) => return Outcome::Reset,
-    };
-    let Ok((mut sender, connection)) =
-        hyper::client::conn::http1::handshake::<_, Empty<Bytes>>(TokioIo::new(stream)).await
-    else {
-        return Outcome::Reset;
-    };
-    tokio::task::spawn_local(connection);
-    let request = Request::get(order.path.as_str())
-        .header(hyper::header::HOST, &*setup.server)
-        .header(REQUEST_HEADER, order.request)
-        .body(Empty::new());
-    let Ok(request) = request else {
-        // The path was validated when the schedule was read.
-        return Outcome::Reset;
-    };
-    let Ok(response) = sender.send_request(request).await else {
-        return Outcome::Reset;
-    };
-    let status = response.status().as_u16();
-    match response.into_body().collect().await {
-        Ok(_) => Outcome::Status(status),
-        Err(_) => Outcome::Reset,
-    }
 }

@@ -1,45 +1,32 @@
 //! The director: runs one case in a turmoil simulation and judges it.
 //!
-//! It owns the `turmoil::Sim` and its step loop. It executes the schedule's
-//! steps at their simulated times, feeds every new trace event to the oracles
-//! (so a run stops at the first violation), and ends the run as soon as the
-//! verdict is known: at a violation, or when every step has run, every request
-//! has been answered and no stop is pending. Every run is bounded in simulated
-//! time, in ticks and in wall time, and says which bound it hit.
-//!
-//! The service host exists from the start with nothing running, so a request
-//! before `start` is refused, as it would be by a machine whose process is not
-//! up. A kill restarts the host's software into that idle state (the port
-//! closes, peers see their connections end); a start or restart bounces it into
-//! a fresh process of the target.
+//! It owns the simulation's step loop. It executes the schedule's steps at
+//! their simulated times, runs the orchestrator's timers (the preStop sleep,
+//! SIGTERM, the endpoint's removal, SIGKILL at the end of the grace period),
+//! carries out the kubelet's kills, and feeds every new trace event to the
+//! oracles, so a run stops at the first violation. It ends the run as soon as
+//! the verdict is known: at a violation, or when every step has run, every
+//! request has been answered and no stop is pending. Every run is bounded in
+//! simulated time, in ticks and in wall time, and says which bound it hit.
 
-use std::cell::RefCell;
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
-use tokio::sync::watch;
-
-use crate::client::{self, Client, Order};
-use crate::lifecycle::Process;
+use crate::client::Order;
+use crate::kubelet::KubeletConfig;
+use crate::lifecycle::PORT;
 use crate::model::Target;
-use crate::oracle::{Invariant, Oracle, Violation};
+use crate::oracle::{Context, Invariant, Oracle, Violation};
+use crate::preempt;
 use crate::schedule::{Action, Schedule};
 use crate::seed::derive;
-use crate::trace::{Event, EventKind, Recorder};
+use crate::trace::{Event, EventKind, KillReason, Recorder};
+use crate::world::{World, DIRECTOR_HOST};
 
-/// The name of the service's host.
-pub const SERVER_HOST: &str = "server";
-/// The name of the client host.
-pub const CLIENT_HOST: &str = "client";
-/// The name trace events of the director itself carry.
-pub const DIRECTOR_HOST: &str = "director";
-/// The simulation's tick: its unit of simulated time.
-pub const TICK: Duration = Duration::from_millis(1);
-/// The fixed wall-clock epoch of every simulation (2024-01-01T00:00:00Z), so
-/// nothing in a run depends on when it ran.
-const EPOCH_SECONDS: u64 = 1_704_067_200;
+/// The grace period of a stop that names none, without a kubelet.
+pub const GRACE_DEFAULT: Duration = Duration::from_secs(30);
 
 /// One case: a seed and the schedule it runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +49,9 @@ pub struct Limits {
     pub wall_time_max: Duration,
     /// How long a client waits for a response, in simulated time. Default: 5 s.
     pub request_timeout: Duration,
+    /// The simulation's tick, its unit of simulated time: coarser runs
+    /// faster, finer resolves shorter races. Default: 1 ms.
+    pub tick: Duration,
 }
 
 impl Default for Limits {
@@ -71,6 +61,32 @@ impl Default for Limits {
             ticks_max: 2_000_000,
             wall_time_max: Duration::from_secs(60),
             request_timeout: Duration::from_secs(5),
+            tick: Duration::from_millis(1),
+        }
+    }
+}
+
+/// What every case of a campaign runs against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Setup {
+    /// The service under test.
+    pub target: Target,
+    /// The invariants the oracles check.
+    pub invariants: Vec<Invariant>,
+    /// The orchestrator, if the scenario has one.
+    pub kubelet: Option<KubeletConfig>,
+    /// The bounds of each run.
+    pub limits: Limits,
+}
+
+impl Setup {
+    /// A setup with every invariant, no kubelet and default limits.
+    pub fn new(target: Target) -> Self {
+        Self {
+            target,
+            invariants: Invariant::ALL.to_vec(),
+            kubelet: None,
+            limits: Limits::default(),
         }
     }
 }
@@ -112,178 +128,92 @@ pub struct Run {
     pub ticks: u64,
 }
 
-/// Runs one case against the target, checking these invariants.
+/// Runs one case against the setup's target, checking its invariants.
 ///
 /// A panic anywhere in the simulation (a user's service, say) is caught and
 /// returned as [`Verdict::Crashed`].
-pub fn run(target: Target, case: &Case, invariants: &[Invariant], limits: &Limits) -> Run {
+pub fn run(setup: &Setup, case: &Case) -> Run {
     let recorder = Recorder::default();
     let outcome = catch_unwind(AssertUnwindSafe(|| {
-        Director::new(target, case, invariants, limits, recorder.clone()).run()
+        Director::new(setup, case, recorder.clone()).run()
     }));
-    match outcome {
-        Ok(run) => run,
-        Err(panic) => {
-            let message = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|text| text.to_string()))
-                .unwrap_or_else(|| "a panic without a message".to_string());
-            let events = recorder.take();
-            let elapsed = events.last().map_or(Duration::ZERO, |event| event.at);
-            Run {
-                events,
-                verdict: Verdict::Crashed(format!("panic: {message}")),
-                elapsed,
-                ticks: 0,
-            }
+    outcome.unwrap_or_else(|panic| {
+        let message = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|text| text.to_string()))
+            .unwrap_or_else(|| "a panic without a message".to_string());
+        let events = recorder.take();
+        let elapsed = events.last().map_or(Duration::ZERO, |event| event.at);
+        Run {
+            events,
+            verdict: Verdict::Crashed(format!("panic: {message}")),
+            elapsed,
+            ticks: 0,
         }
-    }
+    })
 }
 
-/// The state of the service host's software, shared with its factory.
-#[derive(Default)]
-struct Slot {
-    /// Whether the next (re)start of the host runs a process.
-    run: bool,
-    /// Whether a process runs now and has not finished its stop.
-    alive: bool,
-    /// Processes launched so far.
-    launches: u64,
-    /// The current process's stop signal.
-    stop: Option<watch::Sender<bool>>,
+/// A signal or endpoint change the orchestrator carries out later, for one process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Timer {
+    Sigterm,
+    RemoveEndpoint,
+    Sigkill,
 }
 
 struct Director<'a> {
-    sim: turmoil::Sim<'a>,
+    world: World<'a>,
+    setup: &'a Setup,
     case: &'a Case,
-    limits: &'a Limits,
-    slot: Rc<RefCell<Slot>>,
-    client: Client,
     recorder: Recorder,
     host: Rc<str>,
     oracles: Vec<Box<dyn Oracle>>,
     judged: usize,
-    kill_deadline: Option<Duration>,
-    requests: u64,
+    /// Pending timers: when, what, and for which process.
+    timers: Vec<(Duration, Timer, u64)>,
 }
 
 impl<'a> Director<'a> {
-    fn new(
-        target: Target,
-        case: &'a Case,
-        invariants: &[Invariant],
-        limits: &'a Limits,
-        recorder: Recorder,
-    ) -> Self {
-        let horizon = case.schedule.end() + limits.settle_max + TICK * 2;
-        let mut sim = turmoil::Builder::new()
-            .rng_seed(derive(case.seed, "turmoil"))
-            .epoch(SystemTime::UNIX_EPOCH + Duration::from_secs(EPOCH_SECONDS))
-            .tick_duration(TICK)
-            .simulation_duration(horizon)
-            .build();
-
-        let slot = Rc::new(RefCell::new(Slot::default()));
-        let server: Rc<str> = SERVER_HOST.into();
-        let connection_ids = Rc::default();
-        let factory = {
-            let slot = Rc::clone(&slot);
-            let recorder = recorder.clone();
-            let seed = case.seed;
-            move || {
-                let process = {
-                    let mut slot = slot.borrow_mut();
-                    slot.stop = None;
-                    slot.alive = slot.run;
-                    slot.run.then(|| {
-                        slot.launches += 1;
-                        let (stop, signal) = watch::channel(false);
-                        slot.stop = Some(stop);
-                        Process {
-                            host: Rc::clone(&server),
-                            recorder: recorder.clone(),
-                            stop: signal,
-                            seed: derive(seed, &format!("process-{}", slot.launches)),
-                            connection_ids: Rc::clone(&connection_ids),
-                        }
-                    })
-                };
-                let slot = Rc::clone(&slot);
-                let host = Rc::clone(&server);
-                let recorder = recorder.clone();
-                async move {
-                    if let Some(process) = process {
-                        if let Err(error) = target.software(process).await {
-                            recorder.record(
-                                &host,
-                                EventKind::Failed {
-                                    message: error.to_string(),
-                                },
-                            );
-                        }
-                        slot.borrow_mut().alive = false;
-                    }
-                    // A host whose software returns freezes its sockets: keep it up.
-                    std::future::pending::<()>().await;
-                    Ok(())
-                }
-            }
+    fn new(setup: &'a Setup, case: &'a Case, recorder: Recorder) -> Self {
+        let horizon = case.schedule.end() + setup.limits.settle_max + setup.limits.tick * 2;
+        let context = Context {
+            drain_deadline: setup.target.drain_deadline(),
         };
-        sim.host(SERVER_HOST, factory);
-
-        let (client, software) = client::client(client::Setup {
-            host: CLIENT_HOST.into(),
-            server: SERVER_HOST.into(),
-            recorder: recorder.clone(),
-            timeout: limits.request_timeout,
-        });
-        let software = RefCell::new(Some(software));
-        sim.host(CLIENT_HOST, move || {
-            let software = software.borrow_mut().take();
-            async move {
-                if let Some(software) = software {
-                    software.await;
-                }
-                std::future::pending::<()>().await;
-                Ok(())
-            }
-        });
-
         Self {
-            sim,
+            world: World::new(setup, case.seed, horizon, &recorder),
+            setup,
             case,
-            limits,
-            slot,
-            client,
             recorder,
             host: DIRECTOR_HOST.into(),
-            oracles: invariants
+            oracles: setup
+                .invariants
                 .iter()
-                .map(|invariant| invariant.oracle())
+                .map(|invariant| invariant.oracle(&context))
                 .collect(),
             judged: 0,
-            kill_deadline: None,
-            requests: 0,
+            timers: Vec::new(),
         }
     }
 
     fn run(mut self) -> Run {
+        let _preemption =
+            preempt::Installed::new(derive(self.case.seed, "preempt"), self.setup.limits.tick);
         let started = Instant::now();
         let steps = self.case.schedule.steps();
         let mut next = 0;
         let mut ticks = 0_u64;
         let verdict = loop {
-            let now = self.sim.elapsed();
+            let now = self.world.sim.elapsed();
             while let Some(step) = steps.get(next).filter(|step| step.at <= now) {
                 self.execute(now, &step.action);
                 next += 1;
             }
-            self.enforce_grace(now);
-            if let Some(violation) = self.judge() {
+            self.orchestrate(now);
+            if let Some(violation) = self.judge(now) {
                 break Verdict::Violation(violation);
             }
-            let quiet = self.client.in_flight() == 0 && self.kill_deadline.is_none();
+            let quiet = self.world.client.in_flight() == 0 && self.timers.is_empty();
             if next == steps.len() && quiet {
                 match self
                     .oracles
@@ -297,7 +227,7 @@ impl<'a> Director<'a> {
             if let Some(bound) = self.bound(now, ticks, started) {
                 break Verdict::Bounded(bound);
             }
-            if let Err(error) = self.sim.step() {
+            if let Err(error) = self.world.sim.step() {
                 break Verdict::Crashed(error.to_string());
             }
             ticks += 1;
@@ -305,69 +235,117 @@ impl<'a> Director<'a> {
         Run {
             events: self.recorder.take(),
             verdict,
-            elapsed: self.sim.elapsed(),
+            elapsed: self.world.sim.elapsed(),
             ticks,
         }
     }
 
+    fn record(&self, now: Duration, kind: EventKind) {
+        self.recorder.record_at(now, &self.host, kind);
+    }
+
     fn execute(&mut self, now: Duration, action: &Action) {
-        self.recorder
-            .record_at(now, &self.host, EventKind::Step(action.clone()));
+        self.record(now, EventKind::Step(action.clone()));
         match action {
-            Action::Start => {
-                if !self.slot.borrow().alive {
-                    self.launch(true);
-                }
-            }
-            Action::Request { path } => {
-                self.requests += 1;
-                self.client.send(Order {
-                    request: self.requests,
-                    path: path.clone(),
-                });
-            }
-            Action::Wait => {}
-            Action::Stop { grace } => {
-                let slot = self.slot.borrow();
-                if let (true, Some(stop)) = (slot.alive, &slot.stop) {
-                    stop.send_replace(true);
-                    self.kill_deadline = Some(now + *grace);
-                }
-            }
+            Action::Start if !self.world.alive() => self.launch(true),
+            Action::Start | Action::Wait => {}
+            Action::Request { path, keep } => self.world.client.send(Order {
+                path: path.clone(),
+                port: PORT,
+                keep: *keep,
+            }),
+            Action::Stop { grace } => self.stop(now, *grace),
             Action::Kill => self.launch(false),
             Action::Restart => self.launch(true),
+            Action::Crash => {
+                self.timers.clear();
+                self.world.crash();
+            }
+            Action::Network { link, a, b } => {
+                if !self.world.network(*link, *a, *b) {
+                    tracing::debug!(%action, "no kubelet in this scenario: step skipped");
+                }
+            }
         }
     }
 
-    /// Restarts the service host's software: a new process, or none.
-    fn launch(&mut self, run: bool) {
-        self.slot.borrow_mut().run = run;
-        self.sim.bounce(SERVER_HOST);
-        self.kill_deadline = None;
+    /// Starts a graceful stop of the running process, as the orchestrator would.
+    fn stop(&mut self, now: Duration, grace: Option<Duration>) {
+        if !self.world.alive() {
+            return;
+        }
+        let process = self.world.launches();
+        let kubelet = self.setup.kubelet.as_ref();
+        let grace = grace
+            .or(kubelet.map(|kubelet| kubelet.termination_grace_period))
+            .unwrap_or(GRACE_DEFAULT);
+        let pre_stop = kubelet.map_or(Duration::ZERO, |kubelet| kubelet.pre_stop);
+        self.timers.push((now + pre_stop, Timer::Sigterm, process));
+        self.timers.push((now + grace, Timer::Sigkill, process));
+        if let (Some(kubelet), Some(pod)) = (kubelet, &self.world.pod) {
+            pod.terminating.set(true);
+            let lag = kubelet.endpoint_removal_lag;
+            self.timers
+                .push((now + lag, Timer::RemoveEndpoint, process));
+        }
+        self.timers.sort_by_key(|(at, _, _)| *at);
     }
 
-    /// Kills the service when a graceful stop outlives its grace period.
-    fn enforce_grace(&mut self, now: Duration) {
-        let Some(deadline) = self.kill_deadline else {
-            return;
-        };
-        if !self.slot.borrow().alive {
-            self.kill_deadline = None;
-        } else if now >= deadline {
-            self.recorder
-                .record_at(now, &self.host, EventKind::GraceExpired);
+    /// Restarts the server host into a fresh process, or idle; pending timers
+    /// belong to the old process and go with it.
+    fn launch(&mut self, run: bool) {
+        self.timers.clear();
+        self.world.launch(run);
+    }
+
+    /// Fires due timers and carries out the kubelet's kills.
+    fn orchestrate(&mut self, now: Duration) {
+        if let Some(reason) = self.world.pod.as_ref().and_then(|pod| pod.kill.take()) {
+            self.record(now, EventKind::Sigkill { reason });
             self.launch(false);
         }
+        let process = self.world.launches();
+        let alive = self.world.alive();
+        self.timers
+            .retain(|(_, _, owner)| *owner == process && alive);
+        while self.timers.first().is_some_and(|(at, _, _)| *at <= now) {
+            let (_, timer, _) = self.timers.remove(0);
+            match timer {
+                Timer::Sigterm => {
+                    self.record(now, EventKind::Sigterm);
+                    self.world.sigterm();
+                }
+                Timer::RemoveEndpoint => {
+                    if let Some(pod) = &self.world.pod {
+                        if pod.routed.replace(false) {
+                            let host = Rc::from(crate::schedule::Host::Kubelet.name());
+                            self.recorder.record_at(
+                                now,
+                                &host,
+                                EventKind::Endpoint { routed: false },
+                            );
+                        }
+                    }
+                }
+                Timer::Sigkill => {
+                    let reason = KillReason::GraceExpired;
+                    self.record(now, EventKind::Sigkill { reason });
+                    self.launch(false);
+                }
+            }
+        }
     }
 
-    /// Feeds the events recorded since the last call to every oracle.
-    fn judge(&mut self) -> Option<Violation> {
+    /// Feeds the events recorded since the last call to every oracle, then
+    /// lets each judge the passing of time.
+    fn judge(&mut self, now: Duration) -> Option<Violation> {
         let total = self.recorder.len();
         let oracles = &mut self.oracles;
+        let judged = self.judged;
         let verdict = self.recorder.with_events(|events| {
-            events[self.judged..total]
+            events[judged..total]
                 .iter()
-                .zip(self.judged..)
+                .zip(judged..)
                 .find_map(|(event, index)| {
                     oracles
                         .iter_mut()
@@ -375,18 +353,19 @@ impl<'a> Director<'a> {
                 })
         });
         self.judged = total;
-        verdict
+        verdict.or_else(|| self.oracles.iter_mut().find_map(|oracle| oracle.tick(now)))
     }
 
     fn bound(&self, now: Duration, ticks: u64, started: Instant) -> Option<Bound> {
-        if now > self.case.schedule.end() + self.limits.settle_max {
+        let limits = &self.setup.limits;
+        if now > self.case.schedule.end() + limits.settle_max {
             return Some(Bound::SimulatedTime(now));
         }
-        if ticks >= self.limits.ticks_max {
+        if ticks >= limits.ticks_max {
             return Some(Bound::Ticks(ticks));
         }
         // Reading the wall clock costs little, but not nothing: look every 256 ticks.
-        if ticks % 256 == 0 && started.elapsed() > self.limits.wall_time_max {
+        if ticks % 256 == 0 && started.elapsed() > limits.wall_time_max {
             return Some(Bound::WallTime(started.elapsed()));
         }
         None
@@ -400,11 +379,13 @@ impl fmt::Display for Bound {
                 write!(f, "simulated time bound reached at {}ms", at.as_millis())
             }
             Bound::Ticks(ticks) => write!(f, "tick bound reached after {ticks} ticks"),
-            Bound::WallTime(spent) => write!(
-                f,
-                "wall-time bound reached after {:.1}s",
-                spent.as_secs_f64()
-            ),
+            Bound::WallTime(spent) => {
+                write!(
+                    f,
+                    "wall-time bound reached after {:.1}s",
+                    spent.as_secs_f64()
+                )
+            }
         }
     }
 }

@@ -1,8 +1,8 @@
 //! Generating schedules from a seed, and shrinking a failing one.
 //!
 //! A [`Generator`] is the parameters a scenario gives; its proptest strategy
-//! draws a start, some requests, an optional graceful stop and optional faults,
-//! each at a time within the horizon. The random source is seeded from the case
+//! draws cycles of a start, some requests and an optional graceful stop, and
+//! optional faults. The random source is seeded from the case
 //! seed, so a case seed alone reproduces its schedule. Shrinking uses proptest's
 //! value trees: fewer requests and faults, no stop, earlier times, the first
 //! path of the list.
@@ -13,7 +13,7 @@ use proptest::prelude::*;
 use proptest::strategy::{BoxedStrategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
-use crate::schedule::{Action, Schedule, Step};
+use crate::schedule::{Action, Host, Link, Schedule, Step};
 use crate::seed::derive;
 
 /// A fault a generated schedule may contain.
@@ -23,42 +23,90 @@ pub enum Fault {
     Kill,
     /// Kill the service and start it again.
     Restart,
+    /// Crash the service's machine until the next start.
+    Crash,
+    /// Partition the client from the server, and repair it later.
+    Partition,
+    /// Hold the messages between client and server, and release them later.
+    Hold,
+    /// Set a fixed latency between client and server.
+    Latency,
 }
 
 impl Fault {
     /// Every fault, in a stable order.
-    pub const ALL: [Fault; 2] = [Fault::Kill, Fault::Restart];
+    pub const ALL: [Fault; 6] = [
+        Fault::Kill,
+        Fault::Restart,
+        Fault::Crash,
+        Fault::Partition,
+        Fault::Hold,
+        Fault::Latency,
+    ];
 
     /// The name scenario files use.
     pub fn name(self) -> &'static str {
         match self {
             Fault::Kill => "kill",
             Fault::Restart => "restart",
+            Fault::Crash => "crash",
+            Fault::Partition => "partition",
+            Fault::Hold => "hold",
+            Fault::Latency => "latency",
         }
     }
 
-    fn action(self) -> Action {
+    /// The steps of this fault at `at`; `span` is how long a network fault
+    /// lasts (or, for latency, the delay it sets).
+    fn steps(self, at: Duration, span: Duration) -> Vec<Step> {
+        let network = |link| Action::Network {
+            link,
+            a: Host::Client,
+            b: Host::Server,
+        };
+        let step = |at, action| Step { at, action };
         match self {
-            Fault::Kill => Action::Kill,
-            Fault::Restart => Action::Restart,
+            Fault::Kill => vec![step(at, Action::Kill)],
+            Fault::Restart => vec![step(at, Action::Restart)],
+            Fault::Crash => vec![step(at, Action::Crash)],
+            Fault::Partition => vec![
+                step(at, network(Link::Partition)),
+                step(at + span, network(Link::Repair)),
+            ],
+            Fault::Hold => vec![
+                step(at, network(Link::Hold)),
+                step(at + span, network(Link::Release)),
+            ],
+            Fault::Latency => vec![step(at, network(Link::Latency(span / 10)))],
         }
     }
 }
 
 /// The parameters of generated schedules.
+///
+/// A schedule is one or more *cycles* of the service's life, each `horizon`
+/// long: a start early in the cycle, requests, and perhaps a graceful stop —
+/// the start → requests → stop → start again loop that finds drain races.
+/// Faults fall anywhere in the run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Generator {
-    /// Every step falls before this simulated time. Default: 1 s.
+    /// How long one cycle lasts; its start falls in its first quarter. Default: 1 s.
     pub horizon: Duration,
-    /// At most this many requests. Default: 8.
+    /// At most this many cycles. Default: 1.
+    pub cycles_max: usize,
+    /// At most this many requests per cycle. Default: 8.
     pub requests_max: usize,
     /// Requests pick among these paths; the first is the simplest. Default:
     /// `/`, `/ready`, `/health`.
     pub paths: Vec<String>,
-    /// Whether a schedule may end with a graceful stop. Default: true.
+    /// The longest a request's connection is kept open, idle, after its
+    /// response; zero sends no keep-alive connections. Default: zero.
+    pub keep_max: Duration,
+    /// Whether a cycle may hold a graceful stop. Default: true.
     pub stop: bool,
-    /// The grace period of a generated stop. Default: 5 s.
-    pub grace: Duration,
+    /// The grace period of a generated stop; none leaves it to the kubelet
+    /// (or 30 s). Default: none.
+    pub grace: Option<Duration>,
     /// Faults a schedule may contain. Default: none.
     pub faults: Vec<Fault>,
     /// At most this many faults. Default: 2.
@@ -69,10 +117,12 @@ impl Default for Generator {
     fn default() -> Self {
         Self {
             horizon: Duration::from_secs(1),
+            cycles_max: 1,
             requests_max: 8,
             paths: vec!["/".into(), "/ready".into(), "/health".into()],
+            keep_max: Duration::ZERO,
             stop: true,
-            grace: Duration::from_secs(5),
+            grace: None,
             faults: Vec::new(),
             faults_max: 2,
         }
@@ -120,49 +170,71 @@ impl Generator {
     }
 
     fn strategy(&self) -> BoxedStrategy<Schedule> {
-        let horizon_ms = u64::try_from(self.horizon.as_millis())
-            .unwrap_or(u64::MAX)
-            .max(1);
-        let time = move || (0..horizon_ms).prop_map(Duration::from_millis);
-        let start = (0..=horizon_ms / 4).prop_map(Duration::from_millis);
-        let paths = self.paths.clone();
-        let path_count = paths.len().max(1);
-        let requests = prop::collection::vec((time(), 0..path_count), 0..=self.requests_max);
+        let milliseconds =
+            |duration: Duration| u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);
+        let cycle_ms = milliseconds(self.horizon).max(1);
+        let keep_ms = milliseconds(self.keep_max);
+        let time = move |limit_ms: u64| (0..limit_ms.max(1)).prop_map(Duration::from_millis);
+        let keep = move || {
+            if keep_ms == 0 {
+                Just(None).boxed()
+            } else {
+                prop::option::of((1..=keep_ms).prop_map(Duration::from_millis)).boxed()
+            }
+        };
+        let path_count = self.paths.len().max(1);
         let stop = if self.stop {
-            prop::option::of(time()).boxed()
+            prop::option::of(time(cycle_ms)).boxed()
         } else {
             Just(None).boxed()
         };
-        let faults = self.faults.clone();
-        let fault_count = if faults.is_empty() {
+        let cycle = (
+            time(cycle_ms / 4 + 1),
+            prop::collection::vec(
+                (time(cycle_ms), 0..path_count, keep()),
+                0..=self.requests_max,
+            ),
+            stop,
+        );
+        let cycles = prop::collection::vec(cycle, 1..=self.cycles_max.max(1));
+        let run_ms = cycle_ms.saturating_mul(self.cycles_max.max(1) as u64);
+        let fault_count = if self.faults.is_empty() {
             0
         } else {
             self.faults_max
         };
-        let fault_steps = prop::collection::vec((time(), 0..faults.len().max(1)), 0..=fault_count);
-        let grace = self.grace;
-        (start, requests, stop, fault_steps)
-            .prop_map(move |(start, requests, stop, fault_steps)| {
-                let mut steps = vec![Step {
-                    at: start,
-                    action: Action::Start,
-                }];
-                steps.extend(requests.into_iter().map(|(at, path)| Step {
-                    at,
-                    action: Action::Request {
-                        path: paths.get(path).cloned().unwrap_or_else(|| "/".into()),
-                    },
-                }));
-                steps.extend(stop.map(|at| Step {
-                    at,
-                    action: Action::Stop { grace },
-                }));
-                steps.extend(fault_steps.into_iter().filter_map(|(at, fault)| {
-                    faults.get(fault).map(|fault| Step {
-                        at,
-                        action: fault.action(),
-                    })
-                }));
+        let faults = prop::collection::vec(
+            (time(run_ms), 0..self.faults.len().max(1), time(cycle_ms)),
+            0..=fault_count,
+        );
+        let (paths, fault_kinds, grace) = (self.paths.clone(), self.faults.clone(), self.grace);
+        let cycle_length = Duration::from_millis(cycle_ms);
+        (cycles, faults)
+            .prop_map(move |(cycles, faults)| {
+                let mut steps = Vec::new();
+                for (index, (start, requests, stop)) in cycles.into_iter().enumerate() {
+                    let offset = cycle_length * index as u32;
+                    steps.push(Step {
+                        at: offset + start,
+                        action: Action::Start,
+                    });
+                    steps.extend(requests.into_iter().map(|(at, path, keep)| Step {
+                        at: offset + at,
+                        action: Action::Request {
+                            path: paths.get(path).cloned().unwrap_or_else(|| "/".into()),
+                            keep,
+                        },
+                    }));
+                    steps.extend(stop.map(|at| Step {
+                        at: offset + at,
+                        action: Action::Stop { grace },
+                    }));
+                }
+                for (at, fault, span) in faults {
+                    if let Some(fault) = fault_kinds.get(fault) {
+                        steps.extend(fault.steps(at, span));
+                    }
+                }
                 Schedule::new(steps)
             })
             .boxed()

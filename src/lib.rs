@@ -51,23 +51,31 @@ mod campaign;
 pub mod check;
 mod client;
 pub mod director;
+mod endpoint;
 mod generate;
+mod kubelet;
 pub mod lifecycle;
 mod model;
 mod models;
 mod oracle;
 mod oracles;
+mod preempt;
 pub mod report;
 mod scenario;
 mod schedule;
 pub mod seed;
 pub mod trace;
+mod world;
 
 pub use crate::campaign::{compare, Campaign, Cases, Determinism, Failure, Report, ShrinkLimits};
-pub use crate::director::{Bound, Case, Limits, Run, Verdict};
+pub use crate::director::{Bound, Case, Limits, Run, Setup, Verdict};
 pub use crate::generate::{Fault, Generator, Shrinkable};
+pub use crate::kubelet::{KubeletConfig, ProbeConfig};
 pub use crate::model::{Model, Target, Variant};
-pub use crate::oracle::{Invariant, Oracle, Violation};
+pub use crate::oracle::{Context, Invariant, Oracle, Violation};
+pub use crate::preempt::preempt;
 pub use crate::scenario::{Expect, Scenario, ScenarioError, SCHEMA_VERSION};
-pub use crate::schedule::{parse_duration, render_duration, Action, Schedule, Step, StepError};
-pub use crate::trace::{Event, EventKind, Milestone, Outcome};
+pub use crate::schedule::{
+    parse_duration, render_duration, Action, Host, Link, Schedule, Step, StepError,
+};
+pub use crate::trace::{Event, EventKind, KillReason, Milestone, Outcome, ProbeKind};

@@ -2,34 +2,37 @@
 //!
 //! A process binds its port, initialises its state, accepts connections, serves
 //! HTTP/1.1 with hyper over turmoil's simulated network, answers `/health`
-//! (liveness) and `/ready` (readiness), tracks its connections, and on a stop
-//! request drains them within a deadline. Every step it takes is recorded in the
-//! trace, so oracles can judge it.
+//! (liveness) and `/ready` (readiness), tracks its connections and requests,
+//! and on a stop request (SIGTERM) drains. Every step it takes is recorded in
+//! the trace, so oracles can judge it.
 //!
 //! The races are *policies* of this core: the same code with the buggy policy
-//! reproduces a real bug, with the fixed policy it is the repair. The startup
-//! window (race 1) is [`StartupOrder`].
+//! reproduces a real bug, with the fixed policy it is the repair.
+//!
+//! | race | policy | buggy | fixed |
+//! | --- | --- | --- | --- |
+//! | 1 startup window | [`StartupOrder`] | accept, then initialise | initialise, then accept |
+//! | 3 drain hang | [`DrainPolicy`] | check the count, then wait (a lost wakeup) | a wakeup that cannot be lost, and a deadline |
+//! | 4 probes during drain | [`StatusPolicy`] | status stops with everything else | status stops last, `/ready` says 503 from SIGTERM |
 
-use std::cell::Cell;
-use std::convert::Infallible;
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::rc::Rc;
 use std::time::Duration;
 
-use bytes::Bytes;
-use http_body_util::Full;
-use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::sync::{watch, Notify};
-use turmoil::net::{TcpListener, TcpStream};
+use tokio::task::AbortHandle;
+use turmoil::net::TcpListener;
 
+use crate::endpoint::{self, Role};
+use crate::preempt::preempt;
 use crate::trace::{EventKind, Milestone, Recorder};
 
-/// The port every simulated service listens on.
+/// The port every simulated service serves its traffic on.
 pub const PORT: u16 = 8080;
+/// The port of the status component, when it is separate.
+pub const STATUS_PORT: u16 = 8081;
 /// The header through which simulated clients name their requests, so the
 /// service's trace events and the client's refer to the same request.
 pub const REQUEST_HEADER: &str = "x-lifecycle-request";
@@ -45,6 +48,34 @@ pub enum StartupOrder {
     InitialiseThenAccept,
 }
 
+/// How a stop waits for the connections to close.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DrainPolicy {
+    /// Check the live-connection count, then wait for the notification the
+    /// last closing connection sends without storing a permit
+    /// (`Notify::notify_waiters`). If the last connection closes between the
+    /// check and the creation of the wait, the wakeup is lost and the stop
+    /// never completes; no deadline saves it (the Salvo and Poem bug).
+    CheckThenWait,
+    /// Create the wait before each re-check, so no wakeup is lost; at the
+    /// drain deadline, close the connections still open and report each one.
+    Robust,
+}
+
+/// Where `/health` and `/ready` are served, and when they stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusPolicy {
+    /// On the traffic port; they go when the listener closes at SIGTERM.
+    Shared,
+    /// A separate status component on [`STATUS_PORT`] that stops at SIGTERM,
+    /// concurrently with everything else, so it is gone while requests still
+    /// run (the RoadRunner bug).
+    SeparateStopsFirst,
+    /// A separate status component that stops after the traffic has drained:
+    /// `/ready` answers 503 from SIGTERM, `/health` 200 until the end.
+    SeparateStopsLast,
+}
+
 /// How one service process behaves.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServiceConfig {
@@ -52,9 +83,14 @@ pub struct ServiceConfig {
     pub startup_order: StartupOrder,
     /// How long initialising the state takes, in simulated time.
     pub init_duration: Duration,
-    /// How long a stop may wait for connections to close before it closes
-    /// them and reports each one.
+    /// Drain policy.
+    pub drain: DrainPolicy,
+    /// How long a robust stop waits for connections before closing them.
     pub drain_deadline: Duration,
+    /// Status component policy.
+    pub status: StatusPolicy,
+    /// How long a request for `/slow` takes, in simulated time.
+    pub slow_duration: Duration,
 }
 
 /// What the harness hands one run of the service program on its host: where
@@ -73,40 +109,64 @@ pub struct Process {
 }
 
 /// State shared by the tasks of one process.
-struct Shared {
-    host: Rc<str>,
-    recorder: Recorder,
-    initialised: Cell<bool>,
-    draining: watch::Sender<bool>,
-    live_connections: Cell<usize>,
-    connection_closed: Notify,
-    connection_ids: Rc<Cell<u64>>,
+pub(crate) struct Shared {
+    pub(crate) host: Rc<str>,
+    pub(crate) recorder: Recorder,
+    pub(crate) config: ServiceConfig,
+    pub(crate) initialised: Cell<bool>,
+    /// `true` once SIGTERM arrived: readiness fails, connections drain.
+    pub(crate) draining: watch::Sender<bool>,
+    /// Open traffic connections: how to abort each.
+    pub(crate) connections: RefCell<BTreeMap<u64, AbortHandle>>,
+    /// The count the drain checks, and the notification the last close sends.
+    pub(crate) live_connections: Cell<usize>,
+    pub(crate) last_connection_closed: Notify,
+    pub(crate) connection_ids: Rc<Cell<u64>>,
 }
 
 impl Shared {
-    fn record(&self, kind: EventKind) {
+    pub(crate) fn record(&self, kind: EventKind) {
         self.recorder.record(&self.host, kind);
     }
 }
 
-/// Runs one service process until its graceful stop completes.
+/// Runs one service process until its stop completes.
 ///
-/// Returns an error only if the port cannot be bound.
+/// Returns an error only if a port cannot be bound.
 pub async fn serve(config: ServiceConfig, mut process: Process) -> std::io::Result<()> {
-    let listener = TcpListener::bind((IpAddr::V4(Ipv4Addr::UNSPECIFIED), PORT)).await?;
-    let (draining, _) = watch::channel(false);
+    let any = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
+    let listener = TcpListener::bind((any, PORT)).await?;
+    let status_listener = match config.status {
+        StatusPolicy::Shared => None,
+        _ => Some(TcpListener::bind((any, STATUS_PORT)).await?),
+    };
     let shared = Rc::new(Shared {
         host: Rc::clone(&process.host),
         recorder: process.recorder.clone(),
+        config,
         initialised: Cell::new(false),
-        draining,
+        draining: watch::channel(false).0,
+        connections: RefCell::default(),
         live_connections: Cell::new(0),
-        connection_closed: Notify::new(),
+        last_connection_closed: Notify::new(),
         connection_ids: Rc::clone(&process.connection_ids),
     });
     shared.record(EventKind::Milestone(Milestone::Bound));
 
-    let startup = start(&config, &shared, listener);
+    // The status component serves from the start, until it is stopped.
+    let (status_stop, status_stopped) = watch::channel(false);
+    if let Some(status_listener) = status_listener {
+        let role = Role::Status {
+            stop: status_stopped,
+        };
+        tokio::task::spawn_local(endpoint::accept_loop(
+            Rc::clone(&shared),
+            status_listener,
+            role,
+        ));
+    }
+
+    let startup = start(&shared, listener);
     tokio::select! {
         biased;
         _ = process.stop.wait_for(|stop| *stop) => {}
@@ -115,24 +175,32 @@ pub async fn serve(config: ServiceConfig, mut process: Process) -> std::io::Resu
 
     shared.record(EventKind::Milestone(Milestone::Draining));
     shared.draining.send_replace(true);
-    drain(&shared, config.drain_deadline).await;
+    if shared.config.status == StatusPolicy::SeparateStopsFirst {
+        status_stop.send_replace(true);
+    }
+    drain(&shared).await;
+    status_stop.send_replace(true);
     shared.record(EventKind::Milestone(Milestone::Stopped));
     Ok(())
 }
 
 /// Initialises the state and starts the accept loop, in the policy's order.
-async fn start(config: &ServiceConfig, shared: &Rc<Shared>, listener: TcpListener) {
+async fn start(shared: &Rc<Shared>, listener: TcpListener) {
     let initialise = async {
         shared.record(EventKind::Milestone(Milestone::Initialising));
-        tokio::time::sleep(config.init_duration).await;
+        tokio::time::sleep(shared.config.init_duration).await;
         shared.initialised.set(true);
         shared.record(EventKind::Milestone(Milestone::Initialised));
     };
     let accept = || {
-        tokio::task::spawn_local(accept_loop(Rc::clone(shared), listener));
+        tokio::task::spawn_local(endpoint::accept_loop(
+            Rc::clone(shared),
+            listener,
+            Role::Traffic,
+        ));
         shared.record(EventKind::Milestone(Milestone::Accepting));
     };
-    match config.startup_order {
+    match shared.config.startup_order {
         StartupOrder::AcceptThenInitialise => {
             accept();
             initialise.await;
@@ -144,120 +212,44 @@ async fn start(config: &ServiceConfig, shared: &Rc<Shared>, listener: TcpListene
     }
 }
 
-/// Takes connections until the drain begins; then the listener closes.
-async fn accept_loop(shared: Rc<Shared>, listener: TcpListener) {
-    let mut draining = shared.draining.subscribe();
-    loop {
-        let stream = tokio::select! {
-            biased;
-            _ = draining.wait_for(|draining| *draining) => return,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
-                Err(error) => {
-                    tracing::debug!(%error, "accept failed");
-                    continue;
-                }
-            },
-        };
-        let connection = shared.connection_ids.get() + 1;
-        shared.connection_ids.set(connection);
-        shared
-            .live_connections
-            .set(shared.live_connections.get() + 1);
-        shared.record(EventKind::ConnectionOpened { connection });
-        tokio::task::spawn_local(serve_connection(Rc::clone(&shared), stream, connection));
-    }
-}
-
-/// Serves one connection; on drain, finishes the request in flight and closes.
-async fn serve_connection(shared: Rc<Shared>, stream: TcpStream, connection: u64) {
-    let handler = {
-        let shared = Rc::clone(&shared);
-        service_fn(move |request| respond(Rc::clone(&shared), connection, request))
-    };
-    let mut builder = http1::Builder::new();
-    builder.auto_date_header(false).timer(TokioTimer::new());
-    let served = builder.serve_connection(TokioIo::new(stream), handler);
-    let mut served = std::pin::pin!(served);
-    let mut draining = shared.draining.subscribe();
-    let drain_began = tokio::select! {
-        biased;
-        _ = served.as_mut() => false,
-        _ = draining.wait_for(|draining| *draining) => true,
-    };
-    if drain_began {
-        served.as_mut().graceful_shutdown();
-        let _ = served.await;
-    }
-    shared.record(EventKind::ConnectionClosed { connection });
-    shared
-        .live_connections
-        .set(shared.live_connections.get() - 1);
-    shared.connection_closed.notify_waiters();
-}
-
-/// Waits until every connection has closed, or the deadline passes.
-///
-/// The wait cannot lose a wakeup: the `Notified` future exists before the
-/// count is read again, and the loop re-checks after every wake.
-async fn drain(shared: &Shared, deadline: Duration) {
-    let expiry = tokio::time::sleep(deadline);
-    let mut expiry = std::pin::pin!(expiry);
-    while shared.live_connections.get() > 0 {
-        let closed = shared.connection_closed.notified();
-        if shared.live_connections.get() == 0 {
-            break;
-        }
-        tokio::select! {
-            biased;
-            _ = closed => {}
-            _ = expiry.as_mut() => break,
-        }
-    }
-}
-
-/// Answers one request: status endpoints, or the application, which reads state.
-async fn respond(
-    shared: Rc<Shared>,
-    connection: u64,
-    request: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
-    let id = request
-        .headers()
-        .get(REQUEST_HEADER)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.parse::<u64>().ok())
-        .unwrap_or(0);
-    let path = request.uri().path().to_string();
-    shared.record(EventKind::RequestStarted {
-        request: id,
-        connection,
-        path: path.clone(),
-    });
-    let (status, body) = match path.as_str() {
-        "/health" => (StatusCode::OK, "alive"),
-        "/ready" if shared.initialised.get() && !*shared.draining.borrow() => {
-            (StatusCode::OK, "ready")
-        }
-        "/ready" => (StatusCode::SERVICE_UNAVAILABLE, "not ready"),
-        _ => {
-            let initialised = shared.initialised.get();
-            shared.record(EventKind::StateRead {
-                request: id,
-                initialised,
-            });
-            if initialised {
-                (StatusCode::OK, "hello")
-            } else {
-                (StatusCode::INTERNAL_SERVER_ERROR, "state not initialised")
+/// Waits for the traffic connections to close, by the drain policy.
+async fn drain(shared: &Shared) {
+    match shared.config.drain {
+        DrainPolicy::CheckThenWait => {
+            if shared.live_connections.get() > 0 {
+                // A worker thread could close the last connection right here.
+                preempt("drain: after the connection count, before the wait").await;
+                shared.last_connection_closed.notified().await;
             }
         }
-    };
-    shared.record(EventKind::RequestFinished {
-        request: id,
-        status: status.as_u16(),
-    });
-    let mut response = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
-    *response.status_mut() = status;
-    Ok(response)
+        DrainPolicy::Robust => {
+            let expiry = tokio::time::sleep(shared.config.drain_deadline);
+            let mut expiry = std::pin::pin!(expiry);
+            while shared.live_connections.get() > 0 {
+                let closed = shared.last_connection_closed.notified();
+                preempt("drain: after the connection count, before the wait").await;
+                if shared.live_connections.get() == 0 {
+                    break;
+                }
+                tokio::select! {
+                    biased;
+                    _ = closed => {}
+                    _ = expiry.as_mut() => {
+                        abort_connections(shared);
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Closes every connection still open at the drain deadline, reporting each.
+fn abort_connections(shared: &Shared) {
+    let open = std::mem::take(&mut *shared.connections.borrow_mut());
+    for (connection, handle) in open {
+        shared.record(EventKind::ConnectionAborted { connection });
+        handle.abort();
+    }
+    shared.live_connections.set(0);
 }

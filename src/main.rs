@@ -126,7 +126,7 @@ fn replay(file: &Path) -> u8 {
     let second = campaign.run_case(case);
     println!(
         "{}: {} (seed {:#018x})",
-        scenario.name, campaign.target, case.seed
+        scenario.name, campaign.setup.target, case.seed
     );
     println!("schedule:");
     for line in case.schedule.lines() {

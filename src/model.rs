@@ -8,7 +8,9 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 
-use crate::lifecycle::Process;
+use std::time::Duration;
+
+use crate::lifecycle::{self, Process, ServiceConfig, StatusPolicy};
 use crate::models;
 
 /// A built-in model of one lifecycle race.
@@ -16,6 +18,12 @@ use crate::models;
 pub enum Model {
     /// Race 1: the listener accepts before the state is initialised.
     StartupWindow,
+    /// Race 3: a graceful stop loses the wakeup of the last closing
+    /// connection and waits forever.
+    DrainHang,
+    /// Race 4: the status component stops first, so `/health` and `/ready`
+    /// vanish while requests still run.
+    ProbesDuringDrain,
 }
 
 /// Which policy a model runs with.
@@ -41,12 +49,18 @@ pub type Software = Pin<Box<dyn Future<Output = std::io::Result<()>>>>;
 
 impl Model {
     /// Every built-in model, in a stable order.
-    pub const ALL: [Model; 1] = [Model::StartupWindow];
+    pub const ALL: [Model; 3] = [
+        Model::StartupWindow,
+        Model::DrainHang,
+        Model::ProbesDuringDrain,
+    ];
 
     /// The name scenario files use.
     pub fn name(self) -> &'static str {
         match self {
             Model::StartupWindow => "startup-window",
+            Model::DrainHang => "drain-hang",
+            Model::ProbesDuringDrain => "probes-during-drain",
         }
     }
 
@@ -55,6 +69,12 @@ impl Model {
         match self {
             Model::StartupWindow => {
                 "race 1: the listener accepts before its state is initialised (Phoenix)"
+            }
+            Model::DrainHang => {
+                "race 3: graceful shutdown waits forever for connections already gone (Salvo, Poem)"
+            }
+            Model::ProbesDuringDrain => {
+                "race 4: /health and /ready vanish while requests still run (RoadRunner)"
             }
         }
     }
@@ -83,10 +103,35 @@ impl Variant {
 }
 
 impl Target {
+    /// The lifecycle-core configuration of a process with this seed.
+    pub fn config(&self, process_seed: u64) -> ServiceConfig {
+        match self.model {
+            Model::StartupWindow => models::startup_window::config(self.variant, process_seed),
+            Model::DrainHang => models::drain_hang::config(self.variant, process_seed),
+            Model::ProbesDuringDrain => {
+                models::probes_during_drain::config(self.variant, process_seed)
+            }
+        }
+    }
+
     /// Starts one process of the target's service.
     pub fn software(&self, process: Process) -> Software {
-        match self.model {
-            Model::StartupWindow => Box::pin(models::startup_window::serve(self.variant, process)),
+        Box::pin(lifecycle::serve(self.config(process.seed), process))
+    }
+
+    /// How long the service promises a stop takes at most: the bound the
+    /// `drain-deadline` oracle holds it to.
+    pub fn drain_deadline(&self) -> Duration {
+        self.config(0).drain_deadline
+    }
+
+    /// The port where the service answers `/health` and `/ready`.
+    pub fn status_port(&self) -> u16 {
+        match self.config(0).status {
+            StatusPolicy::Shared => lifecycle::PORT,
+            StatusPolicy::SeparateStopsFirst | StatusPolicy::SeparateStopsLast => {
+                lifecycle::STATUS_PORT
+            }
         }
     }
 }

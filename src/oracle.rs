@@ -9,7 +9,10 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::oracles::ServedBeforeInitialised;
+use crate::oracles::{
+    DrainDeadline, HealthDuringDrain, KilledWithRequestsInFlight, ReadyAfterStop, RequestCut,
+    ServedBeforeInitialised,
+};
 use crate::trace::Event;
 
 /// The invariants lifecycle-sim checks, by their stable names.
@@ -18,16 +21,40 @@ pub enum Invariant {
     /// No request reads state, and no application request gets a 5xx, before
     /// the service's state is initialised (race 1, the startup window).
     ServedBeforeInitialised,
+    /// After SIGTERM the service stops within its drain deadline (race 3,
+    /// liveness).
+    DrainDeadline,
+    /// Every request the service accepted gets a whole response; none is cut
+    /// by a reset while the service lives (race 3, safety).
+    RequestCut,
+    /// While any request is in flight, `/health` answers 200 (race 4).
+    HealthDuringDrain,
+    /// From SIGTERM on, `/ready` does not answer 2xx (race 4).
+    ReadyAfterStop,
+    /// The orchestrator's SIGKILL finds no accepted request unfinished (race 4).
+    KilledWithRequestsInFlight,
 }
 
 impl Invariant {
     /// Every invariant, in a stable order.
-    pub const ALL: [Invariant; 1] = [Invariant::ServedBeforeInitialised];
+    pub const ALL: [Invariant; 6] = [
+        Invariant::ServedBeforeInitialised,
+        Invariant::DrainDeadline,
+        Invariant::RequestCut,
+        Invariant::HealthDuringDrain,
+        Invariant::ReadyAfterStop,
+        Invariant::KilledWithRequestsInFlight,
+    ];
 
     /// The name scenario files and reports use.
     pub fn name(self) -> &'static str {
         match self {
             Invariant::ServedBeforeInitialised => "served-before-initialised",
+            Invariant::DrainDeadline => "drain-deadline",
+            Invariant::RequestCut => "request-cut",
+            Invariant::HealthDuringDrain => "health-during-drain",
+            Invariant::ReadyAfterStop => "ready-after-stop",
+            Invariant::KilledWithRequestsInFlight => "killed-with-requests-in-flight",
         }
     }
 
@@ -37,6 +64,18 @@ impl Invariant {
             Invariant::ServedBeforeInitialised => {
                 "no request is handled, and no 5xx is returned on an accepted connection, \
                  before the state it reads is initialised"
+            }
+            Invariant::DrainDeadline => {
+                "after a stop is requested (SIGTERM), the service stops within its drain deadline"
+            }
+            Invariant::RequestCut => {
+                "every request accepted before the stop completes gets a whole response or a \
+                 clean error; none is cut by a connection reset"
+            }
+            Invariant::HealthDuringDrain => "while any request is in flight, /health answers 200",
+            Invariant::ReadyAfterStop => "from the moment a stop is requested, /ready answers 503",
+            Invariant::KilledWithRequestsInFlight => {
+                "the orchestrator's SIGKILL finds no accepted request unfinished"
             }
         }
     }
@@ -49,11 +88,23 @@ impl Invariant {
     }
 
     /// A fresh oracle that checks this invariant.
-    pub fn oracle(self) -> Box<dyn Oracle> {
+    pub fn oracle(self, context: &Context) -> Box<dyn Oracle> {
         match self {
             Invariant::ServedBeforeInitialised => Box::<ServedBeforeInitialised>::default(),
+            Invariant::DrainDeadline => Box::new(DrainDeadline::new(context.drain_deadline)),
+            Invariant::RequestCut => Box::<RequestCut>::default(),
+            Invariant::HealthDuringDrain => Box::<HealthDuringDrain>::default(),
+            Invariant::ReadyAfterStop => Box::<ReadyAfterStop>::default(),
+            Invariant::KilledWithRequestsInFlight => Box::<KilledWithRequestsInFlight>::default(),
         }
     }
+}
+
+/// What oracles know of the service beyond the trace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Context {
+    /// How long the service promises a stop takes at most.
+    pub drain_deadline: Duration,
 }
 
 impl fmt::Display for Invariant {
@@ -92,6 +143,13 @@ impl fmt::Display for Violation {
 pub trait Oracle {
     /// Sees one event, in trace order; returns the violation it causes, if any.
     fn observe(&mut self, index: usize, event: &Event) -> Option<Violation>;
+
+    /// Called after the events of each tick: judges the passing of time
+    /// (a deadline that ran out) at simulated time `now`.
+    fn tick(&mut self, now: Duration) -> Option<Violation> {
+        let _ = now;
+        None
+    }
 
     /// Called once when the run ends at simulated time `end`, for properties
     /// that can only be judged then.

@@ -14,8 +14,9 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::campaign::{Campaign, Cases, Failure, ShrinkLimits};
-use crate::director::{Case, Limits};
+use crate::director::{Case, Limits, Setup};
 use crate::generate::{Fault, Generator};
+use crate::kubelet::{KubeletConfig, ProbeConfig};
 use crate::model::{Model, Target, Variant};
 use crate::oracle::Invariant;
 use crate::schedule::{check_path, parse_duration, render_duration, Schedule, Step};
@@ -90,6 +91,30 @@ struct File {
     target: TargetTable,
     run: Option<RunTable>,
     generate: Option<GenerateTable>,
+    kubelet: Option<KubeletTable>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct KubeletTable {
+    termination_grace_period: Option<Spanned<String>>,
+    pre_stop: Option<Spanned<String>>,
+    endpoint_removal_lag: Option<Spanned<String>>,
+    startup: Option<ProbeTable>,
+    liveness: Option<ProbeTable>,
+    readiness: Option<ProbeTable>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ProbeTable {
+    enabled: Option<bool>,
+    path: Option<Spanned<String>>,
+    initial_delay: Option<Spanned<String>>,
+    period: Option<Spanned<String>>,
+    timeout: Option<Spanned<String>>,
+    failure_threshold: Option<Spanned<u32>>,
+    success_threshold: Option<Spanned<u32>>,
 }
 
 #[derive(Deserialize)]
@@ -107,14 +132,17 @@ struct RunTable {
     settle_max: Option<Spanned<String>>,
     request_timeout: Option<Spanned<String>>,
     wall_time_max: Option<Spanned<String>>,
+    tick: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct GenerateTable {
     horizon: Option<Spanned<String>>,
+    cycles_max: Option<usize>,
     requests_max: Option<usize>,
     paths: Option<Vec<Spanned<String>>>,
+    keep_max: Option<Spanned<String>>,
     stop: Option<bool>,
     grace: Option<Spanned<String>>,
     faults: Option<Vec<Spanned<String>>>,
@@ -265,13 +293,23 @@ impl Scenario {
                 defaults.wall_time_max,
             )?,
             ticks_max: defaults.ticks_max,
+            tick: reader.optional_duration(run.tick.as_ref(), "run.tick", defaults.tick)?,
         };
+        if limits.tick.is_zero() {
+            let span = run.tick.as_ref().map_or(0..0, Spanned::span);
+            return Err(reader.error(span, "run.tick", "must be at least 1ms".into()));
+        }
         let seed = run
             .seed
             .as_ref()
             .map(|seed| reader.seed(seed))
             .transpose()?;
         let generator = generator(&reader, file.generate.as_ref())?;
+        let kubelet = file
+            .kubelet
+            .as_ref()
+            .map(|table| kubelet(&reader, table))
+            .transpose()?;
         let cases = match &file.schedule {
             Some(lines) => {
                 if let Some(cases) = &run.cases {
@@ -311,11 +349,14 @@ impl Scenario {
             description: file.description.unwrap_or_default(),
             expect,
             campaign: Campaign {
-                target,
-                invariants,
+                setup: Setup {
+                    target,
+                    invariants,
+                    kubelet,
+                    limits,
+                },
                 generator,
                 cases,
-                limits,
                 shrink: ShrinkLimits::default(),
             },
         })
@@ -345,7 +386,7 @@ impl Scenario {
             crate::director::Verdict::Violation(violation) => violation.invariant.name(),
             _ => "pass",
         };
-        let campaign = &self.campaign;
+        let setup = &self.campaign.setup;
         let mut text = String::new();
         text.push_str("# A failing case saved by lifecycle-sim, shrunk. Replay it with:\n");
         text.push_str(&format!("#   {replay_command}\n"));
@@ -356,34 +397,31 @@ impl Scenario {
             quote(&format!("shrunk failure of {}", self.path.display()))
         ));
         text.push_str(&format!("expect = {}\n", quote(expect)));
-        let oracles: Vec<String> = campaign
-            .invariants
-            .iter()
-            .map(|i| quote(i.name()))
-            .collect();
+        let oracles: Vec<String> = setup.invariants.iter().map(|i| quote(i.name())).collect();
         text.push_str(&format!("oracles = [{}]\n", oracles.join(", ")));
         text.push_str("schedule = [\n");
         for line in failure.shrunk.lines() {
             text.push_str(&format!("  {},\n", quote(&line)));
         }
         text.push_str("]\n\n[target]\n");
-        text.push_str(&format!(
-            "model = {}\n",
-            quote(campaign.target.model.name())
-        ));
+        text.push_str(&format!("model = {}\n", quote(setup.target.model.name())));
         text.push_str(&format!(
             "variant = {}\n",
-            quote(campaign.target.variant.name())
+            quote(setup.target.variant.name())
         ));
         text.push_str("\n[run]\n");
         text.push_str(&format!("seed = {}\n", quote(&render_seed(failure.seed))));
-        let limits = &campaign.limits;
+        let limits = &setup.limits;
         for (field, value) in [
             ("settle_max", limits.settle_max),
             ("request_timeout", limits.request_timeout),
             ("wall_time_max", limits.wall_time_max),
+            ("tick", limits.tick),
         ] {
             text.push_str(&format!("{field} = {}\n", quote(&render_duration(value))));
+        }
+        if let Some(kubelet) = &setup.kubelet {
+            text.push_str(&render_kubelet(kubelet));
         }
         text
     }
@@ -421,6 +459,16 @@ fn generator(reader: &Reader, table: Option<&GenerateTable>) -> Result<Generator
     };
     let horizon =
         reader.optional_duration(table.horizon.as_ref(), "generate.horizon", defaults.horizon)?;
+    let keep_max = reader.optional_duration(
+        table.keep_max.as_ref(),
+        "generate.keep_max",
+        defaults.keep_max,
+    )?;
+    let grace = table
+        .grace
+        .as_ref()
+        .map(|grace| reader.duration(grace, "generate.grace"))
+        .transpose()?;
     if horizon.is_zero() {
         let span = table.horizon.as_ref().map_or(0..0, Spanned::span);
         return Err(reader.error(span, "generate.horizon", "must be longer than 0ms".into()));
@@ -467,13 +515,134 @@ fn generator(reader: &Reader, table: Option<&GenerateTable>) -> Result<Generator
     };
     Ok(Generator {
         horizon,
+        cycles_max: table.cycles_max.unwrap_or(defaults.cycles_max),
         requests_max: table.requests_max.unwrap_or(defaults.requests_max),
         paths,
+        keep_max,
         stop: table.stop.unwrap_or(defaults.stop),
-        grace: reader.optional_duration(table.grace.as_ref(), "generate.grace", defaults.grace)?,
+        grace: grace.or(defaults.grace),
         faults,
         faults_max: table.faults_max.unwrap_or(defaults.faults_max),
     })
+}
+
+fn kubelet(reader: &Reader, table: &KubeletTable) -> Result<KubeletConfig, ScenarioError> {
+    let defaults = KubeletConfig::default();
+    let duration = |value: &Option<Spanned<String>>, field: &str, default| {
+        reader.optional_duration(value.as_ref(), &format!("kubelet.{field}"), default)
+    };
+    Ok(KubeletConfig {
+        startup: probe(reader, table.startup.as_ref(), "startup", defaults.startup)?,
+        liveness: probe(
+            reader,
+            table.liveness.as_ref(),
+            "liveness",
+            defaults.liveness,
+        )?,
+        readiness: probe(
+            reader,
+            table.readiness.as_ref(),
+            "readiness",
+            defaults.readiness,
+        )?,
+        termination_grace_period: duration(
+            &table.termination_grace_period,
+            "termination_grace_period",
+            defaults.termination_grace_period,
+        )?,
+        pre_stop: duration(&table.pre_stop, "pre_stop", defaults.pre_stop)?,
+        endpoint_removal_lag: duration(
+            &table.endpoint_removal_lag,
+            "endpoint_removal_lag",
+            defaults.endpoint_removal_lag,
+        )?,
+    })
+}
+
+fn probe(
+    reader: &Reader,
+    table: Option<&ProbeTable>,
+    name: &str,
+    defaults: ProbeConfig,
+) -> Result<ProbeConfig, ScenarioError> {
+    let Some(table) = table else {
+        return Ok(defaults);
+    };
+    let field = |field: &str| format!("kubelet.{name}.{field}");
+    let duration = |value: &Option<Spanned<String>>, key: &str, default| {
+        reader.optional_duration(value.as_ref(), &field(key), default)
+    };
+    let threshold = |value: &Option<Spanned<u32>>, key: &str, default: u32| match value {
+        None => Ok(default),
+        Some(value) if *value.get_ref() == 0 => {
+            Err(reader.error(value.span(), &field(key), "must be at least 1".into()))
+        }
+        Some(value) => Ok(*value.get_ref()),
+    };
+    let path = match &table.path {
+        None => defaults.path,
+        Some(path) => {
+            check_path(path.get_ref())
+                .map_err(|reason| reader.error(path.span(), &field("path"), reason))?;
+            path.get_ref().clone()
+        }
+    };
+    let period = duration(&table.period, "period", defaults.period)?;
+    if period.is_zero() {
+        let span = table.period.as_ref().map_or(0..0, Spanned::span);
+        return Err(reader.error(span, &field("period"), "must be longer than 0ms".into()));
+    }
+    Ok(ProbeConfig {
+        enabled: table.enabled.unwrap_or(defaults.enabled),
+        path,
+        initial_delay: duration(
+            &table.initial_delay,
+            "initial_delay",
+            defaults.initial_delay,
+        )?,
+        period,
+        timeout: duration(&table.timeout, "timeout", defaults.timeout)?,
+        failure_threshold: threshold(
+            &table.failure_threshold,
+            "failure_threshold",
+            defaults.failure_threshold,
+        )?,
+        success_threshold: threshold(
+            &table.success_threshold,
+            "success_threshold",
+            defaults.success_threshold,
+        )?,
+    })
+}
+
+/// The `[kubelet]` tables of a saved failure: every figure, explicit.
+fn render_kubelet(kubelet: &KubeletConfig) -> String {
+    let quote = |text: &str| toml::Value::String(text.to_string()).to_string();
+    let duration = |value: Duration| quote(&render_duration(value));
+    let mut text = format!(
+        "\n[kubelet]\ntermination_grace_period = {}\npre_stop = {}\nendpoint_removal_lag = {}\n",
+        duration(kubelet.termination_grace_period),
+        duration(kubelet.pre_stop),
+        duration(kubelet.endpoint_removal_lag)
+    );
+    for (name, probe) in [
+        ("startup", &kubelet.startup),
+        ("liveness", &kubelet.liveness),
+        ("readiness", &kubelet.readiness),
+    ] {
+        text.push_str(&format!(
+            "\n[kubelet.{name}]\nenabled = {}\npath = {}\ninitial_delay = {}\nperiod = {}\n\
+             timeout = {}\nfailure_threshold = {}\nsuccess_threshold = {}\n",
+            probe.enabled,
+            quote(&probe.path),
+            duration(probe.initial_delay),
+            duration(probe.period),
+            duration(probe.timeout),
+            probe.failure_threshold,
+            probe.success_threshold
+        ));
+    }
+    text
 }
 
 /// The line (from 1) of a byte offset.

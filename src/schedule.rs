@@ -18,28 +18,92 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
+/// A host of the simulated world that network faults can name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Host {
+    /// The host that sends the schedule's requests.
+    Client,
+    /// The service's host.
+    Server,
+    /// The orchestrator's host, when the scenario has one.
+    Kubelet,
+}
+
+impl Host {
+    /// Every host, in a stable order.
+    pub const ALL: [Host; 3] = [Host::Client, Host::Server, Host::Kubelet];
+
+    /// The host's name in turmoil, in schedules and in the trace.
+    pub fn name(self) -> &'static str {
+        match self {
+            Host::Client => "client",
+            Host::Server => "server",
+            Host::Kubelet => "kubelet",
+        }
+    }
+
+    fn from_name(name: &str) -> Result<Host, String> {
+        Host::ALL
+            .into_iter()
+            .find(|host| host.name() == name)
+            .ok_or_else(|| format!("unknown host `{name}`: expected client, server or kubelet"))
+    }
+}
+
+/// A change to the network between two hosts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Link {
+    /// Drop every message between them.
+    Partition,
+    /// Undo a partition.
+    Repair,
+    /// Hold every message between them until released.
+    Hold,
+    /// Deliver held messages and stop holding.
+    Release,
+    /// Delay every message between them by exactly this much.
+    Latency(Duration),
+}
+
 /// One thing the director does to the simulated world.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Action {
     /// Start the service process if it is not running.
     Start,
-    /// Send one HTTP GET request for `path` from a client host.
+    /// Send one HTTP GET request for `path` on a new connection from the
+    /// client host.
     Request {
         /// The request path, starting with `/`.
         path: String,
+        /// How long the client keeps the connection open, idle, after the
+        /// response (a keep-alive connection); none closes it at once.
+        keep: Option<Duration>,
     },
     /// Keep the run going until this step's time, even if all else is quiet.
     Wait,
     /// Ask the service to stop gracefully (SIGTERM); kill it if it has not
-    /// stopped after `grace`.
+    /// stopped after `grace` (by default the kubelet's termination grace
+    /// period, or 30 s).
     Stop {
         /// How long the service may drain before it is killed.
-        grace: Duration,
+        grace: Option<Duration>,
     },
     /// Kill the service process at once (SIGKILL); its port closes.
     Kill,
     /// Kill the service process and start it again (a bounce).
     Restart,
+    /// Crash the service's machine: nothing answers, not even a refusal,
+    /// until a start or restart.
+    Crash,
+    /// Change the network between two hosts.
+    Network {
+        /// What changes.
+        link: Link,
+        /// One end.
+        a: Host,
+        /// The other end.
+        b: Host,
+    },
 }
 
 /// An [`Action`] at a simulated time.
@@ -119,11 +183,31 @@ impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Action::Start => f.write_str("start"),
-            Action::Request { path } => write!(f, "request {path}"),
+            Action::Request { path, keep: None } => write!(f, "request {path}"),
+            Action::Request {
+                path,
+                keep: Some(keep),
+            } => write!(f, "request {path} keep={}", render_duration(*keep)),
             Action::Wait => f.write_str("wait"),
-            Action::Stop { grace } => write!(f, "stop grace={}", render_duration(*grace)),
+            Action::Stop { grace: None } => f.write_str("stop"),
+            Action::Stop { grace: Some(grace) } => {
+                write!(f, "stop grace={}", render_duration(*grace))
+            }
             Action::Kill => f.write_str("kill"),
             Action::Restart => f.write_str("restart"),
+            Action::Crash => f.write_str("crash"),
+            Action::Network { link, a, b } => {
+                let (a, b) = (a.name(), b.name());
+                match link {
+                    Link::Partition => write!(f, "partition {a} {b}"),
+                    Link::Repair => write!(f, "repair {a} {b}"),
+                    Link::Hold => write!(f, "hold {a} {b}"),
+                    Link::Release => write!(f, "release {a} {b}"),
+                    Link::Latency(delay) => {
+                        write!(f, "latency {a} {b} {}", render_duration(*delay))
+                    }
+                }
+            }
         }
     }
 }
@@ -150,43 +234,74 @@ impl FromStr for Step {
         let verb = words
             .next()
             .ok_or_else(|| fail("missing action after the time".into()))?;
-        let argument = words.next();
-        let action = match (verb, argument) {
-            ("start", None) => Action::Start,
-            ("wait", None) => Action::Wait,
-            ("kill", None) => Action::Kill,
-            ("restart", None) => Action::Restart,
-            ("request", Some(path)) => {
-                check_path(path).map_err(fail)?;
-                Action::Request {
-                    path: path.to_string(),
-                }
-            }
-            ("request", None) => {
-                return Err(fail("`request` takes a path starting with `/`".into()))
-            }
-            ("stop", Some(argument)) => {
-                let grace = argument
-                    .strip_prefix("grace=")
-                    .ok_or_else(|| fail("`stop` takes `grace=<duration>`".into()))?;
-                Action::Stop {
-                    grace: parse_duration(grace).map_err(fail)?,
-                }
-            }
-            ("stop", None) => return Err(fail("`stop` takes `grace=<duration>`".into())),
-            ("start" | "wait" | "kill" | "restart", Some(extra)) => {
-                return Err(fail(format!("`{verb}` takes no argument, found `{extra}`")))
-            }
-            (other, _) => {
-                return Err(fail(format!(
-                    "unknown action `{other}`: expected start, request, wait, stop, kill or restart"
-                )))
-            }
-        };
-        if let Some(extra) = words.next() {
-            return Err(fail(format!("unexpected `{extra}` at the end")));
-        }
+        let arguments: Vec<&str> = words.collect();
+        let action = parse_action(verb, &arguments).map_err(fail)?;
         Ok(Step { at, action })
+    }
+}
+
+/// Reads an action from its verb and arguments.
+fn parse_action(verb: &str, arguments: &[&str]) -> Result<Action, String> {
+    let option = |argument: &str, name: &str| -> Result<Duration, String> {
+        argument
+            .strip_prefix(name)
+            .and_then(|rest| rest.strip_prefix('='))
+            .ok_or_else(|| {
+                format!("`{verb}` does not take `{argument}`: expected `{name}=<duration>`")
+            })
+            .and_then(parse_duration)
+    };
+    let link = |link: Link, hosts: &[&str]| -> Result<Action, String> {
+        match hosts {
+            [a, b] if a != b => Ok(Action::Network {
+                link,
+                a: Host::from_name(a)?,
+                b: Host::from_name(b)?,
+            }),
+            _ => Err(format!(
+                "`{verb}` takes two different hosts, e.g. `{verb} client server`"
+            )),
+        }
+    };
+    match (verb, arguments) {
+        ("start", []) => Ok(Action::Start),
+        ("wait", []) => Ok(Action::Wait),
+        ("kill", []) => Ok(Action::Kill),
+        ("restart", []) => Ok(Action::Restart),
+        ("crash", []) => Ok(Action::Crash),
+        ("stop", []) => Ok(Action::Stop { grace: None }),
+        ("stop", [grace]) => Ok(Action::Stop {
+            grace: Some(option(grace, "grace")?),
+        }),
+        ("request", [path, rest @ ..]) if rest.len() <= 1 => {
+            check_path(path)?;
+            let keep = rest.first().map(|keep| option(keep, "keep")).transpose()?;
+            Ok(Action::Request {
+                path: path.to_string(),
+                keep,
+            })
+        }
+        ("request", _) => Err(
+            "`request` takes a path starting with `/`, then optionally `keep=<duration>`".into(),
+        ),
+        ("partition", hosts) => link(Link::Partition, hosts),
+        ("repair", hosts) => link(Link::Repair, hosts),
+        ("hold", hosts) => link(Link::Hold, hosts),
+        ("release", hosts) => link(Link::Release, hosts),
+        ("latency", [a, b, delay]) => {
+            let delay = parse_duration(delay)?;
+            link(Link::Latency(delay), &[a, b])
+        }
+        ("latency", _) => Err(
+            "`latency` takes two hosts and a duration, e.g. `latency client server 50ms`".into(),
+        ),
+        ("start" | "wait" | "kill" | "restart" | "crash" | "stop", extra) => {
+            Err(format!("`{verb}` does not take `{}`", extra.join(" ")))
+        }
+        (other, _) => Err(format!(
+            "unknown action `{other}`: expected start, request, wait, stop, kill, restart, crash, \
+             partition, repair, hold, release or latency"
+        )),
     }
 }
 
@@ -255,8 +370,12 @@ mod tests {
         assert!(error.reason.contains("no unit"), "{error}");
         let error = "5ms jump".parse::<Step>().unwrap_err();
         assert!(error.reason.contains("unknown action `jump`"), "{error}");
-        let error = "5ms stop".parse::<Step>().unwrap_err();
+        let error = "5ms stop soon".parse::<Step>().unwrap_err();
         assert!(error.reason.contains("grace="), "{error}");
+        let error = "5ms partition client client".parse::<Step>().unwrap_err();
+        assert!(error.reason.contains("two different hosts"), "{error}");
+        let error = "5ms hold client moon".parse::<Step>().unwrap_err();
+        assert!(error.reason.contains("unknown host `moon`"), "{error}");
         let error = "5ms request x".parse::<Step>().unwrap_err();
         assert!(error.reason.contains("path"), "{error}");
     }

@@ -43,6 +43,31 @@ pub enum Outcome {
     Reset,
     /// No response within the client's simulated timeout.
     TimedOut,
+    /// Not sent: the kubelet had not put the service in the endpoints (it
+    /// was not ready, or it was being stopped).
+    NotRouted,
+}
+
+/// A probe of the kubelet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ProbeKind {
+    /// Gates the other probes until the service has started.
+    Startup,
+    /// Failing it gets the service killed.
+    Liveness,
+    /// Passing it puts the service in the endpoints; failing takes it out.
+    Readiness,
+}
+
+/// Why a service was killed by its orchestrator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum KillReason {
+    /// A graceful stop outlived its grace period.
+    GraceExpired,
+    /// The startup probe failed its threshold.
+    Startup,
+    /// The liveness probe failed its threshold.
+    Liveness,
 }
 
 /// What happened.
@@ -50,8 +75,26 @@ pub enum Outcome {
 pub enum EventKind {
     /// The director executed a schedule step.
     Step(Action),
-    /// A graceful stop ran past its grace period; the director killed the service.
-    GraceExpired,
+    /// The service was sent SIGTERM: a graceful stop begins.
+    Sigterm,
+    /// The orchestrator (the director or the kubelet) killed the service.
+    Sigkill {
+        /// Why.
+        reason: KillReason,
+    },
+    /// A kubelet probe failed.
+    ProbeFailed {
+        /// Which probe.
+        probe: ProbeKind,
+        /// Its consecutive failures so far.
+        failures: u32,
+    },
+    /// The kubelet put the service in, or took it out of, the endpoints that
+    /// route client traffic.
+    Endpoint {
+        /// Whether client requests now reach it.
+        routed: bool,
+    },
     /// The service reached a milestone.
     Milestone(Milestone),
     /// The service accepted a connection.
@@ -61,6 +104,12 @@ pub enum EventKind {
     },
     /// A connection of the service closed.
     ConnectionClosed {
+        /// The connection's number within this run.
+        connection: u64,
+    },
+    /// The service closed a connection it was still draining when its drain
+    /// deadline passed.
+    ConnectionAborted {
         /// The connection's number within this run.
         connection: u64,
     },
@@ -186,7 +235,28 @@ impl fmt::Display for Outcome {
             Outcome::Refused => f.write_str("connection refused"),
             Outcome::Reset => f.write_str("connection reset"),
             Outcome::TimedOut => f.write_str("timed out"),
+            Outcome::NotRouted => f.write_str("not routed"),
         }
+    }
+}
+
+impl fmt::Display for ProbeKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ProbeKind::Startup => "startup",
+            ProbeKind::Liveness => "liveness",
+            ProbeKind::Readiness => "readiness",
+        })
+    }
+}
+
+impl fmt::Display for KillReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            KillReason::GraceExpired => "grace period expired",
+            KillReason::Startup => "startup probe failed",
+            KillReason::Liveness => "liveness probe failed",
+        })
     }
 }
 
@@ -194,10 +264,21 @@ impl fmt::Display for EventKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             EventKind::Step(action) => write!(f, "{action}"),
-            EventKind::GraceExpired => f.write_str("grace period expired: kill"),
+            EventKind::Sigterm => f.write_str("SIGTERM"),
+            EventKind::Sigkill { reason } => write!(f, "SIGKILL ({reason})"),
+            EventKind::ProbeFailed { probe, failures } => {
+                write!(f, "{probe} probe failed ({failures} in a row)")
+            }
+            EventKind::Endpoint { routed: true } => f.write_str("endpoint added: traffic routed"),
+            EventKind::Endpoint { routed: false } => {
+                f.write_str("endpoint removed: traffic not routed")
+            }
             EventKind::Milestone(milestone) => write!(f, "{milestone}"),
             EventKind::ConnectionOpened { connection } => write!(f, "c{connection} opened"),
             EventKind::ConnectionClosed { connection } => write!(f, "c{connection} closed"),
+            EventKind::ConnectionAborted { connection } => {
+                write!(f, "c{connection} aborted at the drain deadline")
+            }
             EventKind::RequestStarted {
                 request,
                 connection,

@@ -8,32 +8,24 @@
 
 use std::time::Duration;
 
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
-
-use crate::lifecycle::{self, Process, ServiceConfig, StartupOrder};
+use crate::lifecycle::{DrainPolicy, ServiceConfig, StartupOrder, StatusPolicy};
 use crate::model::Variant;
+use crate::models::draw_milliseconds;
 
-/// The shortest warm-up a process draws, in milliseconds.
-const INIT_MILLISECONDS_MIN: u64 = 1;
-/// The longest warm-up a process draws, in milliseconds.
-const INIT_MILLISECONDS_MAX: u64 = 200;
 /// How long a stop may drain.
-const DRAIN_DEADLINE: Duration = Duration::from_secs(10);
+pub(crate) const DRAIN_DEADLINE: Duration = Duration::from_secs(10);
 
-/// Runs one process of the startup-window service.
-pub(crate) async fn serve(variant: Variant, process: Process) -> std::io::Result<()> {
-    let mut rng = StdRng::seed_from_u64(process.seed);
-    let init_duration =
-        Duration::from_millis(rng.random_range(INIT_MILLISECONDS_MIN..=INIT_MILLISECONDS_MAX));
-    let startup_order = match variant {
-        Variant::Buggy => StartupOrder::AcceptThenInitialise,
-        Variant::Fixed => StartupOrder::InitialiseThenAccept,
-    };
-    let config = ServiceConfig {
-        startup_order,
-        init_duration,
+/// The configuration of one process of the startup-window service.
+pub(crate) fn config(variant: Variant, seed: u64) -> ServiceConfig {
+    ServiceConfig {
+        startup_order: match variant {
+            Variant::Buggy => StartupOrder::AcceptThenInitialise,
+            Variant::Fixed => StartupOrder::InitialiseThenAccept,
+        },
+        init_duration: draw_milliseconds(seed, 1..=200),
+        drain: DrainPolicy::Robust,
         drain_deadline: DRAIN_DEADLINE,
-    };
-    lifecycle::serve(config, process).await
+        status: StatusPolicy::Shared,
+        slow_duration: Duration::from_secs(1),
+    }
 }

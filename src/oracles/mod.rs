@@ -1,5 +1,10 @@
-//! The oracles, one file per invariant.
+//! The oracles, one file per race's invariants.
 
+mod drain;
+mod probes;
 mod startup;
+mod view;
 
+pub(crate) use self::drain::{DrainDeadline, RequestCut};
+pub(crate) use self::probes::{HealthDuringDrain, KilledWithRequestsInFlight, ReadyAfterStop};
 pub(crate) use self::startup::ServedBeforeInitialised;

@@ -1,0 +1,35 @@
+//! Race 4, health and readiness during drain (seen in the RoadRunner server).
+//!
+//! The service's plugins stop concurrently on SIGTERM; the status plugin has
+//! nothing to drain, so it is gone first while a slow request (a 30-second
+//! gRPC call in the real bug; 20 s here, inside the kubelet's 30 s grace) still
+//! runs. `/health` and `/ready` are refused, the kubelet's liveness probe fails
+//! three times, and the pod is killed with the request in flight. The fix stops
+//! the status component last: `/ready` answers 503 from SIGTERM, `/health` 200
+//! until the traffic has drained.
+
+use std::time::Duration;
+
+use crate::lifecycle::{DrainPolicy, ServiceConfig, StartupOrder, StatusPolicy};
+use crate::model::Variant;
+use crate::models::draw_milliseconds;
+
+/// How long the stop may drain: past the slow request, inside the grace period.
+pub(crate) const DRAIN_DEADLINE: Duration = Duration::from_secs(25);
+/// How long a request for `/slow` takes.
+const SLOW_DURATION: Duration = Duration::from_secs(20);
+
+/// The configuration of one process of the probes-during-drain service.
+pub(crate) fn config(variant: Variant, seed: u64) -> ServiceConfig {
+    ServiceConfig {
+        startup_order: StartupOrder::InitialiseThenAccept,
+        init_duration: draw_milliseconds(seed, 1..=500),
+        drain: DrainPolicy::Robust,
+        drain_deadline: DRAIN_DEADLINE,
+        status: match variant {
+            Variant::Buggy => StatusPolicy::SeparateStopsFirst,
+            Variant::Fixed => StatusPolicy::SeparateStopsLast,
+        },
+        slow_duration: SLOW_DURATION,
+    }
+}

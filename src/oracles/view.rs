@@ -1,0 +1,166 @@
+//! What the oracles of the shutdown races keep track of: the server's open
+//! connections and requests in flight, the requests clients sent and have not
+//! seen answered, the current process's SIGTERM, and the network faults in
+//! force. Each of those oracles keeps one and updates it from every event.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
+use std::time::Duration;
+
+use crate::schedule::{Action, Host, Link};
+use crate::trace::{Event, EventKind, Milestone};
+
+/// Paths that report status rather than serve traffic.
+pub(crate) const STATUS_PATHS: [&str; 2] = ["/health", "/ready"];
+
+/// A request a client sent.
+pub(crate) struct Sent {
+    pub(crate) host: Rc<str>,
+    pub(crate) path: String,
+    pub(crate) at: Duration,
+    /// The process generation it was sent in.
+    pub(crate) generation: u64,
+}
+
+#[derive(Default)]
+pub(crate) struct View {
+    /// Open connections of the current process: when each opened.
+    pub(crate) connections: BTreeMap<u64, Duration>,
+    /// Requests the current process is handling: path and start.
+    pub(crate) requests: BTreeMap<u64, (String, Duration)>,
+    /// The connection each of those requests came on.
+    request_connections: BTreeMap<u64, u64>,
+    /// Requests the server accepted (began handling), in any process.
+    pub(crate) accepted: BTreeSet<u64>,
+    /// Requests sent and not yet seen answered.
+    pub(crate) sent: BTreeMap<u64, Sent>,
+    /// When the current process got SIGTERM, and the index of that event.
+    pub(crate) sigterm: Option<(Duration, usize)>,
+    /// Whether the current process finished its stop.
+    pub(crate) stopped: bool,
+    /// Counts process ends (kills, crashes, restarts): a request sent in
+    /// an earlier generation was cut by its process's end, not by the service.
+    pub(crate) generation: u64,
+    /// Host pairs whose messages are dropped or held.
+    pub(crate) faults: BTreeSet<(Host, Host)>,
+}
+
+impl View {
+    pub(crate) fn observe(&mut self, index: usize, event: &Event) {
+        match &event.kind {
+            EventKind::Step(Action::Kill | Action::Restart | Action::Crash)
+            | EventKind::Sigkill { .. } => self.end_process(),
+            EventKind::Step(Action::Network { link, a, b }) => {
+                let pair = ((*a).min(*b), (*a).max(*b));
+                match link {
+                    Link::Partition | Link::Hold => {
+                        self.faults.insert(pair);
+                    }
+                    Link::Repair | Link::Release => {
+                        self.faults.remove(&pair);
+                    }
+                    Link::Latency(_) => {}
+                }
+            }
+            EventKind::Milestone(Milestone::Bound) => {
+                self.end_process();
+            }
+            EventKind::Milestone(Milestone::Stopped) => {
+                self.stopped = true;
+                self.connections.clear();
+                self.requests.clear();
+                self.request_connections.clear();
+            }
+            EventKind::Sigterm => self.sigterm = Some((event.at, index)),
+            EventKind::ConnectionOpened { connection } => {
+                self.connections.insert(*connection, event.at);
+            }
+            EventKind::ConnectionClosed { connection }
+            | EventKind::ConnectionAborted { connection } => {
+                // A request whose connection closed is no longer handled,
+                // answered or not.
+                self.connections.remove(connection);
+                let ended: Vec<u64> = self
+                    .request_connections
+                    .iter()
+                    .filter(|(_, on)| *on == connection)
+                    .map(|(request, _)| *request)
+                    .collect();
+                for request in ended {
+                    self.requests.remove(&request);
+                    self.request_connections.remove(&request);
+                }
+            }
+            EventKind::RequestStarted {
+                request,
+                path,
+                connection,
+            } => {
+                self.accepted.insert(*request);
+                self.requests.insert(*request, (path.clone(), event.at));
+                self.request_connections.insert(*request, *connection);
+            }
+            EventKind::RequestFinished { request, .. } => {
+                self.requests.remove(request);
+                self.request_connections.remove(request);
+            }
+            EventKind::Sent { request, path } => {
+                let sent = Sent {
+                    host: Rc::clone(&event.host),
+                    path: path.clone(),
+                    at: event.at,
+                    generation: self.generation,
+                };
+                self.sent.insert(*request, sent);
+            }
+            _ => {}
+        }
+    }
+
+    /// Forgets what a process held when it ends.
+    fn end_process(&mut self) {
+        self.generation += 1;
+        self.connections.clear();
+        self.requests.clear();
+        self.request_connections.clear();
+        self.sigterm = None;
+        self.stopped = false;
+    }
+
+    /// Application requests (not status probes) the server is handling.
+    pub(crate) fn traffic_in_flight(&self) -> impl Iterator<Item = (&u64, &(String, Duration))> {
+        self.requests
+            .iter()
+            .filter(|(_, (path, _))| !STATUS_PATHS.contains(&path.as_str()))
+    }
+
+    /// Whether messages between `host` and the server are dropped or held.
+    pub(crate) fn cut_off(&self, host: &str) -> bool {
+        self.faults.iter().any(|(a, b)| {
+            (a.name() == host && *b == Host::Server) || (b.name() == host && *a == Host::Server)
+        })
+    }
+
+    /// The requests in flight and connections open at `now`, with their ages.
+    pub(crate) fn describe_open(&self, now: Duration) -> String {
+        let age = |since: Duration| format!("{}ms", now.saturating_sub(since).as_millis());
+        let requests: Vec<String> = self
+            .requests
+            .iter()
+            .map(|(request, (path, since))| format!("r{request} {path} (running {})", age(*since)))
+            .collect();
+        let connections: Vec<String> = self
+            .connections
+            .iter()
+            .map(|(connection, since)| format!("c{connection} (open {})", age(*since)))
+            .collect();
+        match (requests.is_empty(), connections.is_empty()) {
+            (true, true) => "no connection and no request is open".into(),
+            _ => format!(
+                "requests in flight: [{}]; connections open: [{}]",
+                requests.join(", "),
+                connections.join(", ")
+            ),
+        }
+    }
+}

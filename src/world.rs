@@ -1,0 +1,221 @@
+//! The simulated world of one run: the turmoil simulation and its hosts.
+//!
+//! - `server` runs the service. It exists from the start with nothing
+//!   running, so a request before `start` is refused, as by a machine whose
+//!   process is not up. Each launch is a bounce of the host into a fresh
+//!   process (or into that idle state, for a kill), so peers see the old
+//!   process's connections end.
+//! - `client` sends the schedule's requests.
+//! - `kubelet`, when the scenario has one, probes the service.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::time::{Duration, SystemTime};
+
+use tokio::sync::watch;
+
+use crate::client::{self, Client, Sender};
+use crate::director::Setup;
+use crate::kubelet::{self, Pod};
+use crate::lifecycle::Process;
+use crate::schedule::{Host, Link};
+use crate::seed::derive;
+use crate::trace::{EventKind, Recorder};
+
+/// The name trace events of the director itself carry.
+pub const DIRECTOR_HOST: &str = "director";
+/// The fixed wall-clock epoch of every simulation (2024-01-01T00:00:00Z), so
+/// nothing in a run depends on when it ran.
+const EPOCH_SECONDS: u64 = 1_704_067_200;
+
+/// The server host's software state, shared with its factory.
+#[derive(Default)]
+struct Slot {
+    /// Whether the next (re)start of the host runs a process.
+    run: bool,
+    /// Whether a process runs now and has not finished its stop.
+    alive: bool,
+    /// Processes launched so far.
+    launches: u64,
+    /// The current process's stop signal.
+    stop: Option<watch::Sender<bool>>,
+}
+
+pub(crate) struct World<'a> {
+    pub(crate) sim: turmoil::Sim<'a>,
+    slot: Rc<RefCell<Slot>>,
+    pub(crate) client: Client,
+    pub(crate) pod: Option<Rc<Pod>>,
+}
+
+impl<'a> World<'a> {
+    /// Builds the simulation for a case with this seed, running `horizon` at most.
+    pub(crate) fn new(setup: &'a Setup, seed: u64, horizon: Duration, recorder: &Recorder) -> Self {
+        let mut sim = turmoil::Builder::new()
+            .rng_seed(derive(seed, "turmoil"))
+            .epoch(SystemTime::UNIX_EPOCH + Duration::from_secs(EPOCH_SECONDS))
+            .tick_duration(setup.limits.tick)
+            .simulation_duration(horizon)
+            .build();
+        let slot = Rc::new(RefCell::new(Slot::default()));
+        sim.host(Host::Server.name(), server(setup, seed, &slot, recorder));
+
+        let request_ids = Rc::new(Cell::new(0));
+        let sender = |host: Host, timeout| Sender {
+            host: host.name().into(),
+            server: Host::Server.name().into(),
+            recorder: recorder.clone(),
+            timeout,
+            request_ids: Rc::clone(&request_ids),
+        };
+        let routed = Rc::new(Cell::new(setup.kubelet.is_none()));
+        let (client, software) = client::client(
+            sender(Host::Client, setup.limits.request_timeout),
+            Rc::clone(&routed),
+        );
+        run_once(&mut sim, Host::Client, software);
+
+        let pod = setup.kubelet.as_ref().map(|config| {
+            let pod = Rc::new(Pod::new(routed));
+            let software = kubelet::kubelet(
+                config.clone(),
+                Rc::clone(&pod),
+                sender(Host::Kubelet, config.liveness.timeout),
+                setup.target.status_port(),
+            );
+            run_once(&mut sim, Host::Kubelet, software);
+            pod
+        });
+        Self {
+            sim,
+            slot,
+            client,
+            pod,
+        }
+    }
+
+    /// Whether a service process runs and has not finished its stop.
+    pub(crate) fn alive(&self) -> bool {
+        self.slot.borrow().alive
+    }
+
+    /// The number of the current (or last) process.
+    pub(crate) fn launches(&self) -> u64 {
+        self.slot.borrow().launches
+    }
+
+    /// Restarts the server host's software: into a fresh process, or idle.
+    pub(crate) fn launch(&mut self, run: bool) {
+        self.slot.borrow_mut().run = run;
+        self.sim.bounce(Host::Server.name());
+        if let Some(pod) = &self.pod {
+            pod.terminating.set(false);
+            pod.routed.set(false);
+            pod.kill.set(None);
+            pod.container
+                .send_replace(run.then(|| self.slot.borrow().launches));
+        }
+    }
+
+    /// Crashes the server's machine: nothing runs, nothing answers.
+    pub(crate) fn crash(&mut self) {
+        {
+            let mut slot = self.slot.borrow_mut();
+            slot.run = false;
+            slot.alive = false;
+            slot.stop = None;
+        }
+        self.sim.crash(Host::Server.name());
+        if let Some(pod) = &self.pod {
+            pod.container.send_replace(None);
+        }
+    }
+
+    /// Sends SIGTERM to the current process.
+    pub(crate) fn sigterm(&self) {
+        if let Some(stop) = &self.slot.borrow().stop {
+            stop.send_replace(true);
+        }
+    }
+
+    /// Changes the network between two hosts; false if one of them is absent.
+    pub(crate) fn network(&mut self, link: Link, a: Host, b: Host) -> bool {
+        if self.pod.is_none() && (a == Host::Kubelet || b == Host::Kubelet) {
+            return false;
+        }
+        let (a, b) = (a.name(), b.name());
+        match link {
+            Link::Partition => self.sim.partition(a, b),
+            Link::Repair => self.sim.repair(a, b),
+            Link::Hold => self.sim.hold(a, b),
+            Link::Release => self.sim.release(a, b),
+            Link::Latency(delay) => self.sim.set_link_latency(a, b, delay),
+        }
+        true
+    }
+}
+
+/// The server host's software factory: each call is one process (or none).
+fn server<'a>(
+    setup: &'a Setup,
+    seed: u64,
+    slot: &Rc<RefCell<Slot>>,
+    recorder: &Recorder,
+) -> impl Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = turmoil::Result>>> + 'a {
+    let slot = Rc::clone(slot);
+    let recorder = recorder.clone();
+    let host: Rc<str> = Host::Server.name().into();
+    let connection_ids = Rc::new(Cell::new(0));
+    let target = setup.target;
+    move || {
+        let process = {
+            let mut slot = slot.borrow_mut();
+            slot.stop = None;
+            slot.alive = slot.run;
+            slot.run.then(|| {
+                slot.launches += 1;
+                let (stop, signal) = watch::channel(false);
+                slot.stop = Some(stop);
+                Process {
+                    host: Rc::clone(&host),
+                    recorder: recorder.clone(),
+                    stop: signal,
+                    seed: derive(seed, &format!("process-{}", slot.launches)),
+                    connection_ids: Rc::clone(&connection_ids),
+                }
+            })
+        };
+        let (slot, host, recorder) = (Rc::clone(&slot), Rc::clone(&host), recorder.clone());
+        Box::pin(async move {
+            if let Some(process) = process {
+                if let Err(error) = target.software(process).await {
+                    let message = error.to_string();
+                    recorder.record(&host, EventKind::Failed { message });
+                }
+                slot.borrow_mut().alive = false;
+            }
+            // A host whose software returns freezes its sockets: keep it up.
+            std::future::pending::<()>().await;
+            Ok(())
+        })
+    }
+}
+
+/// Registers a host that runs `software` once and then idles.
+fn run_once(
+    sim: &mut turmoil::Sim,
+    host: Host,
+    software: impl std::future::Future<Output = ()> + 'static,
+) {
+    let software = RefCell::new(Some(Box::pin(software)));
+    sim.host(host.name(), move || {
+        let software = software.borrow_mut().take();
+        async move {
+            if let Some(software) = software {
+                software.await;
+            }
+            std::future::pending::<()>().await;
+            Ok(())
+        }
+    });
+}
