@@ -18,7 +18,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use lifecycle_sim::{director, Case, Invariant, Limits, Model, Schedule, Target, Variant, Verdict};
+use lifecycle_sim::{director, Case, Model, Schedule, Setup, Target, Variant, Verdict};
 use tokio::sync::watch;
 use turmoil::net::{TcpListener, TcpStream};
 
@@ -39,16 +39,12 @@ fn standard_schedule() -> Schedule {
 }
 
 /// One loop through the harness.
-fn harness_loop(seed: u64, schedule: &Schedule) {
-    let target = Target {
-        model: Model::StartupWindow,
-        variant: Variant::Fixed,
-    };
+fn harness_loop(setup: &Setup, seed: u64, schedule: &Schedule) {
     let case = Case {
         seed,
         schedule: schedule.clone(),
     };
-    let run = director::run(target, &case, &Invariant::ALL, &Limits::default());
+    let run = director::run(setup, &case);
     assert_eq!(run.verdict, Verdict::Pass, "the fixed standard loop passes");
 }
 
@@ -175,11 +171,15 @@ fn main() {
         1
     };
     let schedule = standard_schedule();
+    let setup = Setup::new(Target {
+        model: Model::StartupWindow,
+        variant: Variant::Fixed,
+    });
     let (mut harness_time, mut bare_time) = (Duration::ZERO, Duration::ZERO);
     for round in 0..rounds {
         let started = Instant::now();
         for index in 0..loops_per_round {
-            harness_loop(round * loops_per_round + index, &schedule);
+            harness_loop(&setup, round * loops_per_round + index, &schedule);
         }
         harness_time += started.elapsed();
         let started = Instant::now();

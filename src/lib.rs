@@ -8,15 +8,13 @@
 //! state is initialised) is found, shrunk, and replayed from its seed alone:
 //!
 //! ```
-//! use lifecycle_sim::{Campaign, Cases, Case, Generator, Invariant, Limits, Model, ShrinkLimits,
+//! use lifecycle_sim::{Campaign, Cases, Case, Generator, Invariant, Model, Setup, ShrinkLimits,
 //!     Target, Variant, Verdict};
 //!
 //! let campaign = Campaign {
-//!     target: Target { model: Model::StartupWindow, variant: Variant::Buggy },
-//!     invariants: vec![Invariant::ServedBeforeInitialised],
+//!     setup: Setup::new(Target { model: Model::StartupWindow, variant: Variant::Buggy }),
 //!     generator: Generator::default(),
 //!     cases: Cases::Generated { base_seed: 7, count: 200 },
-//!     limits: Limits::default(),
 //!     shrink: ShrinkLimits::default(),
 //! };
 //! let report = campaign.run();
@@ -35,9 +33,11 @@
 //!
 //! - [`Schedule`], [`Step`], [`Action`]: what happens and when, as data with a text form.
 //! - [`Generator`]: seeded schedules from a scenario's parameters, and their shrinking.
-//! - [`director::run`]: one case in one simulation, bounded, judged as it goes.
+//! - [`director::run`]: one case in one simulation, bounded, judged as it goes,
+//!   with the orchestrator's signals and the kubelet's probes ([`KubeletConfig`]).
 //! - [`lifecycle`]: the lifecycle core a simulated service is built from; each
 //!   race is a policy of it.
+//! - [`preempt`]: a seeded preemption point, where another thread could run.
 //! - [`Target`], [`Model`], [`Variant`]: the built-in models of the races.
 //! - [`Event`] and the trace: every observable fact, in order, rendered and hashed.
 //! - [`Invariant`], [`Oracle`], [`Violation`]: the checks, one invariant each.

@@ -33,7 +33,13 @@ fn stdout(output: &Output) -> String {
 #[test]
 fn run_reports_the_buggy_race_found_and_the_fix_passing() {
     let failures = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-failures");
-    let output = lifecycle_sim(&["run", "scenarios", "--failures", failures.to_str().unwrap()]);
+    let output = lifecycle_sim(&[
+        "run",
+        "scenarios/startup-window-buggy.toml",
+        "scenarios/startup-window-fixed.toml",
+        "--failures",
+        failures.to_str().unwrap(),
+    ]);
     let text = stdout(&output);
     assert_eq!(output.status.code(), Some(0), "{text}");
     assert!(text.contains("startup-window-buggy"), "{text}");

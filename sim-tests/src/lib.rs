@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use lifecycle_sim::Scenario;
+use lifecycle_sim::{Cases, Determinism, Failure, Invariant, Scenario, Verdict, Violation};
 
 /// The repository's `scenarios/` directory.
 pub fn scenarios_directory() -> PathBuf {
@@ -15,6 +15,18 @@ pub fn fixtures_directory() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures")
 }
 
+/// The file names of every built-in scenario directly under `scenarios/`, sorted.
+pub fn scenario_files() -> Vec<String> {
+    let mut files: Vec<String> = std::fs::read_dir(scenarios_directory())
+        .expect("scenarios/ is readable")
+        .filter_map(|entry| entry.ok())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".toml"))
+        .collect();
+    files.sort();
+    files
+}
+
 /// Loads a built-in scenario by file name, with `LIFECYCLE_SEED` and
 /// `LIFECYCLE_CASES` applied, as the CLI would.
 pub fn scenario(file_name: &str) -> Scenario {
@@ -24,4 +36,65 @@ pub fn scenario(file_name: &str) -> Scenario {
         .apply_environment()
         .unwrap_or_else(|error| panic!("{error}"));
     scenario
+}
+
+/// Runs a buggy scenario and returns its failure, asserting that the oracle
+/// saw `invariant` broken (not merely that something failed) and that the
+/// failure replays identically.
+pub fn must_find(file_name: &str, invariant: Invariant) -> Failure {
+    let report = scenario(file_name).campaign.run();
+    let failure = report
+        .failure
+        .unwrap_or_else(|| panic!("{file_name}: nothing found in {} cases", report.cases_run));
+    match &failure.run.verdict {
+        Verdict::Violation(violation) if violation.invariant == invariant => {}
+        other => panic!("{file_name}: expected {invariant}, got {other}"),
+    }
+    assert!(
+        matches!(failure.determinism, Determinism::Identical(_)),
+        "{file_name}: the failure did not replay identically: {:?}",
+        failure.determinism
+    );
+    failure
+}
+
+/// Runs a fixed scenario and asserts every case passed; returns the cases run.
+pub fn must_pass(file_name: &str) -> u64 {
+    let report = scenario(file_name).campaign.run();
+    if let Some(failure) = &report.failure {
+        panic!(
+            "{file_name}: case seed {:#x} failed: {}\n{}",
+            failure.seed,
+            failure.run.verdict,
+            lifecycle_sim::trace::render(&failure.run.events)
+        );
+    }
+    report.cases_run
+}
+
+/// Runs one pinned case seed of a scenario and returns its shrunk failure.
+pub fn pinned_failure(file_name: &str, seed: u64) -> Failure {
+    let mut campaign = scenario(file_name).campaign;
+    campaign.cases = Cases::Seed(seed);
+    campaign
+        .run()
+        .failure
+        .unwrap_or_else(|| panic!("{file_name}: pinned seed {seed:#x} no longer fails"))
+}
+
+/// The shrunk schedule and the timeline of a failure, as snapshots hold them.
+pub fn shrunk_timeline(failure: &Failure) -> String {
+    format!(
+        "schedule:\n{}timeline:\n{}",
+        failure.shrunk,
+        lifecycle_sim::report::timeline(&failure.run.events, &failure.run.verdict, "  ")
+    )
+}
+
+/// The violation of a failure, which must be one.
+pub fn violation(failure: &Failure) -> &Violation {
+    match &failure.run.verdict {
+        Verdict::Violation(violation) => violation,
+        other => panic!("not a violation: {other}"),
+    }
 }

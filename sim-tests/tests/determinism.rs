@@ -1,43 +1,37 @@
 //! Determinism is the product: the same seed must give a byte-identical trace,
-//! for every model, variant and generated schedule, faults included.
+//! for every built-in scenario (so every model, variant, kubelet and fault
+//! setting it holds), over 200 generated seeds each.
 
 use lifecycle_sim::trace::{hash, render};
-use lifecycle_sim::{Case, Fault, Generator, Invariant, Limits, Model, Target, Variant};
+use lifecycle_sim::{Case, Cases, Model, Schedule, Setup, Target, Variant};
+use sim_tests::{scenario, scenario_files};
 
 const SEEDS: u64 = 200;
 
-fn generator() -> Generator {
-    Generator {
-        faults: Fault::ALL.to_vec(),
-        ..Generator::default()
-    }
-}
-
 #[test]
-fn two_hundred_seeds_replay_identical_traces_for_every_target() {
-    let generator = generator();
-    for model in Model::ALL {
-        for variant in [Variant::Buggy, Variant::Fixed] {
-            let target = Target { model, variant };
-            for seed in 0..SEEDS {
-                let case = Case {
-                    seed,
-                    schedule: generator.generate(seed).current(),
-                };
-                let run = |case: &Case| {
-                    lifecycle_sim::director::run(target, case, &Invariant::ALL, &Limits::default())
-                };
-                let first = run(&case);
-                let second = run(&case);
-                assert_eq!(
-                    hash(&first.events),
-                    hash(&second.events),
-                    "{target} seed {seed} diverged:\n--- first\n{}--- second\n{}",
-                    render(&first.events),
-                    render(&second.events)
-                );
-                assert_eq!(first.verdict, second.verdict);
-            }
+fn two_hundred_seeds_replay_identical_traces_for_every_scenario() {
+    let files = scenario_files();
+    assert!(!files.is_empty());
+    for file in files {
+        let campaign = scenario(&file).campaign;
+        if let Cases::Fixed(_) = campaign.cases {
+            continue;
+        }
+        for seed in 0..SEEDS {
+            let case = Case {
+                seed,
+                schedule: campaign.generator.generate(seed).current(),
+            };
+            let first = campaign.run_case(&case);
+            let second = campaign.run_case(&case);
+            assert_eq!(
+                hash(&first.events),
+                hash(&second.events),
+                "{file} seed {seed} diverged:\n--- first\n{}--- second\n{}",
+                render(&first.events),
+                render(&second.events)
+            );
+            assert_eq!(first.verdict, second.verdict);
         }
     }
 }
@@ -45,21 +39,14 @@ fn two_hundred_seeds_replay_identical_traces_for_every_target() {
 #[test]
 fn different_seeds_give_different_runs() {
     // A seed that changed nothing would make the check above vacuous.
-    let generator = generator();
-    let target = Target {
-        model: Model::StartupWindow,
-        variant: Variant::Fixed,
-    };
+    let campaign = scenario("startup-window-fixed.toml").campaign;
     let mut hashes: Vec<u64> = (0..50)
         .map(|seed| {
             let case = Case {
                 seed,
-                schedule: generator.generate(seed).current(),
+                schedule: campaign.generator.generate(seed).current(),
             };
-            hash(
-                &lifecycle_sim::director::run(target, &case, &Invariant::ALL, &Limits::default())
-                    .events,
-            )
+            hash(&campaign.run_case(&case).events)
         })
         .collect();
     hashes.sort_unstable();
@@ -76,12 +63,11 @@ fn the_same_schedule_under_another_seed_draws_other_timings() {
     // The seed, not only the schedule, fixes the world: the warm-up time and
     // the network's latencies come from it.
     let schedule =
-        lifecycle_sim::Schedule::parse_lines(&["0ms start", "10ms request /", "500ms request /"])
-            .unwrap();
-    let target = Target {
+        Schedule::parse_lines(&["0ms start", "10ms request /", "500ms request /"]).unwrap();
+    let setup = Setup::new(Target {
         model: Model::StartupWindow,
         variant: Variant::Fixed,
-    };
+    });
     let traces: Vec<String> = [1, 2]
         .into_iter()
         .map(|seed| {
@@ -89,10 +75,7 @@ fn the_same_schedule_under_another_seed_draws_other_timings() {
                 seed,
                 schedule: schedule.clone(),
             };
-            render(
-                &lifecycle_sim::director::run(target, &case, &Invariant::ALL, &Limits::default())
-                    .events,
-            )
+            render(&lifecycle_sim::director::run(&setup, &case).events)
         })
         .collect();
     assert_ne!(traces[0], traces[1]);

@@ -1,0 +1,92 @@
+//! Race 3, the drain hang: the check-then-wait stop must be found hanging
+//! (the oracle saw the stop outlive its drain deadline after the last
+//! connection closed in the window), and the robust drain must pass the same
+//! start → requests → stop loop, a thousand loops over, without nondeterminism.
+
+use lifecycle_sim::trace::hash;
+use lifecycle_sim::{Action, Case, EventKind, Invariant, Milestone, Verdict};
+use sim_tests::{must_find, must_pass, pinned_failure, scenario, shrunk_timeline, violation};
+
+/// The case seed of the first failure the buggy scenario's campaign finds.
+const PINNED_BUGGY_SEED: u64 = 0x3388_7b12_1f70_185c;
+
+#[test]
+fn check_then_wait_stop_is_found_hanging() {
+    let failure = must_find("drain-hang-buggy.toml", Invariant::DrainDeadline);
+    let events = &failure.run.events;
+    let violation = violation(&failure);
+    // The clock started at SIGTERM, and the process never reported stopped.
+    assert_eq!(events[violation.event].kind, EventKind::Sigterm);
+    assert!(!events[violation.event..]
+        .iter()
+        .any(|event| event.kind == EventKind::Milestone(Milestone::Stopped)));
+    // The lost wakeup: every connection open at SIGTERM closed, yet the stop waits.
+    assert!(
+        violation
+            .reason
+            .contains("no connection and no request is open"),
+        "{}",
+        violation.reason
+    );
+    assert!(violation.reason.contains("closed"), "{}", violation.reason);
+}
+
+#[test]
+fn the_report_lists_the_connections_the_stop_waited_on() {
+    let failure = pinned_failure("drain-hang-buggy.toml", PINNED_BUGGY_SEED);
+    let reason = &violation(&failure).reason;
+    assert!(
+        reason.contains("connections open at SIGTERM: c1 (opened"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn robust_drain_passes_every_case() {
+    assert!(must_pass("drain-hang-fixed.toml") >= 1000 || std::env::var("LIFECYCLE_CASES").is_ok());
+}
+
+#[test]
+fn robust_drain_runs_a_thousand_stop_loops_without_violation_or_nondeterminism() {
+    let campaign = scenario("drain-hang-fixed.toml").campaign;
+    let mut loops = 0;
+    let mut seed = 0;
+    while loops < 1000 {
+        let case = Case {
+            seed,
+            schedule: campaign.generator.generate(seed).current(),
+        };
+        let first = campaign.run_case(&case);
+        let second = campaign.run_case(&case);
+        assert_eq!(first.verdict, Verdict::Pass, "seed {seed}");
+        assert_eq!(hash(&first.events), hash(&second.events), "seed {seed}");
+        loops += first
+            .events
+            .iter()
+            .filter(|event| event.kind == EventKind::Milestone(Milestone::Stopped))
+            .count();
+        seed += 1;
+    }
+}
+
+#[test]
+fn pinned_seed_twin_passes_against_the_robust_drain() {
+    let buggy = scenario("drain-hang-buggy.toml").campaign;
+    let fixed = scenario("drain-hang-fixed.toml").campaign;
+    let case = Case {
+        seed: PINNED_BUGGY_SEED,
+        schedule: buggy.generator.generate(PINNED_BUGGY_SEED).current(),
+    };
+    assert!(case
+        .schedule
+        .steps()
+        .iter()
+        .any(|step| matches!(step.action, Action::Stop { .. })));
+    assert_eq!(fixed.run_case(&case).verdict, Verdict::Pass);
+}
+
+#[test]
+fn shrunk_drain_hang_timeline_of_the_pinned_seed() {
+    let failure = pinned_failure("drain-hang-buggy.toml", PINNED_BUGGY_SEED);
+    insta::assert_snapshot!(shrunk_timeline(&failure));
+}

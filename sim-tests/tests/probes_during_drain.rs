@@ -1,0 +1,70 @@
+//! Race 4, health and readiness during drain: with the status component
+//! stopping first, the kubelet's /health probe must be seen failing while a
+//! slow request still runs; with it stopping last, every probe stays truthful
+//! and the slow request finishes inside the grace period.
+
+use lifecycle_sim::{Case, EventKind, Invariant, Outcome, Verdict};
+use sim_tests::{must_find, must_pass, pinned_failure, scenario, shrunk_timeline, violation};
+
+/// The case seed of the first failure the buggy scenario's campaign finds.
+const PINNED_BUGGY_SEED: u64 = 0x8047_2cf1_9ff3_ca74;
+
+#[test]
+fn status_stopping_first_is_found_failing_health_during_drain() {
+    let failure = must_find(
+        "probes-during-drain-buggy.toml",
+        Invariant::HealthDuringDrain,
+    );
+    let events = &failure.run.events;
+    let violation = violation(&failure);
+    // The violating event is the kubelet seeing its /health probe fail, after
+    // SIGTERM, while the server still handled an application request.
+    let event = &events[violation.event];
+    assert_eq!(&*event.host, "kubelet");
+    assert!(matches!(
+        event.kind,
+        EventKind::Observed {
+            outcome: Outcome::Refused | Outcome::Reset,
+            ..
+        }
+    ));
+    assert!(events[..violation.event]
+        .iter()
+        .any(|event| event.kind == EventKind::Sigterm));
+    assert!(violation.reason.contains("/slow"), "{}", violation.reason);
+}
+
+#[test]
+fn status_stopping_last_passes_every_case() {
+    assert!(
+        must_pass("probes-during-drain-fixed.toml") >= 1000
+            || std::env::var("LIFECYCLE_CASES").is_ok()
+    );
+}
+
+#[test]
+fn pinned_seed_twin_passes_with_the_status_component_stopping_last() {
+    let buggy = scenario("probes-during-drain-buggy.toml").campaign;
+    let fixed = scenario("probes-during-drain-fixed.toml").campaign;
+    let case = Case {
+        seed: PINNED_BUGGY_SEED,
+        schedule: buggy.generator.generate(PINNED_BUGGY_SEED).current(),
+    };
+    let run = fixed.run_case(&case);
+    assert_eq!(run.verdict, Verdict::Pass);
+    // The fix's readiness semantics held: /ready answered 503 after SIGTERM.
+    let sigterm = run
+        .events
+        .iter()
+        .position(|event| event.kind == EventKind::Sigterm)
+        .unwrap();
+    assert!(run.events[sigterm..]
+        .iter()
+        .any(|event| matches!(event.kind, EventKind::RequestFinished { status: 503, .. })));
+}
+
+#[test]
+fn shrunk_probes_timeline_of_the_pinned_seed() {
+    let failure = pinned_failure("probes-during-drain-buggy.toml", PINNED_BUGGY_SEED);
+    insta::assert_snapshot!(shrunk_timeline(&failure));
+}
