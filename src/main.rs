@@ -57,7 +57,7 @@ fn main() -> ExitCode {
 }
 
 fn run(paths: &[PathBuf], failures: &Path) -> u8 {
-    let files = match scenario_files(paths) {
+    let files = match Scenario::files(paths) {
         Ok(files) => files,
         Err(message) => {
             eprintln!("error: {message}");
@@ -150,40 +150,4 @@ fn replay(file: &Path) -> u8 {
     } else {
         EXIT_UNMET
     }
-}
-
-/// The scenario files named, directories expanded to every `*.toml` below
-/// them, in sorted order.
-fn scenario_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
-    let mut files = Vec::new();
-    for path in paths {
-        if path.is_dir() {
-            collect(path, &mut files)?;
-        } else if path.is_file() {
-            files.push(path.clone());
-        } else {
-            return Err(format!("{}: no such file or directory", path.display()));
-        }
-    }
-    Ok(files)
-}
-
-fn collect(directory: &Path, files: &mut Vec<PathBuf>) -> Result<(), String> {
-    let entries = std::fs::read_dir(directory)
-        .map_err(|error| format!("{}: {error}", directory.display()))?;
-    let mut paths: Vec<PathBuf> = entries
-        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-        .collect();
-    paths.sort();
-    for path in paths {
-        if path.is_dir() {
-            collect(&path, files)?;
-        } else if path
-            .extension()
-            .is_some_and(|extension| extension == "toml")
-        {
-            files.push(path);
-        }
-    }
-    Ok(())
 }

@@ -17,14 +17,16 @@ pub fn fixtures_directory() -> PathBuf {
 
 /// The file names of every built-in scenario directly under `scenarios/`, sorted.
 pub fn scenario_files() -> Vec<String> {
-    let mut files: Vec<String> = std::fs::read_dir(scenarios_directory())
-        .expect("scenarios/ is readable")
-        .filter_map(|entry| entry.ok())
-        .map(|entry| entry.file_name().to_string_lossy().into_owned())
-        .filter(|name| name.ends_with(".toml"))
-        .collect();
-    files.sort();
-    files
+    let root = scenarios_directory();
+    Scenario::files(std::slice::from_ref(&root))
+        .unwrap_or_else(|error| panic!("{error}"))
+        .into_iter()
+        .filter(|file| file.parent() == Some(root.as_path()))
+        .filter_map(|file| {
+            file.file_name()
+                .map(|name| name.to_string_lossy().into_owned())
+        })
+        .collect()
 }
 
 /// Loads a built-in scenario by file name, with `LIFECYCLE_SEED` and

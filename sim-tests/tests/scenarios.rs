@@ -12,8 +12,8 @@ use sim_tests::scenarios_directory;
 fn main() {
     let arguments = Arguments::from_args();
     let root = scenarios_directory();
-    let mut files = Vec::new();
-    collect(&root, &mut files);
+    let mut files =
+        Scenario::files(std::slice::from_ref(&root)).unwrap_or_else(|error| panic!("{error}"));
     assert!(
         !files.is_empty(),
         "no scenario files under {}",
@@ -52,20 +52,4 @@ fn run(file: &Path) -> Result<(), Failed> {
         message.push_str(&report::failure(&scenario, &checked, failure));
     }
     Err(message.into())
-}
-
-fn collect(directory: &Path, files: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(directory) else {
-        return;
-    };
-    for path in entries.filter_map(|entry| entry.ok().map(|entry| entry.path())) {
-        if path.is_dir() {
-            collect(&path, files);
-        } else if path
-            .extension()
-            .is_some_and(|extension| extension == "toml")
-        {
-            files.push(path);
-        }
-    }
 }
