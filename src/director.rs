@@ -306,8 +306,10 @@ impl<'a> Director<'a> {
         }
         let process = self.world.launches();
         let alive = self.world.alive();
-        self.timers
-            .retain(|(_, _, owner)| *owner == process && alive);
+        // A process that is gone gets no signals; its endpoint still goes.
+        self.timers.retain(|(_, timer, owner)| {
+            *owner == process && (alive || *timer == Timer::RemoveEndpoint)
+        });
         while self.timers.first().is_some_and(|(at, _, _)| *at <= now) {
             let (_, timer, _) = self.timers.remove(0);
             match timer {
