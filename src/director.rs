@@ -342,6 +342,9 @@ impl<'a> Director<'a> {
     /// lets each judge the passing of time.
     fn judge(&mut self, now: Duration) -> Option<Violation> {
         let total = self.recorder.len();
+        if total == self.judged {
+            return self.oracles.iter_mut().find_map(|oracle| oracle.tick(now));
+        }
         let oracles = &mut self.oracles;
         let judged = self.judged;
         let verdict = self.recorder.with_events(|events| {

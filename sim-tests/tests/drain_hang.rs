@@ -90,3 +90,21 @@ fn shrunk_drain_hang_timeline_of_the_pinned_seed() {
     let failure = pinned_failure("drain-hang-buggy.toml", PINNED_BUGGY_SEED);
     insta::assert_snapshot!(shrunk_timeline(&failure));
 }
+
+#[test]
+fn the_seed_decides_the_preemption_point() {
+    // The same schedule hangs under some seeds and stops under others: the
+    // window between check and wait opens only where the seed yields there.
+    let campaign = scenario("drain-hang-buggy.toml").campaign;
+    let schedule = campaign.generator.generate(PINNED_BUGGY_SEED).current();
+    let hangs = (0..40)
+        .filter(|seed| {
+            let case = Case {
+                seed: *seed,
+                schedule: schedule.clone(),
+            };
+            campaign.run_case(&case).verdict != Verdict::Pass
+        })
+        .count();
+    assert!((1..40).contains(&hangs), "{hangs} of 40 seeds hung");
+}
