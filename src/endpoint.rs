@@ -21,6 +21,7 @@ use tokio::sync::watch;
 use turmoil::net::{TcpListener, TcpStream};
 
 use crate::lifecycle::{Shared, StatusPolicy, REQUEST_HEADER};
+use crate::query;
 use crate::trace::EventKind;
 
 /// Which endpoint a listener is.
@@ -171,6 +172,13 @@ async fn application(shared: &Shared, request: u64, path: &str) -> (StatusCode, 
     }
     if path == "/slow" {
         tokio::time::sleep(shared.config.slow_duration).await;
+    }
+    if let (Some(query), Some(_page)) = (&shared.config.query, path.strip_prefix("/page/")) {
+        let (status, body) = query::page(shared, &shared.query, query, request).await;
+        return (
+            StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            body,
+        );
     }
     (StatusCode::OK, "hello")
 }

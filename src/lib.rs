@@ -60,6 +60,7 @@ mod models;
 mod oracle;
 mod oracles;
 mod preempt;
+pub mod query;
 pub mod report;
 mod scenario;
 mod schedule;

@@ -14,6 +14,7 @@
 //! | 1 startup window | [`StartupOrder`] | accept, then initialise | initialise, then accept |
 //! | 3 drain hang | [`DrainPolicy`] | check the count, then wait (a lost wakeup) | a wakeup that cannot be lost, and a deadline |
 //! | 4 probes during drain | [`StatusPolicy`] | status stops with everything else | status stops last, `/ready` says 503 from SIGTERM |
+//! | 5 stale handle | [`HandlePolicy`](crate::query::HandlePolicy) | a re-run reuses the stored worker handle | every run resets its state; handles carry a generation |
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
@@ -27,6 +28,7 @@ use turmoil::net::TcpListener;
 
 use crate::endpoint::{self, Role};
 use crate::preempt::preempt;
+use crate::query::{QueryConfig, QueryContext};
 use crate::trace::{EventKind, Milestone, Recorder};
 
 /// The port every simulated service serves its traffic on.
@@ -91,6 +93,8 @@ pub struct ServiceConfig {
     pub status: StatusPolicy,
     /// How long a request for `/slow` takes, in simulated time.
     pub slow_duration: Duration,
+    /// The paginated query behind `/page/<n>`, if the service has one.
+    pub query: Option<QueryConfig>,
 }
 
 /// What the harness hands one run of the service program on its host: where
@@ -122,6 +126,8 @@ pub(crate) struct Shared {
     pub(crate) live_connections: Cell<usize>,
     pub(crate) last_connection_closed: Notify,
     pub(crate) connection_ids: Rc<Cell<u64>>,
+    /// The paginated query's reusable context.
+    pub(crate) query: Rc<RefCell<QueryContext>>,
 }
 
 impl Shared {
@@ -150,6 +156,7 @@ pub async fn serve(config: ServiceConfig, mut process: Process) -> std::io::Resu
         live_connections: Cell::new(0),
         last_connection_closed: Notify::new(),
         connection_ids: Rc::clone(&process.connection_ids),
+        query: Rc::default(),
     });
     shared.record(EventKind::Milestone(Milestone::Bound));
 

@@ -24,6 +24,8 @@ pub enum Model {
     /// Race 4: the status component stops first, so `/health` and `/ready`
     /// vanish while requests still run.
     ProbesDuringDrain,
+    /// Race 5: a re-run reuses the handle of a worker that has exited.
+    StaleHandle,
 }
 
 /// Which policy a model runs with.
@@ -49,10 +51,11 @@ pub type Software = Pin<Box<dyn Future<Output = std::io::Result<()>>>>;
 
 impl Model {
     /// Every built-in model, in a stable order.
-    pub const ALL: [Model; 3] = [
+    pub const ALL: [Model; 4] = [
         Model::StartupWindow,
         Model::DrainHang,
         Model::ProbesDuringDrain,
+        Model::StaleHandle,
     ];
 
     /// The name scenario files use.
@@ -61,6 +64,7 @@ impl Model {
             Model::StartupWindow => "startup-window",
             Model::DrainHang => "drain-hang",
             Model::ProbesDuringDrain => "probes-during-drain",
+            Model::StaleHandle => "stale-handle",
         }
     }
 
@@ -75,6 +79,9 @@ impl Model {
             }
             Model::ProbesDuringDrain => {
                 "race 4: /health and /ready vanish while requests still run (RoadRunner)"
+            }
+            Model::StaleHandle => {
+                "race 5: a re-run reuses the handle of a worker that has exited (Ash)"
             }
         }
     }
@@ -111,6 +118,7 @@ impl Target {
             Model::ProbesDuringDrain => {
                 models::probes_during_drain::config(self.variant, process_seed)
             }
+            Model::StaleHandle => models::stale_handle::config(self.variant, process_seed),
         }
     }
 

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use crate::oracles::{
     DrainDeadline, HealthDuringDrain, KilledWithRequestsInFlight, ReadyAfterStop, RequestCut,
-    ServedBeforeInitialised,
+    ServedBeforeInitialised, StaleHandle,
 };
 use crate::trace::Event;
 
@@ -33,17 +33,21 @@ pub enum Invariant {
     ReadyAfterStop,
     /// The orchestrator's SIGKILL finds no accepted request unfinished (race 4).
     KilledWithRequestsInFlight,
+    /// No call goes through the handle of a worker that has ended, and no
+    /// next-page request gets a 5xx (race 5).
+    StaleHandle,
 }
 
 impl Invariant {
     /// Every invariant, in a stable order.
-    pub const ALL: [Invariant; 6] = [
+    pub const ALL: [Invariant; 7] = [
         Invariant::ServedBeforeInitialised,
         Invariant::DrainDeadline,
         Invariant::RequestCut,
         Invariant::HealthDuringDrain,
         Invariant::ReadyAfterStop,
         Invariant::KilledWithRequestsInFlight,
+        Invariant::StaleHandle,
     ];
 
     /// The name scenario files and reports use.
@@ -55,6 +59,7 @@ impl Invariant {
             Invariant::HealthDuringDrain => "health-during-drain",
             Invariant::ReadyAfterStop => "ready-after-stop",
             Invariant::KilledWithRequestsInFlight => "killed-with-requests-in-flight",
+            Invariant::StaleHandle => "stale-handle",
         }
     }
 
@@ -77,6 +82,10 @@ impl Invariant {
             Invariant::KilledWithRequestsInFlight => {
                 "the orchestrator's SIGKILL finds no accepted request unfinished"
             }
+            Invariant::StaleHandle => {
+                "no call is made through a handle whose worker has ended, and no next-page \
+                 request gets a 5xx"
+            }
         }
     }
 
@@ -96,6 +105,7 @@ impl Invariant {
             Invariant::HealthDuringDrain => Box::<HealthDuringDrain>::default(),
             Invariant::ReadyAfterStop => Box::<ReadyAfterStop>::default(),
             Invariant::KilledWithRequestsInFlight => Box::<KilledWithRequestsInFlight>::default(),
+            Invariant::StaleHandle => Box::<StaleHandle>::default(),
         }
     }
 }

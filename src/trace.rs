@@ -136,6 +136,23 @@ pub enum EventKind {
         /// The response status.
         status: u16,
     },
+    /// The service started a worker of this generation.
+    WorkerStarted {
+        /// The worker's generation: its handles carry it.
+        generation: u64,
+    },
+    /// A worker of the service exited; handles of its generation are stale.
+    WorkerExited {
+        /// The worker's generation.
+        generation: u64,
+    },
+    /// A request handler called a worker through a handle of this generation.
+    HandleUsed {
+        /// The request.
+        request: u64,
+        /// The handle's generation.
+        generation: u64,
+    },
     /// The service process failed (it could not bind its port, say).
     Failed {
         /// What went wrong.
@@ -298,6 +315,12 @@ impl fmt::Display for EventKind {
             EventKind::RequestFinished { request, status } => {
                 write!(f, "r{request} answered {status}")
             }
+            EventKind::WorkerStarted { generation } => write!(f, "worker g{generation} started"),
+            EventKind::WorkerExited { generation } => write!(f, "worker g{generation} exited"),
+            EventKind::HandleUsed {
+                request,
+                generation,
+            } => write!(f, "r{request} called worker g{generation}"),
             EventKind::Failed { message } => write!(f, "failed: {message}"),
             EventKind::Sent { request, path } => write!(f, "r{request} sent GET {path}"),
             EventKind::Observed { request, outcome } => write!(f, "r{request} saw {outcome}"),

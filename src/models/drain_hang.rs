@@ -29,6 +29,7 @@ pub(crate) fn config(variant: Variant, seed: u64) -> ServiceConfig {
         },
         drain_deadline: DRAIN_DEADLINE,
         status: StatusPolicy::Shared,
+        query: None,
         slow_duration: Duration::from_millis(300),
     }
 }

@@ -9,6 +9,7 @@ use rand::{Rng, SeedableRng};
 
 pub(crate) mod drain_hang;
 pub(crate) mod probes_during_drain;
+pub(crate) mod stale_handle;
 pub(crate) mod startup_window;
 
 /// A duration in whole milliseconds drawn from `seed`.

@@ -30,6 +30,7 @@ pub(crate) fn config(variant: Variant, seed: u64) -> ServiceConfig {
             Variant::Buggy => StatusPolicy::SeparateStopsFirst,
             Variant::Fixed => StatusPolicy::SeparateStopsLast,
         },
+        query: None,
         slow_duration: SLOW_DURATION,
     }
 }

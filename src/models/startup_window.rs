@@ -26,6 +26,7 @@ pub(crate) fn config(variant: Variant, seed: u64) -> ServiceConfig {
         drain: DrainPolicy::Robust,
         drain_deadline: DRAIN_DEADLINE,
         status: StatusPolicy::Shared,
+        query: None,
         slow_duration: Duration::from_secs(1),
     }
 }

@@ -1,10 +1,12 @@
 //! The oracles, one file per race's invariants.
 
 mod drain;
+mod handles;
 mod probes;
 mod startup;
 mod view;
 
 pub(crate) use self::drain::{DrainDeadline, RequestCut};
+pub(crate) use self::handles::StaleHandle;
 pub(crate) use self::probes::{HealthDuringDrain, KilledWithRequestsInFlight, ReadyAfterStop};
 pub(crate) use self::startup::ServedBeforeInitialised;
