@@ -72,9 +72,9 @@ pub enum Determinism {
         /// Index of the first differing event.
         index: usize,
         /// That event in the first run, if it had one.
-        first: Option<Event>,
+        first: Option<Box<Event>>,
         /// That event in the second run, if it had one.
-        second: Option<Event>,
+        second: Option<Box<Event>>,
     },
 }
 
@@ -206,8 +206,8 @@ pub fn compare(first: &[Event], second: &[Event]) -> Determinism {
         None => Determinism::Identical(trace::hash(first)),
         Some(index) => Determinism::Diverged {
             index,
-            first: first.get(index).cloned(),
-            second: second.get(index).cloned(),
+            first: first.get(index).cloned().map(Box::new),
+            second: second.get(index).cloned().map(Box::new),
         },
     }
 }

@@ -20,7 +20,7 @@ use crate::lifecycle::PORT;
 use crate::model::Target;
 use crate::oracle::{Context, Invariant, Oracle, Violation};
 use crate::preempt;
-use crate::schedule::{Action, Schedule};
+use crate::schedule::{Action, Host, Schedule};
 use crate::seed::derive;
 use crate::trace::{Event, EventKind, KillReason, Recorder};
 use crate::world::{World, DIRECTOR_HOST};
@@ -52,6 +52,10 @@ pub struct Limits {
     /// The simulation's tick, its unit of simulated time: coarser runs
     /// faster, finer resolves shorter races. Default: 1 ms.
     pub tick: Duration,
+    /// How long a cluster may take to agree on a leader after the last
+    /// change; a run of a cluster lasts at least this long after its last
+    /// step, so that convergence is judged. Default: 3 s.
+    pub convergence_bound: Duration,
 }
 
 impl Default for Limits {
@@ -62,6 +66,7 @@ impl Default for Limits {
             wall_time_max: Duration::from_secs(60),
             request_timeout: Duration::from_secs(5),
             tick: Duration::from_millis(1),
+            convergence_bound: Duration::from_secs(3),
         }
     }
 }
@@ -154,7 +159,8 @@ pub fn run(setup: &Setup, case: &Case) -> Run {
     })
 }
 
-/// A signal or endpoint change the orchestrator carries out later, for one process.
+/// A signal or endpoint change the orchestrator carries out later, for one
+/// process of one host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Timer {
     Sigterm,
@@ -170,8 +176,8 @@ struct Director<'a> {
     host: Rc<str>,
     oracles: Vec<Box<dyn Oracle>>,
     judged: usize,
-    /// Pending timers: when, what, and for which process.
-    timers: Vec<(Duration, Timer, u64)>,
+    /// Pending timers: when, what, and for which host's which process.
+    timers: Vec<(Duration, Timer, Host, u64)>,
 }
 
 impl<'a> Director<'a> {
@@ -179,6 +185,8 @@ impl<'a> Director<'a> {
         let horizon = case.schedule.end() + setup.limits.settle_max + setup.limits.tick * 2;
         let context = Context {
             drain_deadline: setup.target.drain_deadline(),
+            convergence_bound: setup.limits.convergence_bound,
+            cluster_size: setup.target.hosts().len(),
         };
         Self {
             world: World::new(setup, case.seed, horizon, &recorder),
@@ -213,7 +221,9 @@ impl<'a> Director<'a> {
             if let Some(violation) = self.judge(now) {
                 break Verdict::Violation(violation);
             }
-            let quiet = self.world.client.in_flight() == 0 && self.timers.is_empty();
+            let settled = self.world.servers().count() == 1
+                || now > self.case.schedule.end() + self.setup.limits.convergence_bound;
+            let quiet = self.world.client.in_flight() == 0 && self.timers.is_empty() && settled;
             if next == steps.len() && quiet {
                 match self
                     .oracles
@@ -247,83 +257,117 @@ impl<'a> Director<'a> {
     fn execute(&mut self, now: Duration, action: &Action) {
         self.record(now, EventKind::Step(action.clone()));
         match action {
-            Action::Start if !self.world.alive() => self.launch(true),
-            Action::Start | Action::Wait => {}
+            Action::Start { host } => {
+                for host in self.hosts(*host) {
+                    if !self.world.alive(host) {
+                        self.launch(host, true);
+                    }
+                }
+            }
+            Action::Wait => {}
             Action::Request { path, keep } => self.world.client.send(Order {
                 path: path.clone(),
                 port: PORT,
                 keep: *keep,
             }),
-            Action::Stop { grace } => self.stop(now, *grace),
-            Action::Kill => self.launch(false),
-            Action::Restart => self.launch(true),
-            Action::Crash => {
-                self.timers.clear();
-                self.world.crash();
+            Action::Stop { host, grace } => {
+                for host in self.hosts(*host) {
+                    self.stop(now, host, *grace);
+                }
+            }
+            Action::Kill { host } => {
+                for host in self.hosts(*host) {
+                    self.launch(host, false);
+                }
+            }
+            Action::Restart { host } => {
+                for host in self.hosts(*host) {
+                    self.launch(host, true);
+                }
+            }
+            Action::Crash { host } => {
+                for host in self.hosts(*host) {
+                    self.timers.retain(|(_, _, owner, _)| *owner != host);
+                    self.world.crash(host);
+                }
             }
             Action::Network { link, a, b } => {
                 if !self.world.network(*link, *a, *b) {
-                    tracing::debug!(%action, "no kubelet in this scenario: step skipped");
+                    tracing::debug!(%action, "a host of this step is not in the scenario: skipped");
                 }
             }
         }
     }
 
-    /// Starts a graceful stop of the running process, as the orchestrator would.
-    fn stop(&mut self, now: Duration, grace: Option<Duration>) {
-        if !self.world.alive() {
+    /// The service hosts a step acts on: the one it names, or all of them. A
+    /// named host that is not a service host of the target is skipped.
+    fn hosts(&self, named: Option<Host>) -> Vec<Host> {
+        self.world
+            .servers()
+            .filter(|host| named.is_none_or(|named| named == *host))
+            .collect()
+    }
+
+    /// Starts a graceful stop of a host's running process, as the
+    /// orchestrator would.
+    fn stop(&mut self, now: Duration, host: Host, grace: Option<Duration>) {
+        if !self.world.alive(host) {
             return;
         }
-        let process = self.world.launches();
+        let process = self.world.launches(host);
         let kubelet = self.setup.kubelet.as_ref();
         let grace = grace
             .or(kubelet.map(|kubelet| kubelet.termination_grace_period))
             .unwrap_or(GRACE_DEFAULT);
         let pre_stop = kubelet.map_or(Duration::ZERO, |kubelet| kubelet.pre_stop);
-        self.timers.push((now + pre_stop, Timer::Sigterm, process));
-        self.timers.push((now + grace, Timer::Sigkill, process));
+        self.timers
+            .push((now + pre_stop, Timer::Sigterm, host, process));
+        self.timers
+            .push((now + grace, Timer::Sigkill, host, process));
         if let (Some(kubelet), Some(pod)) = (kubelet, &self.world.pod) {
             pod.terminating.set(true);
             let lag = kubelet.endpoint_removal_lag;
             self.timers
-                .push((now + lag, Timer::RemoveEndpoint, process));
+                .push((now + lag, Timer::RemoveEndpoint, host, process));
         }
-        self.timers.sort_by_key(|(at, _, _)| *at);
+        self.timers.sort_by_key(|(at, _, _, _)| *at);
     }
 
-    /// Restarts the server host into a fresh process, or idle; pending timers
-    /// belong to the old process and go with it.
-    fn launch(&mut self, run: bool) {
-        self.timers.clear();
-        self.world.launch(run);
+    /// Restarts a host into a fresh process, or idle; pending timers belong
+    /// to its old process and go with it.
+    fn launch(&mut self, host: Host, run: bool) {
+        self.timers.retain(|(_, _, owner, _)| *owner != host);
+        self.world.launch(host, run);
     }
 
     /// Fires due timers and carries out the kubelet's kills.
     fn orchestrate(&mut self, now: Duration) {
         if let Some(reason) = self.world.pod.as_ref().and_then(|pod| pod.kill.take()) {
             self.record(now, EventKind::Sigkill { reason });
-            self.launch(false);
+            for host in self.hosts(None) {
+                self.launch(host, false);
+            }
         }
-        let process = self.world.launches();
-        let alive = self.world.alive();
         // A process that is gone gets no signals; its endpoint still goes.
-        self.timers.retain(|(_, timer, owner)| {
-            *owner == process && (alive || *timer == Timer::RemoveEndpoint)
+        let world = &self.world;
+        self.timers.retain(|(_, timer, host, process)| {
+            let current = world.launches(*host) == *process;
+            current && (world.alive(*host) || *timer == Timer::RemoveEndpoint)
         });
-        while self.timers.first().is_some_and(|(at, _, _)| *at <= now) {
-            let (_, timer, _) = self.timers.remove(0);
+        while self.timers.first().is_some_and(|(at, _, _, _)| *at <= now) {
+            let (_, timer, host, _) = self.timers.remove(0);
             match timer {
                 Timer::Sigterm => {
                     self.record(now, EventKind::Sigterm);
-                    self.world.sigterm();
+                    self.world.sigterm(host);
                 }
                 Timer::RemoveEndpoint => {
                     if let Some(pod) = &self.world.pod {
                         if pod.routed.replace(false) {
-                            let host = Rc::from(crate::schedule::Host::Kubelet.name());
+                            let kubelet = Rc::from(Host::Kubelet.name());
                             self.recorder.record_at(
                                 now,
-                                &host,
+                                &kubelet,
                                 EventKind::Endpoint { routed: false },
                             );
                         }
@@ -332,7 +376,7 @@ impl<'a> Director<'a> {
                 Timer::Sigkill => {
                     let reason = KillReason::GraceExpired;
                     self.record(now, EventKind::Sigkill { reason });
-                    self.launch(false);
+                    self.launch(host, false);
                 }
             }
         }

@@ -57,18 +57,25 @@ impl Fault {
     }
 
     /// The steps of this fault at `at`; `span` is how long a network fault
-    /// lasts (or, for latency, the delay it sets).
-    fn steps(self, at: Duration, span: Duration) -> Vec<Step> {
+    /// lasts (or, for latency, the delay it sets). A process fault hits
+    /// `host`; a network fault cuts between the two hosts of `link`.
+    fn steps(
+        self,
+        at: Duration,
+        span: Duration,
+        host: Option<Host>,
+        between: (Host, Host),
+    ) -> Vec<Step> {
         let network = |link| Action::Network {
             link,
-            a: Host::Client,
-            b: Host::Server,
+            a: between.0,
+            b: between.1,
         };
         let step = |at, action| Step { at, action };
         match self {
-            Fault::Kill => vec![step(at, Action::Kill)],
-            Fault::Restart => vec![step(at, Action::Restart)],
-            Fault::Crash => vec![step(at, Action::Crash)],
+            Fault::Kill => vec![step(at, Action::Kill { host })],
+            Fault::Restart => vec![step(at, Action::Restart { host })],
+            Fault::Crash => vec![step(at, Action::Crash { host })],
             Fault::Partition => vec![
                 step(at, network(Link::Partition)),
                 step(at + span, network(Link::Repair)),
@@ -77,7 +84,11 @@ impl Fault {
                 step(at, network(Link::Hold)),
                 step(at + span, network(Link::Release)),
             ],
-            Fault::Latency => vec![step(at, network(Link::Latency(span / 10)))],
+            Fault::Latency => {
+                // Whole milliseconds, so the schedule's text form is exact.
+                let delay = Duration::from_millis(span.as_millis() as u64 / 10);
+                vec![step(at, network(Link::Latency(delay)))]
+            }
         }
     }
 }
@@ -92,6 +103,10 @@ impl Fault {
 pub struct Generator {
     /// How long one cycle lasts; its start falls in its first quarter. Default: 1 s.
     pub horizon: Duration,
+    /// The cluster's size: 1 for a single service host (steps name no
+    /// host), more for a cluster whose nodes start one by one in any order,
+    /// with faults on single nodes and partitions between nodes. Default: 1.
+    pub nodes: u8,
     /// At most this many cycles. Default: 1.
     pub cycles_max: usize,
     /// At most this many requests per cycle. Default: 8.
@@ -117,6 +132,7 @@ impl Default for Generator {
     fn default() -> Self {
         Self {
             horizon: Duration::from_secs(1),
+            nodes: 1,
             cycles_max: 1,
             requests_max: 8,
             paths: vec!["/".into(), "/ready".into(), "/health".into()],
@@ -188,8 +204,16 @@ impl Generator {
         } else {
             Just(None).boxed()
         };
+        let nodes = self.nodes.max(1);
+        // A single host keeps the simplest shapes, so its seeds keep drawing
+        // the schedules they always drew.
+        let starts = if nodes == 1 {
+            time(cycle_ms / 4 + 1).prop_map(|start| vec![start]).boxed()
+        } else {
+            prop::collection::vec(time(cycle_ms / 4 + 1), usize::from(nodes)).boxed()
+        };
         let cycle = (
-            time(cycle_ms / 4 + 1),
+            starts,
             prop::collection::vec(
                 (time(cycle_ms), 0..path_count, keep()),
                 0..=self.requests_max,
@@ -203,21 +227,34 @@ impl Generator {
         } else {
             self.faults_max
         };
-        let faults = prop::collection::vec(
-            (time(run_ms), 0..self.faults.len().max(1), time(cycle_ms)),
-            0..=fault_count,
-        );
+        let fault_kinds_count = self.faults.len().max(1);
+        let fault = if nodes == 1 {
+            (time(run_ms), 0..fault_kinds_count, time(cycle_ms))
+                .prop_map(|(at, kind, span)| (at, kind, span, 1, 1))
+                .boxed()
+        } else {
+            (
+                time(run_ms),
+                0..fault_kinds_count,
+                time(cycle_ms),
+                1..=nodes,
+                1..nodes,
+            )
+                .boxed()
+        };
+        let faults = prop::collection::vec(fault, 0..=fault_count);
         let (paths, fault_kinds, grace) = (self.paths.clone(), self.faults.clone(), self.grace);
         let cycle_length = Duration::from_millis(cycle_ms);
+        let node = move |index: u8| (nodes > 1).then_some(Host::Node(index));
         (cycles, faults)
             .prop_map(move |(cycles, faults)| {
                 let mut steps = Vec::new();
-                for (index, (start, requests, stop)) in cycles.into_iter().enumerate() {
+                for (index, (starts, requests, stop)) in cycles.into_iter().enumerate() {
                     let offset = cycle_length * index as u32;
-                    steps.push(Step {
+                    steps.extend(starts.into_iter().zip(1..).map(|(start, index)| Step {
                         at: offset + start,
-                        action: Action::Start,
-                    });
+                        action: Action::Start { host: node(index) },
+                    }));
                     steps.extend(requests.into_iter().map(|(at, path, keep)| Step {
                         at: offset + at,
                         action: Action::Request {
@@ -227,13 +264,19 @@ impl Generator {
                     }));
                     steps.extend(stop.map(|at| Step {
                         at: offset + at,
-                        action: Action::Stop { grace },
+                        action: Action::Stop { host: None, grace },
                     }));
                 }
-                for (at, fault, span) in faults {
-                    if let Some(fault) = fault_kinds.get(fault) {
-                        steps.extend(fault.steps(at, span));
-                    }
+                for (at, fault, span, first, distance) in faults {
+                    let Some(fault) = fault_kinds.get(fault) else {
+                        continue;
+                    };
+                    let second = (first - 1 + distance) % nodes + 1;
+                    let between = match node(first).zip(node(second)) {
+                        Some(pair) => pair,
+                        None => (Host::Client, Host::Server),
+                    };
+                    steps.extend(fault.steps(at, span, node(first), between));
                 }
                 Schedule::new(steps)
             })

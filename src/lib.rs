@@ -50,6 +50,8 @@
 mod campaign;
 pub mod check;
 mod client;
+mod cluster;
+pub mod component;
 pub mod director;
 mod endpoint;
 mod generate;

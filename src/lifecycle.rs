@@ -110,6 +110,8 @@ pub struct Process {
     pub seed: u64,
     /// Numbers connections across every process of the run.
     pub connection_ids: Rc<Cell<u64>>,
+    /// The other service hosts of a cluster (none for a single host).
+    pub peers: Vec<Rc<str>>,
 }
 
 /// State shared by the tasks of one process.

@@ -12,6 +12,8 @@ use std::time::Duration;
 
 use crate::lifecycle::{self, Process, ServiceConfig, StatusPolicy};
 use crate::models;
+use crate::models::init_order::CLUSTER_SIZE;
+use crate::schedule::Host;
 
 /// A built-in model of one lifecycle race.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -26,6 +28,8 @@ pub enum Model {
     ProbesDuringDrain,
     /// Race 5: a re-run reuses the handle of a worker that has exited.
     StaleHandle,
+    /// Race 2: in a cluster, consensus uses the HTTP layer before it is up.
+    InitOrder,
 }
 
 /// Which policy a model runs with.
@@ -51,8 +55,9 @@ pub type Software = Pin<Box<dyn Future<Output = std::io::Result<()>>>>;
 
 impl Model {
     /// Every built-in model, in a stable order.
-    pub const ALL: [Model; 4] = [
+    pub const ALL: [Model; 5] = [
         Model::StartupWindow,
+        Model::InitOrder,
         Model::DrainHang,
         Model::ProbesDuringDrain,
         Model::StaleHandle,
@@ -65,6 +70,7 @@ impl Model {
             Model::DrainHang => "drain-hang",
             Model::ProbesDuringDrain => "probes-during-drain",
             Model::StaleHandle => "stale-handle",
+            Model::InitOrder => "init-order",
         }
     }
 
@@ -82,6 +88,9 @@ impl Model {
             }
             Model::StaleHandle => {
                 "race 5: a re-run reuses the handle of a worker that has exited (Ash)"
+            }
+            Model::InitOrder => {
+                "race 2: in a 3-node cluster, consensus uses the HTTP layer before it is up (OpenZiti)"
             }
         }
     }
@@ -110,10 +119,12 @@ impl Variant {
 }
 
 impl Target {
-    /// The lifecycle-core configuration of a process with this seed.
+    /// The lifecycle-core configuration of a process with this seed (for a
+    /// cluster model, that of the HTTP endpoint every node shares).
     pub fn config(&self, process_seed: u64) -> ServiceConfig {
         match self.model {
             Model::StartupWindow => models::startup_window::config(self.variant, process_seed),
+            Model::InitOrder => models::startup_window::config(Variant::Fixed, process_seed),
             Model::DrainHang => models::drain_hang::config(self.variant, process_seed),
             Model::ProbesDuringDrain => {
                 models::probes_during_drain::config(self.variant, process_seed)
@@ -124,13 +135,27 @@ impl Target {
 
     /// Starts one process of the target's service.
     pub fn software(&self, process: Process) -> Software {
-        Box::pin(lifecycle::serve(self.config(process.seed), process))
+        match self.model {
+            Model::InitOrder => {
+                let config = models::init_order::config(self.variant, process.seed);
+                Box::pin(crate::cluster::serve(config, process))
+            }
+            _ => Box::pin(lifecycle::serve(self.config(process.seed), process)),
+        }
     }
 
     /// How long the service promises a stop takes at most: the bound the
     /// `drain-deadline` oracle holds it to.
     pub fn drain_deadline(&self) -> Duration {
         self.config(0).drain_deadline
+    }
+
+    /// The service hosts: one `server`, or the nodes of a cluster.
+    pub fn hosts(&self) -> Vec<Host> {
+        match self.model {
+            Model::InitOrder => (1..=CLUSTER_SIZE).map(Host::Node).collect(),
+            _ => vec![Host::Server],
+        }
     }
 
     /// The port where the service answers `/health` and `/ready`.

@@ -10,8 +10,8 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::oracles::{
-    DrainDeadline, HealthDuringDrain, KilledWithRequestsInFlight, ReadyAfterStop, RequestCut,
-    ServedBeforeInitialised, StaleHandle,
+    ClusterConverges, DrainDeadline, HealthDuringDrain, KilledWithRequestsInFlight, ReadyAfterStop,
+    RequestCut, ServedBeforeInitialised, StaleHandle, UsedBeforeStarted,
 };
 use crate::trace::Event;
 
@@ -21,6 +21,11 @@ pub enum Invariant {
     /// No request reads state, and no application request gets a 5xx, before
     /// the service's state is initialised (race 1, the startup window).
     ServedBeforeInitialised,
+    /// A component is used only after it reported ready (race 2).
+    UsedBeforeStarted,
+    /// After the last start and the last fault, the cluster has exactly one
+    /// leader that every running node follows, within a bound (race 2).
+    ClusterConverges,
     /// After SIGTERM the service stops within its drain deadline (race 3,
     /// liveness).
     DrainDeadline,
@@ -40,8 +45,10 @@ pub enum Invariant {
 
 impl Invariant {
     /// Every invariant, in a stable order.
-    pub const ALL: [Invariant; 7] = [
+    pub const ALL: [Invariant; 9] = [
         Invariant::ServedBeforeInitialised,
+        Invariant::UsedBeforeStarted,
+        Invariant::ClusterConverges,
         Invariant::DrainDeadline,
         Invariant::RequestCut,
         Invariant::HealthDuringDrain,
@@ -54,6 +61,8 @@ impl Invariant {
     pub fn name(self) -> &'static str {
         match self {
             Invariant::ServedBeforeInitialised => "served-before-initialised",
+            Invariant::UsedBeforeStarted => "used-before-started",
+            Invariant::ClusterConverges => "cluster-converges",
             Invariant::DrainDeadline => "drain-deadline",
             Invariant::RequestCut => "request-cut",
             Invariant::HealthDuringDrain => "health-during-drain",
@@ -69,6 +78,13 @@ impl Invariant {
             Invariant::ServedBeforeInitialised => {
                 "no request is handled, and no 5xx is returned on an accepted connection, \
                  before the state it reads is initialised"
+            }
+            Invariant::UsedBeforeStarted => {
+                "a component is used only after every component it depends on reported ready"
+            }
+            Invariant::ClusterConverges => {
+                "after the last start and the last fault, the running nodes agree on exactly one \
+                 leader within a bounded simulated time"
             }
             Invariant::DrainDeadline => {
                 "after a stop is requested (SIGTERM), the service stops within its drain deadline"
@@ -100,6 +116,11 @@ impl Invariant {
     pub fn oracle(self, context: &Context) -> Box<dyn Oracle> {
         match self {
             Invariant::ServedBeforeInitialised => Box::<ServedBeforeInitialised>::default(),
+            Invariant::UsedBeforeStarted => Box::<UsedBeforeStarted>::default(),
+            Invariant::ClusterConverges => Box::new(ClusterConverges::new(
+                context.convergence_bound,
+                context.cluster_size,
+            )),
             Invariant::DrainDeadline => Box::new(DrainDeadline::new(context.drain_deadline)),
             Invariant::RequestCut => Box::<RequestCut>::default(),
             Invariant::HealthDuringDrain => Box::<HealthDuringDrain>::default(),
@@ -115,6 +136,10 @@ impl Invariant {
 pub struct Context {
     /// How long the service promises a stop takes at most.
     pub drain_deadline: Duration,
+    /// How long a cluster may take to agree on a leader after a change.
+    pub convergence_bound: Duration,
+    /// How many service hosts the target has.
+    pub cluster_size: usize,
 }
 
 impl fmt::Display for Invariant {

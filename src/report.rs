@@ -101,8 +101,11 @@ pub fn failure(scenario: &Scenario, checked: &Checked, failure: &Failure) -> Str
             first,
             second,
         } => {
-            let show =
-                |event: &Option<Event>| event.as_ref().map_or("(none)".into(), Event::to_string);
+            let show = |event: &Option<Box<Event>>| {
+                event
+                    .as_ref()
+                    .map_or("(none)".into(), |event| event.to_string())
+            };
             let _ = writeln!(
                 text,
                 "  NONDETERMINISM: two runs of this seed differ at event #{index}:"

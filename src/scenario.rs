@@ -133,6 +133,7 @@ struct RunTable {
     request_timeout: Option<Spanned<String>>,
     wall_time_max: Option<Spanned<String>>,
     tick: Option<Spanned<String>>,
+    convergence_bound: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -294,6 +295,11 @@ impl Scenario {
             )?,
             ticks_max: defaults.ticks_max,
             tick: reader.optional_duration(run.tick.as_ref(), "run.tick", defaults.tick)?,
+            convergence_bound: reader.optional_duration(
+                run.convergence_bound.as_ref(),
+                "run.convergence_bound",
+                defaults.convergence_bound,
+            )?,
         };
         if limits.tick.is_zero() {
             let span = run.tick.as_ref().map_or(0..0, Spanned::span);
@@ -304,12 +310,28 @@ impl Scenario {
             .as_ref()
             .map(|seed| reader.seed(seed))
             .transpose()?;
-        let generator = generator(&reader, file.generate.as_ref())?;
+        let mut generator = generator(&reader, file.generate.as_ref())?;
+        generator.nodes = u8::try_from(target.hosts().len()).unwrap_or(u8::MAX);
         let kubelet = file
             .kubelet
             .as_ref()
             .map(|table| kubelet(&reader, table))
             .transpose()?;
+        if kubelet.is_some() && target.hosts().len() > 1 {
+            return Err(ScenarioError {
+                file: path.to_path_buf(),
+                line: text
+                    .lines()
+                    .position(|line| line.trim() == "[kubelet]")
+                    .map(|index| index + 1),
+                field: Some("kubelet".into()),
+                message: format!(
+                    "the kubelet models one pod; `{}` is a cluster of {} nodes",
+                    target.model.name(),
+                    target.hosts().len()
+                ),
+            });
+        }
         let cases = match &file.schedule {
             Some(lines) => {
                 if let Some(cases) = &run.cases {
@@ -434,6 +456,7 @@ impl Scenario {
             ("request_timeout", limits.request_timeout),
             ("wall_time_max", limits.wall_time_max),
             ("tick", limits.tick),
+            ("convergence_bound", limits.convergence_bound),
         ] {
             text.push_str(&format!("{field} = {}\n", quote(&render_duration(value))));
         }
@@ -552,6 +575,7 @@ fn generator(reader: &Reader, table: Option<&GenerateTable>) -> Result<Generator
     };
     Ok(Generator {
         horizon,
+        nodes: defaults.nodes,
         cycles_max: table.cycles_max.unwrap_or(defaults.cycles_max),
         requests_max: table.requests_max.unwrap_or(defaults.requests_max),
         paths,

@@ -23,30 +23,44 @@ use std::time::Duration;
 pub enum Host {
     /// The host that sends the schedule's requests.
     Client,
-    /// The service's host.
+    /// The service's host, for single-node models.
     Server,
     /// The orchestrator's host, when the scenario has one.
     Kubelet,
+    /// Node `n` (1 to 9) of a cluster model.
+    Node(u8),
 }
 
-impl Host {
-    /// Every host, in a stable order.
-    pub const ALL: [Host; 3] = [Host::Client, Host::Server, Host::Kubelet];
+/// The names of cluster nodes, so that every host name is static.
+const NODE_NAMES: [&str; 9] = [
+    "node-1", "node-2", "node-3", "node-4", "node-5", "node-6", "node-7", "node-8", "node-9",
+];
 
+impl Host {
     /// The host's name in turmoil, in schedules and in the trace.
     pub fn name(self) -> &'static str {
         match self {
             Host::Client => "client",
             Host::Server => "server",
             Host::Kubelet => "kubelet",
+            Host::Node(n) => NODE_NAMES[usize::from(n.clamp(1, 9)) - 1],
         }
     }
 
-    fn from_name(name: &str) -> Result<Host, String> {
-        Host::ALL
-            .into_iter()
-            .find(|host| host.name() == name)
-            .ok_or_else(|| format!("unknown host `{name}`: expected client, server or kubelet"))
+    /// The host with this name.
+    pub fn from_name(name: &str) -> Result<Host, String> {
+        match name {
+            "client" => Ok(Host::Client),
+            "server" => Ok(Host::Server),
+            "kubelet" => Ok(Host::Kubelet),
+            _ => NODE_NAMES
+                .iter()
+                .position(|node| *node == name)
+                .map(|index| Host::Node(index as u8 + 1))
+                .ok_or_else(|| {
+                    format!("unknown host `{name}`: expected client, server, kubelet or node-1 to node-9")
+                }),
+        }
     }
 }
 
@@ -68,8 +82,12 @@ pub enum Link {
 /// One thing the director does to the simulated world.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Action {
-    /// Start the service process if it is not running.
-    Start,
+    /// Start the service process if it is not running (on `host`, or on
+    /// every service host).
+    Start {
+        /// The service host; none means every one.
+        host: Option<Host>,
+    },
     /// Send one HTTP GET request for `path` on a new connection from the
     /// client host.
     Request {
@@ -85,16 +103,27 @@ pub enum Action {
     /// stopped after `grace` (by default the kubelet's termination grace
     /// period, or 30 s).
     Stop {
+        /// The service host; none means every one.
+        host: Option<Host>,
         /// How long the service may drain before it is killed.
         grace: Option<Duration>,
     },
     /// Kill the service process at once (SIGKILL); its port closes.
-    Kill,
+    Kill {
+        /// The service host; none means every one.
+        host: Option<Host>,
+    },
     /// Kill the service process and start it again (a bounce).
-    Restart,
+    Restart {
+        /// The service host; none means every one.
+        host: Option<Host>,
+    },
     /// Crash the service's machine: nothing answers, not even a refusal,
     /// until a start or restart.
-    Crash,
+    Crash {
+        /// The service host; none means every one.
+        host: Option<Host>,
+    },
     /// Change the network between two hosts.
     Network {
         /// What changes.
@@ -182,20 +211,21 @@ impl fmt::Display for Schedule {
 impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Action::Start => f.write_str("start"),
+            Action::Start { host } => write!(f, "start{}", on(*host)),
             Action::Request { path, keep: None } => write!(f, "request {path}"),
             Action::Request {
                 path,
                 keep: Some(keep),
             } => write!(f, "request {path} keep={}", render_duration(*keep)),
             Action::Wait => f.write_str("wait"),
-            Action::Stop { grace: None } => f.write_str("stop"),
-            Action::Stop { grace: Some(grace) } => {
-                write!(f, "stop grace={}", render_duration(*grace))
-            }
-            Action::Kill => f.write_str("kill"),
-            Action::Restart => f.write_str("restart"),
-            Action::Crash => f.write_str("crash"),
+            Action::Stop { host, grace: None } => write!(f, "stop{}", on(*host)),
+            Action::Stop {
+                host,
+                grace: Some(grace),
+            } => write!(f, "stop{} grace={}", on(*host), render_duration(*grace)),
+            Action::Kill { host } => write!(f, "kill{}", on(*host)),
+            Action::Restart { host } => write!(f, "restart{}", on(*host)),
+            Action::Crash { host } => write!(f, "crash{}", on(*host)),
             Action::Network { link, a, b } => {
                 let (a, b) = (a.name(), b.name());
                 match link {
@@ -210,6 +240,11 @@ impl fmt::Display for Action {
             }
         }
     }
+}
+
+/// ` <host>` when a step names one.
+fn on(host: Option<Host>) -> String {
+    host.map_or_else(String::new, |host| format!(" {}", host.name()))
 }
 
 impl fmt::Display for Step {
@@ -263,14 +298,31 @@ fn parse_action(verb: &str, arguments: &[&str]) -> Result<Action, String> {
             )),
         }
     };
+    // A lifecycle step may name its service host first: `restart node-2`.
+    let (host, arguments) = match arguments.split_first() {
+        Some((first, rest))
+            if matches!(verb, "start" | "stop" | "kill" | "restart" | "crash")
+                && !first.contains('=') =>
+        {
+            let host = Host::from_name(first).map_err(|_| {
+                format!(
+                    "`{first}` is neither a host (server, node-1 to node-9) nor an option such as \
+                     `grace=5s`"
+                )
+            })?;
+            (Some(host), rest)
+        }
+        _ => (None, arguments),
+    };
     match (verb, arguments) {
-        ("start", []) => Ok(Action::Start),
+        ("start", []) => Ok(Action::Start { host }),
         ("wait", []) => Ok(Action::Wait),
-        ("kill", []) => Ok(Action::Kill),
-        ("restart", []) => Ok(Action::Restart),
-        ("crash", []) => Ok(Action::Crash),
-        ("stop", []) => Ok(Action::Stop { grace: None }),
+        ("kill", []) => Ok(Action::Kill { host }),
+        ("restart", []) => Ok(Action::Restart { host }),
+        ("crash", []) => Ok(Action::Crash { host }),
+        ("stop", []) => Ok(Action::Stop { host, grace: None }),
         ("stop", [grace]) => Ok(Action::Stop {
+            host,
             grace: Some(option(grace, "grace")?),
         }),
         ("request", [path, rest @ ..]) if rest.len() <= 1 => {
@@ -371,6 +423,9 @@ mod tests {
         let error = "5ms jump".parse::<Step>().unwrap_err();
         assert!(error.reason.contains("unknown action `jump`"), "{error}");
         let error = "5ms stop soon".parse::<Step>().unwrap_err();
+        assert!(error.reason.contains("neither a host"), "{error}");
+        assert!(error.reason.contains("grace=5s"), "{error}");
+        let error = "5ms stop node-2 soon".parse::<Step>().unwrap_err();
         assert!(error.reason.contains("grace="), "{error}");
         let error = "5ms partition client client".parse::<Step>().unwrap_err();
         assert!(error.reason.contains("two different hosts"), "{error}");

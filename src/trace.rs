@@ -153,6 +153,42 @@ pub enum EventKind {
         /// The handle's generation.
         generation: u64,
     },
+    /// A component of the service began to start.
+    ComponentStarting {
+        /// Its name.
+        component: String,
+    },
+    /// A component of the service reported ready.
+    ComponentReady {
+        /// Its name.
+        component: String,
+    },
+    /// A component of the service was used by another (or by a peer's message).
+    ComponentUsed {
+        /// The component used.
+        component: String,
+        /// Who used it.
+        user: String,
+        /// What for: the call or the message.
+        detail: String,
+    },
+    /// A cluster node began an election in this term.
+    Election {
+        /// The term.
+        term: u64,
+    },
+    /// A cluster node won the election of this term.
+    Leader {
+        /// The term.
+        term: u64,
+    },
+    /// A cluster node follows this leader.
+    Follows {
+        /// The leader's host.
+        leader: String,
+        /// The leader's term.
+        term: u64,
+    },
     /// The service process failed (it could not bind its port, say).
     Failed {
         /// What went wrong.
@@ -321,6 +357,16 @@ impl fmt::Display for EventKind {
                 request,
                 generation,
             } => write!(f, "r{request} called worker g{generation}"),
+            EventKind::ComponentStarting { component } => write!(f, "{component} starting"),
+            EventKind::ComponentReady { component } => write!(f, "{component} ready"),
+            EventKind::ComponentUsed {
+                component,
+                user,
+                detail,
+            } => write!(f, "{user} used {component}: {detail}"),
+            EventKind::Election { term } => write!(f, "election for term {term}"),
+            EventKind::Leader { term } => write!(f, "leader of term {term}"),
+            EventKind::Follows { leader, term } => write!(f, "follows {leader} (term {term})"),
             EventKind::Failed { message } => write!(f, "failed: {message}"),
             EventKind::Sent { request, path } => write!(f, "r{request} sent GET {path}"),
             EventKind::Observed { request, outcome } => write!(f, "r{request} saw {outcome}"),

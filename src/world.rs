@@ -43,7 +43,8 @@ struct Slot {
 
 pub(crate) struct World<'a> {
     pub(crate) sim: turmoil::Sim<'a>,
-    slot: Rc<RefCell<Slot>>,
+    /// The service hosts, in order, each with its software state.
+    servers: Vec<(Host, Rc<RefCell<Slot>>)>,
     pub(crate) client: Client,
     pub(crate) pod: Option<Rc<Pod>>,
 }
@@ -57,13 +58,29 @@ impl<'a> World<'a> {
             .tick_duration(setup.limits.tick)
             .simulation_duration(horizon)
             .build();
-        let slot = Rc::new(RefCell::new(Slot::default()));
-        sim.host(Host::Server.name(), server(setup, seed, &slot, recorder));
+        let hosts = setup.target.hosts();
+        let connection_ids = Rc::new(Cell::new(0));
+        let servers: Vec<(Host, Rc<RefCell<Slot>>)> = hosts
+            .iter()
+            .map(|host| {
+                let slot = Rc::new(RefCell::new(Slot::default()));
+                let peers = hosts.iter().filter(|peer| *peer != host).copied().collect();
+                let software = Software {
+                    setup,
+                    seed,
+                    host: *host,
+                    peers,
+                    connection_ids: Rc::clone(&connection_ids),
+                };
+                sim.host(host.name(), software.factory(&slot, recorder));
+                (*host, slot)
+            })
+            .collect();
 
         let request_ids = Rc::new(Cell::new(0));
         let sender = |host: Host, timeout| Sender {
             host: host.name().into(),
-            server: Host::Server.name().into(),
+            server: hosts[0].name().into(),
             recorder: recorder.clone(),
             timeout,
             request_ids: Rc::clone(&request_ids),
@@ -88,59 +105,78 @@ impl<'a> World<'a> {
         });
         Self {
             sim,
-            slot,
+            servers,
             client,
             pod,
         }
     }
 
-    /// Whether a service process runs and has not finished its stop.
-    pub(crate) fn alive(&self) -> bool {
-        self.slot.borrow().alive
+    /// The service hosts, in order.
+    pub(crate) fn servers(&self) -> impl Iterator<Item = Host> + '_ {
+        self.servers.iter().map(|(host, _)| *host)
     }
 
-    /// The number of the current (or last) process.
-    pub(crate) fn launches(&self) -> u64 {
-        self.slot.borrow().launches
+    fn slot(&self, host: Host) -> &Rc<RefCell<Slot>> {
+        let (_, slot) = self
+            .servers
+            .iter()
+            .find(|(server, _)| *server == host)
+            .expect("the director acts on service hosts only");
+        slot
     }
 
-    /// Restarts the server host's software: into a fresh process, or idle.
-    pub(crate) fn launch(&mut self, run: bool) {
-        self.slot.borrow_mut().run = run;
-        self.sim.bounce(Host::Server.name());
+    /// Whether a service process runs on `host` and has not finished its stop.
+    pub(crate) fn alive(&self, host: Host) -> bool {
+        self.slot(host).borrow().alive
+    }
+
+    /// The number of the current (or last) process on `host`.
+    pub(crate) fn launches(&self, host: Host) -> u64 {
+        self.slot(host).borrow().launches
+    }
+
+    /// Restarts a service host's software: into a fresh process, or idle.
+    pub(crate) fn launch(&mut self, host: Host, run: bool) {
+        self.slot(host).borrow_mut().run = run;
+        self.sim.bounce(host.name());
         if let Some(pod) = &self.pod {
             pod.terminating.set(false);
             pod.routed.set(false);
             pod.kill.set(None);
             pod.container
-                .send_replace(run.then(|| self.slot.borrow().launches));
+                .send_replace(run.then(|| self.slot(host).borrow().launches));
         }
     }
 
-    /// Crashes the server's machine: nothing runs, nothing answers.
-    pub(crate) fn crash(&mut self) {
+    /// Crashes a service host's machine: nothing runs, nothing answers.
+    pub(crate) fn crash(&mut self, host: Host) {
         {
-            let mut slot = self.slot.borrow_mut();
+            let mut slot = self.slot(host).borrow_mut();
             slot.run = false;
             slot.alive = false;
             slot.stop = None;
         }
-        self.sim.crash(Host::Server.name());
+        self.sim.crash(host.name());
         if let Some(pod) = &self.pod {
             pod.container.send_replace(None);
         }
     }
 
-    /// Sends SIGTERM to the current process.
-    pub(crate) fn sigterm(&self) {
-        if let Some(stop) = &self.slot.borrow().stop {
+    /// Sends SIGTERM to the current process on `host`.
+    pub(crate) fn sigterm(&self, host: Host) {
+        if let Some(stop) = &self.slot(host).borrow().stop {
             stop.send_replace(true);
         }
     }
 
     /// Changes the network between two hosts; false if one of them is absent.
     pub(crate) fn network(&mut self, link: Link, a: Host, b: Host) -> bool {
-        if self.pod.is_none() && (a == Host::Kubelet || b == Host::Kubelet) {
+        let present = |host: Host| match host {
+            Host::Client => true,
+            Host::Kubelet => self.pod.is_some(),
+            _ => self.servers().any(|server| server == host),
+        };
+        if !present(a) || !present(b) {
             return false;
         }
         let (a, b) = (a.name(), b.name());
@@ -155,49 +191,64 @@ impl<'a> World<'a> {
     }
 }
 
-/// The server host's software factory: each call is one process (or none).
-fn server<'a>(
+/// What a service host's processes are made from.
+struct Software<'a> {
     setup: &'a Setup,
     seed: u64,
-    slot: &Rc<RefCell<Slot>>,
-    recorder: &Recorder,
-) -> impl Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = turmoil::Result>>> + 'a {
-    let slot = Rc::clone(slot);
-    let recorder = recorder.clone();
-    let host: Rc<str> = Host::Server.name().into();
-    let connection_ids = Rc::new(Cell::new(0));
-    let target = setup.target;
-    move || {
-        let process = {
-            let mut slot = slot.borrow_mut();
-            slot.stop = None;
-            slot.alive = slot.run;
-            slot.run.then(|| {
-                slot.launches += 1;
-                let (stop, signal) = watch::channel(false);
-                slot.stop = Some(stop);
-                Process {
-                    host: Rc::clone(&host),
-                    recorder: recorder.clone(),
-                    stop: signal,
-                    seed: derive(seed, &format!("process-{}", slot.launches)),
-                    connection_ids: Rc::clone(&connection_ids),
+    host: Host,
+    peers: Vec<Host>,
+    connection_ids: Rc<Cell<u64>>,
+}
+
+impl<'a> Software<'a> {
+    /// The host's software factory: each call is one process (or none).
+    fn factory(
+        self,
+        slot: &Rc<RefCell<Slot>>,
+        recorder: &Recorder,
+    ) -> impl Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = turmoil::Result>>> + 'a
+    {
+        let slot = Rc::clone(slot);
+        let recorder = recorder.clone();
+        let name: Rc<str> = self.host.name().into();
+        let target = self.setup.target;
+        move || {
+            let process = {
+                let mut slot = slot.borrow_mut();
+                slot.stop = None;
+                slot.alive = slot.run;
+                slot.run.then(|| {
+                    slot.launches += 1;
+                    let (stop, signal) = watch::channel(false);
+                    slot.stop = Some(stop);
+                    let label = match self.host {
+                        Host::Server => format!("process-{}", slot.launches),
+                        host => format!("{}-process-{}", host.name(), slot.launches),
+                    };
+                    Process {
+                        host: Rc::clone(&name),
+                        recorder: recorder.clone(),
+                        stop: signal,
+                        seed: derive(self.seed, &label),
+                        connection_ids: Rc::clone(&self.connection_ids),
+                        peers: self.peers.iter().map(|peer| peer.name().into()).collect(),
+                    }
+                })
+            };
+            let (slot, host, recorder) = (Rc::clone(&slot), Rc::clone(&name), recorder.clone());
+            Box::pin(async move {
+                if let Some(process) = process {
+                    if let Err(error) = target.software(process).await {
+                        let message = error.to_string();
+                        recorder.record(&host, EventKind::Failed { message });
+                    }
+                    slot.borrow_mut().alive = false;
                 }
+                // A host whose software returns freezes its sockets: keep it up.
+                std::future::pending::<()>().await;
+                Ok(())
             })
-        };
-        let (slot, host, recorder) = (Rc::clone(&slot), Rc::clone(&host), recorder.clone());
-        Box::pin(async move {
-            if let Some(process) = process {
-                if let Err(error) = target.software(process).await {
-                    let message = error.to_string();
-                    recorder.record(&host, EventKind::Failed { message });
-                }
-                slot.borrow_mut().alive = false;
-            }
-            // A host whose software returns freezes its sockets: keep it up.
-            std::future::pending::<()>().await;
-            Ok(())
-        })
+        }
     }
 }
 

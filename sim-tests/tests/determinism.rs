@@ -80,3 +80,16 @@ fn the_same_schedule_under_another_seed_draws_other_timings() {
         .collect();
     assert_ne!(traces[0], traces[1]);
 }
+
+#[test]
+fn every_generated_schedule_survives_its_text_form_exactly() {
+    // A saved failure replays from text: the text must lose nothing.
+    for file in scenario_files() {
+        let campaign = scenario(&file).campaign;
+        for seed in 0..SEEDS {
+            let schedule = campaign.generator.generate(seed).current();
+            let reread = Schedule::parse_lines(&schedule.lines()).unwrap();
+            assert_eq!(reread, schedule, "{file} seed {seed}");
+        }
+    }
+}

@@ -54,7 +54,7 @@ fn shrunk_failure_is_a_start_and_at_most_two_requests() {
     let steps = failure.shrunk.steps();
     let starts = steps
         .iter()
-        .filter(|step| step.action == Action::Start)
+        .filter(|step| matches!(step.action, Action::Start { .. }))
         .count();
     let requests = steps
         .iter()

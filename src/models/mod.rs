@@ -8,6 +8,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 pub(crate) mod drain_hang;
+pub(crate) mod init_order;
 pub(crate) mod probes_during_drain;
 pub(crate) mod stale_handle;
 pub(crate) mod startup_window;

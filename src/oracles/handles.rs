@@ -38,7 +38,9 @@ impl Oracle for StaleHandle {
         };
         match &event.kind {
             EventKind::Milestone(Milestone::Bound)
-            | EventKind::Step(Action::Kill | Action::Restart | Action::Crash) => {
+            | EventKind::Step(
+                Action::Kill { .. } | Action::Restart { .. } | Action::Crash { .. },
+            ) => {
                 self.exited.clear();
             }
             EventKind::WorkerExited { generation } => {

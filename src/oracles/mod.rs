@@ -1,11 +1,13 @@
 //! The oracles, one file per race's invariants.
 
+mod cluster;
 mod drain;
 mod handles;
 mod probes;
 mod startup;
 mod view;
 
+pub(crate) use self::cluster::{ClusterConverges, UsedBeforeStarted};
 pub(crate) use self::drain::{DrainDeadline, RequestCut};
 pub(crate) use self::handles::StaleHandle;
 pub(crate) use self::probes::{HealthDuringDrain, KilledWithRequestsInFlight, ReadyAfterStop};

@@ -45,7 +45,9 @@ impl ServedBeforeInitialised {
 impl Oracle for ServedBeforeInitialised {
     fn observe(&mut self, index: usize, event: &Event) -> Option<Violation> {
         match &event.kind {
-            EventKind::Step(Action::Kill | Action::Restart | Action::Crash)
+            EventKind::Step(
+                Action::Kill { .. } | Action::Restart { .. } | Action::Crash { .. },
+            )
             | EventKind::Sigkill { .. } => {
                 // The director acts on every service host; each begins again.
                 self.processes.clear();

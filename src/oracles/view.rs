@@ -48,7 +48,9 @@ pub(crate) struct View {
 impl View {
     pub(crate) fn observe(&mut self, index: usize, event: &Event) {
         match &event.kind {
-            EventKind::Step(Action::Kill | Action::Restart | Action::Crash)
+            EventKind::Step(
+                Action::Kill { .. } | Action::Restart { .. } | Action::Crash { .. },
+            )
             | EventKind::Sigkill { .. } => self.end_process(),
             EventKind::Step(Action::Network { link, a, b }) => {
                 let pair = ((*a).min(*b), (*a).max(*b));

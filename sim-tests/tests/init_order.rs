@@ -1,0 +1,75 @@
+//! Race 2, init ordering: started in parallel, a node's consensus layer must
+//! be found using its HTTP layer before it is ready (the failure names the
+//! node, the component and the message); started in dependency order, every
+//! component is ready before use, and a cluster restarted in any order, with
+//! partitions and latency, agrees on one leader within the bound.
+
+use lifecycle_sim::{Case, EventKind, Invariant, Verdict};
+use sim_tests::{must_find, must_pass, pinned_failure, scenario, shrunk_timeline, violation};
+
+/// The case seed of the first failure the buggy scenario's campaign finds.
+const PINNED_BUGGY_SEED: u64 = 0x272f_85e0_d585_b596;
+
+#[test]
+fn parallel_start_is_found_using_a_component_before_it_is_ready() {
+    let failure = must_find("init-order-buggy.toml", Invariant::UsedBeforeStarted);
+    let events = &failure.run.events;
+    let violation = violation(&failure);
+    let event = &events[violation.event];
+    let EventKind::ComponentUsed { component, .. } = &event.kind else {
+        panic!("the violating event is a use: {event}");
+    };
+    // The component used reported ready only later on that node, if at all.
+    let ready_before = events[..violation.event].iter().any(|earlier| {
+        earlier.host == event.host
+            && earlier.kind
+                == EventKind::ComponentReady {
+                    component: component.clone(),
+                }
+    });
+    assert!(!ready_before);
+}
+
+#[test]
+fn the_shrunk_failure_names_the_node_the_component_and_the_message() {
+    let failure = pinned_failure("init-order-buggy.toml", PINNED_BUGGY_SEED);
+    let reason = &violation(&failure).reason;
+    assert!(reason.starts_with("on node-"), "{reason}");
+    assert!(
+        reason.contains("used http before http was ready"),
+        "{reason}"
+    );
+    assert!(reason.contains("RequestVote(term 1)"), "{reason}");
+}
+
+#[test]
+fn dependency_order_passes_and_converges() {
+    assert!(must_pass("init-order-fixed.toml") >= 1000 || std::env::var("LIFECYCLE_CASES").is_ok());
+}
+
+#[test]
+fn dependency_order_converges_under_restarts_partitions_and_latency() {
+    must_pass("init-order-fixed-faults.toml");
+}
+
+#[test]
+fn pinned_seed_twin_elects_one_leader_in_dependency_order() {
+    let buggy = scenario("init-order-buggy.toml").campaign;
+    let fixed = scenario("init-order-fixed.toml").campaign;
+    let case = Case {
+        seed: PINNED_BUGGY_SEED,
+        schedule: buggy.generator.generate(PINNED_BUGGY_SEED).current(),
+    };
+    let run = fixed.run_case(&case);
+    assert_eq!(run.verdict, Verdict::Pass);
+    assert!(run
+        .events
+        .iter()
+        .any(|event| matches!(event.kind, EventKind::Leader { .. })));
+}
+
+#[test]
+fn shrunk_init_order_timeline_of_the_pinned_seed() {
+    let failure = pinned_failure("init-order-buggy.toml", PINNED_BUGGY_SEED);
+    insta::assert_snapshot!(shrunk_timeline(&failure));
+}

@@ -1,0 +1,38 @@
+//! Race 2, init ordering (seen in the OpenZiti controller).
+//!
+//! Each of three nodes runs an HTTP layer and a consensus layer that talks to
+//! its peers through it. Started in parallel, consensus can read the peer
+//! table before the HTTP layer has filled it (and keep the empty table for
+//! good), and the router dispatches peer messages to a consensus layer that
+//! has not started. The fix starts the HTTP layer first, waits for it to be
+//! ready, then starts consensus, whose routes answer only once it is ready.
+//! Both start-up times are drawn from the process seed, so the race varies.
+
+use std::time::Duration;
+
+use crate::cluster::NodeConfig;
+use crate::component::StartPolicy;
+use crate::model::Variant;
+use crate::models::draw_milliseconds;
+
+/// How many nodes the cluster has.
+pub(crate) const CLUSTER_SIZE: u8 = 3;
+
+/// The configuration of one process of one node.
+pub(crate) fn config(variant: Variant, seed: u64) -> NodeConfig {
+    NodeConfig {
+        start: match variant {
+            Variant::Buggy => StartPolicy::Parallel,
+            Variant::Fixed => StartPolicy::DependencyOrder,
+        },
+        cluster_size: usize::from(CLUSTER_SIZE),
+        http_init: draw_milliseconds(seed, 1..=300),
+        raft_load: draw_milliseconds(seed ^ 0x7a7f, 1..=300),
+        // A peer message costs a connection and an exchange, four one-way
+        // latencies of up to 100 ms each: timeouts leave room for that.
+        election_timeout_min_ms: 1000,
+        election_timeout_max_ms: 3000,
+        heartbeat: Duration::from_millis(250),
+        message_timeout: Duration::from_secs(1),
+    }
+}
