@@ -120,3 +120,13 @@ fn a_missing_file_is_an_error_not_a_panic() {
     let error = Scenario::load(Path::new("scenarios/does-not-exist.toml")).unwrap_err();
     assert!(error.message.contains("cannot read"), "{error}");
 }
+
+#[test]
+fn a_kubelet_for_a_cluster_is_refused() {
+    let text =
+        VALID.replace("\"startup-window\"", "\"init-order\"") + "\n[kubelet]\npre_stop = \"1s\"\n";
+    let error = error_of(&text);
+    assert_eq!(error.field.as_deref(), Some("kubelet"), "{error}");
+    assert!(error.message.contains("cluster of 3 nodes"), "{error}");
+    assert_eq!(error.line, Some(15), "{error}");
+}
