@@ -9,7 +9,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::director::{self, Case, Run, Setup, Verdict};
+use crate::director::{self, Bound, Case, Run, Setup, Verdict};
 use crate::generate::Generator;
 use crate::schedule::Schedule;
 use crate::seed::case_seed;
@@ -216,7 +216,14 @@ pub fn compare(first: &[Event], second: &[Event]) -> Determinism {
 fn same_failure(candidate: &Verdict, original: &Verdict) -> bool {
     match (candidate, original) {
         (Verdict::Violation(a), Verdict::Violation(b)) => a.invariant == b.invariant,
-        (Verdict::Bounded(_), Verdict::Bounded(_)) => true,
+        // A wall-time bound depends on the machine, not on the schedule: it
+        // never counts as the same failure.
+        (Verdict::Bounded(Bound::WallTime(_)), _) | (_, Verdict::Bounded(Bound::WallTime(_))) => {
+            false
+        }
+        (Verdict::Bounded(a), Verdict::Bounded(b)) => {
+            std::mem::discriminant(a) == std::mem::discriminant(b)
+        }
         (Verdict::Crashed(_), Verdict::Crashed(_)) => true,
         _ => false,
     }

@@ -173,13 +173,20 @@ impl Node {
             let timeout = Duration::from_millis(self.rng.borrow_mut().random_range(
                 self.config.election_timeout_min_ms..=self.config.election_timeout_max_ms,
             ));
-            tokio::select! {
-                biased;
-                _ = self.won.notified() => continue,
-                _ = tokio::time::sleep(timeout) => {}
+            // The timeout runs from the last time the node heard from a
+            // leader (or granted a vote): a heartbeat restarts it.
+            loop {
+                let wait = (self.raft.borrow().heard + timeout).saturating_sub(now());
+                if wait.is_zero() {
+                    break;
+                }
+                tokio::select! {
+                    biased;
+                    _ = self.won.notified() => break,
+                    _ = tokio::time::sleep(wait) => {}
+                }
             }
-            let quiet = now().saturating_sub(self.raft.borrow().heard) >= timeout;
-            if quiet && self.raft.borrow().role != Role::Leader {
+            if self.raft.borrow().role != Role::Leader {
                 self.campaign();
             }
         }
@@ -248,10 +255,15 @@ impl Node {
     fn observe_term(&self, term: u64) {
         let mut raft = self.raft.borrow_mut();
         if term > raft.term {
+            let was_leader = raft.role == Role::Leader;
             raft.term = term;
             raft.role = Role::Follower;
             raft.voted_for = None;
             raft.leader = None;
+            drop(raft);
+            if was_leader {
+                self.record(EventKind::SteppedDown { term });
+            }
         }
     }
 
@@ -308,13 +320,8 @@ impl Node {
         }
         self.used("raft", "http", message);
         let from: Rc<str> = (*from).into();
+        self.observe_term(term);
         let mut raft = self.raft.borrow_mut();
-        if term > raft.term {
-            raft.term = term;
-            raft.role = Role::Follower;
-            raft.voted_for = None;
-            raft.leader = None;
-        }
         let current = raft.term;
         match *kind {
             "vote" => {
@@ -328,11 +335,15 @@ impl Node {
                 }
             }
             "heartbeat" if term >= current => {
+                let was_leader = raft.role == Role::Leader;
                 raft.role = Role::Follower;
                 raft.heard = now();
                 let changed = raft.leader.as_ref() != Some(&from);
                 raft.leader = Some(Rc::clone(&from));
                 drop(raft);
+                if was_leader {
+                    self.record(EventKind::SteppedDown { term });
+                }
                 if changed {
                     self.record(EventKind::Follows {
                         leader: from.to_string(),

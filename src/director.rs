@@ -25,6 +25,10 @@ use crate::seed::derive;
 use crate::trace::{Event, EventKind, KillReason, Recorder};
 use crate::world::{World, DIRECTOR_HOST};
 
+/// How long a cluster's run goes on past its last step and the convergence
+/// bound, for changes that follow the last step (a node binding, a stop).
+const SETTLE_MARGIN: Duration = Duration::from_millis(500);
+
 /// The grace period of a stop that names none, without a kubelet.
 pub const GRACE_DEFAULT: Duration = Duration::from_secs(30);
 
@@ -54,7 +58,7 @@ pub struct Limits {
     pub tick: Duration,
     /// How long a cluster may take to agree on a leader after the last
     /// change; a run of a cluster lasts at least this long after its last
-    /// step, so that convergence is judged. Default: 3 s.
+    /// step, so that convergence is judged. Default: 15 s.
     pub convergence_bound: Duration,
 }
 
@@ -66,7 +70,7 @@ impl Default for Limits {
             wall_time_max: Duration::from_secs(60),
             request_timeout: Duration::from_secs(5),
             tick: Duration::from_millis(1),
-            convergence_bound: Duration::from_secs(3),
+            convergence_bound: Duration::from_secs(15),
         }
     }
 }
@@ -85,11 +89,11 @@ pub struct Setup {
 }
 
 impl Setup {
-    /// A setup with every invariant, no kubelet and default limits.
+    /// A setup with the target's invariants, no kubelet and default limits.
     pub fn new(target: Target) -> Self {
         Self {
             target,
-            invariants: Invariant::ALL.to_vec(),
+            invariants: target.invariants(),
             kubelet: None,
             limits: Limits::default(),
         }
@@ -221,8 +225,12 @@ impl<'a> Director<'a> {
             if let Some(violation) = self.judge(now) {
                 break Verdict::Violation(violation);
             }
+            // A cluster runs on past its last step until convergence can be judged.
             let settled = self.world.servers().count() == 1
-                || now > self.case.schedule.end() + self.setup.limits.convergence_bound;
+                || now
+                    > self.case.schedule.end()
+                        + self.setup.limits.convergence_bound
+                        + SETTLE_MARGIN;
             let quiet = self.world.client.in_flight() == 0 && self.timers.is_empty() && settled;
             if next == steps.len() && quiet {
                 match self
@@ -252,6 +260,11 @@ impl<'a> Director<'a> {
 
     fn record(&self, now: Duration, kind: EventKind) {
         self.recorder.record_at(now, &self.host, kind);
+    }
+
+    /// Records a signal under the host it is delivered to.
+    fn signal(&self, now: Duration, host: Host, kind: EventKind) {
+        self.recorder.record_at(now, &Rc::from(host.name()), kind);
     }
 
     fn execute(&mut self, now: Duration, action: &Action) {
@@ -343,8 +356,8 @@ impl<'a> Director<'a> {
     /// Fires due timers and carries out the kubelet's kills.
     fn orchestrate(&mut self, now: Duration) {
         if let Some(reason) = self.world.pod.as_ref().and_then(|pod| pod.kill.take()) {
-            self.record(now, EventKind::Sigkill { reason });
             for host in self.hosts(None) {
+                self.signal(now, host, EventKind::Sigkill { reason });
                 self.launch(host, false);
             }
         }
@@ -358,7 +371,7 @@ impl<'a> Director<'a> {
             let (_, timer, host, _) = self.timers.remove(0);
             match timer {
                 Timer::Sigterm => {
-                    self.record(now, EventKind::Sigterm);
+                    self.signal(now, host, EventKind::Sigterm);
                     self.world.sigterm(host);
                 }
                 Timer::RemoveEndpoint => {
@@ -375,7 +388,7 @@ impl<'a> Director<'a> {
                 }
                 Timer::Sigkill => {
                     let reason = KillReason::GraceExpired;
-                    self.record(now, EventKind::Sigkill { reason });
+                    self.signal(now, host, EventKind::Sigkill { reason });
                     self.launch(host, false);
                 }
             }

@@ -13,6 +13,7 @@ use std::time::Duration;
 use crate::lifecycle::{self, Process, ServiceConfig, StatusPolicy};
 use crate::models;
 use crate::models::init_order::CLUSTER_SIZE;
+use crate::oracle::Invariant;
 use crate::schedule::Host;
 
 /// A built-in model of one lifecycle race.
@@ -148,6 +149,17 @@ impl Target {
     /// `drain-deadline` oracle holds it to.
     pub fn drain_deadline(&self) -> Duration {
         self.config(0).drain_deadline
+    }
+
+    /// The invariants that apply to the target, checked when a scenario
+    /// names none: the cluster's for a cluster, the others for one host.
+    pub fn invariants(&self) -> Vec<Invariant> {
+        let cluster = [Invariant::UsedBeforeStarted, Invariant::ClusterConverges];
+        let is_cluster = self.hosts().len() > 1;
+        Invariant::ALL
+            .into_iter()
+            .filter(|invariant| cluster.contains(invariant) == is_cluster)
+            .collect()
     }
 
     /// The service hosts: one `server`, or the nodes of a cluster.

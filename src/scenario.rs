@@ -14,7 +14,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::campaign::{Campaign, Cases, Failure, ShrinkLimits};
-use crate::director::{Case, Limits, Setup};
+use crate::director::{Case, Limits, Setup, GRACE_DEFAULT};
 use crate::generate::{Fault, Generator};
 use crate::kubelet::{KubeletConfig, ProbeConfig};
 use crate::model::{Model, Target, Variant};
@@ -24,6 +24,10 @@ use crate::seed::{self, derive, parse_seed, render_seed};
 
 /// The scenario format this build reads.
 pub const SCHEMA_VERSION: u32 = 1;
+/// The most cycles, requests per cycle and faults a generated schedule may hold.
+const CYCLES_MAX: usize = 100;
+const REQUESTS_MAX: usize = 1_000;
+const FAULTS_MAX: usize = 100;
 /// Cases a generated scenario runs when it does not say.
 pub const CASES_DEFAULT: u64 = 256;
 
@@ -260,7 +264,7 @@ impl Scenario {
             )?),
         };
         let invariants = match &file.oracles {
-            None => Invariant::ALL.to_vec(),
+            None => target.invariants(),
             Some(names) => names
                 .iter()
                 .map(|name| reader.invariant(name, "oracles"))
@@ -317,6 +321,29 @@ impl Scenario {
             .as_ref()
             .map(|table| kubelet(&reader, table))
             .transpose()?;
+        let grace = generator.grace.unwrap_or_else(|| {
+            kubelet
+                .as_ref()
+                .map_or(GRACE_DEFAULT, |kubelet| kubelet.termination_grace_period)
+        });
+        let deadline = target.drain_deadline();
+        if generator.stop && invariants.contains(&Invariant::DrainDeadline) && grace <= deadline {
+            let span = file
+                .generate
+                .as_ref()
+                .and_then(|table| table.grace.as_ref())
+                .map_or(0..0, Spanned::span);
+            return Err(reader.error(
+                span,
+                "generate.grace",
+                format!(
+                    "the grace period ({}) must be longer than the service's drain deadline ({}): \
+                     a hung stop would be killed before `drain-deadline` could judge it",
+                    render_duration(grace),
+                    render_duration(deadline)
+                ),
+            ));
+        }
         if kubelet.is_some() && target.hosts().len() > 1 {
             return Err(ScenarioError {
                 file: path.to_path_buf(),
@@ -573,6 +600,20 @@ fn generator(reader: &Reader, table: Option<&GenerateTable>) -> Result<Generator
             })
             .collect::<Result<_, _>>()?,
     };
+    for (field, value, max) in [
+        ("generate.cycles_max", table.cycles_max, CYCLES_MAX),
+        ("generate.requests_max", table.requests_max, REQUESTS_MAX),
+        ("generate.faults_max", table.faults_max, FAULTS_MAX),
+    ] {
+        if value.is_some_and(|value| value > max) {
+            return Err(ScenarioError {
+                file: reader.path.to_path_buf(),
+                line: None,
+                field: Some(field.into()),
+                message: format!("at most {max}"),
+            });
+        }
+    }
     Ok(Generator {
         horizon,
         nodes: defaults.nodes,

@@ -386,8 +386,18 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             ))
         }
     };
+    if duration > DURATION_MAX {
+        return Err(format!(
+            "`{text}` is longer than a simulation may run ({}s at most)",
+            DURATION_MAX.as_secs()
+        ));
+    }
     Ok(duration)
 }
+
+/// The longest duration a schedule or scenario may name: a day of simulated
+/// time, so that sums of times never overflow.
+pub const DURATION_MAX: Duration = Duration::from_secs(86_400);
 
 /// Renders a duration in the form [`parse_duration`] reads, in whole
 /// milliseconds (the simulation's tick) or seconds when exact.

@@ -182,6 +182,11 @@ pub enum EventKind {
         /// The term.
         term: u64,
     },
+    /// A cluster node that led stepped down on seeing a newer term.
+    SteppedDown {
+        /// The newer term.
+        term: u64,
+    },
     /// A cluster node follows this leader.
     Follows {
         /// The leader's host.
@@ -239,8 +244,14 @@ impl Recorder {
     }
 
     /// Appends an event with a time the caller read (the director's clock).
+    ///
+    /// Within a tick each host runs on its own clock, up to a tick ahead of
+    /// the others; times are kept monotonic so that the trace is in time
+    /// order as well as in execution order.
     pub fn record_at(&self, at: Duration, host: &Rc<str>, kind: EventKind) {
-        self.events.borrow_mut().push(Event {
+        let mut events = self.events.borrow_mut();
+        let at = events.last().map_or(at, |last| at.max(last.at));
+        events.push(Event {
             at,
             host: Rc::clone(host),
             kind,
@@ -366,6 +377,7 @@ impl fmt::Display for EventKind {
             } => write!(f, "{user} used {component}: {detail}"),
             EventKind::Election { term } => write!(f, "election for term {term}"),
             EventKind::Leader { term } => write!(f, "leader of term {term}"),
+            EventKind::SteppedDown { term } => write!(f, "stepped down (term {term})"),
             EventKind::Follows { leader, term } => write!(f, "follows {leader} (term {term})"),
             EventKind::Failed { message } => write!(f, "failed: {message}"),
             EventKind::Sent { request, path } => write!(f, "r{request} sent GET {path}"),

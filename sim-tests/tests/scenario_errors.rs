@@ -130,3 +130,29 @@ fn a_kubelet_for_a_cluster_is_refused() {
     assert!(error.message.contains("cluster of 3 nodes"), "{error}");
     assert_eq!(error.line, Some(15), "{error}");
 }
+
+#[test]
+fn a_duration_too_long_to_simulate_is_refused_not_a_panic() {
+    let text = VALID
+        .replace(
+            "expect = \"pass\"",
+            "expect = \"pass\"\nschedule = [\"18446744073709551615s start\"]",
+        )
+        .replace("cases = 3\n", "");
+    let error = error_of(&text);
+    assert_points_at(&error, 3, "schedule", "longer than a simulation may run");
+    let error = error_of(&VALID.replace("seed = 7", "seed = 7\ntick = \"10000000000000000000s\""));
+    assert_points_at(&error, 11, "run.tick", "longer than a simulation may run");
+}
+
+#[test]
+fn a_grace_period_within_the_drain_deadline_is_refused() {
+    let text = VALID.replace("horizon = \"1s\"", "horizon = \"1s\"\ngrace = \"5s\"");
+    let error = error_of(&text);
+    assert_points_at(
+        &error,
+        14,
+        "generate.grace",
+        "must be longer than the service's drain deadline",
+    );
+}

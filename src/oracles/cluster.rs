@@ -176,6 +176,10 @@ impl Oracle for ClusterConverges {
                     .insert(Rc::clone(&event.host), Belief::Leader(*term));
                 false
             }
+            EventKind::SteppedDown { .. } => {
+                self.beliefs.insert(Rc::clone(&event.host), Belief::Unknown);
+                false
+            }
             EventKind::Follows { leader, term } => {
                 self.beliefs.insert(
                     Rc::clone(&event.host),
@@ -197,6 +201,18 @@ impl Oracle for ClusterConverges {
         if self.judged || now < changed_at + self.bound {
             return None;
         }
+        self.judge(now, changed_at, index)
+    }
+
+    fn finish(&mut self, end: Duration) -> Option<Violation> {
+        // The run lasts the bound past its last step; a change after that
+        // step is judged at the end, if its bound has run out.
+        self.tick(end)
+    }
+}
+
+impl ClusterConverges {
+    fn judge(&mut self, now: Duration, changed_at: Duration, index: usize) -> Option<Violation> {
         self.judged = true;
         (!self.converged()).then(|| Violation {
             invariant: Invariant::ClusterConverges,

@@ -73,7 +73,10 @@ impl View {
                 self.requests.clear();
                 self.request_connections.clear();
             }
-            EventKind::Sigterm => self.sigterm = Some((event.at, index)),
+            // A second stop does not move the deadline of the first.
+            EventKind::Sigterm if self.sigterm.is_none() => {
+                self.sigterm = Some((event.at, index));
+            }
             EventKind::ConnectionOpened { connection } => {
                 self.connections.insert(*connection, event.at);
             }
