@@ -3,7 +3,9 @@
 
 use std::path::PathBuf;
 
-use lifecycle_sim::{Cases, Determinism, Failure, Invariant, Scenario, Verdict, Violation};
+use lifecycle_sim::{
+    Case, Cases, Determinism, Failure, Invariant, Run, Scenario, Verdict, Violation,
+};
 
 /// The repository's `scenarios/` directory.
 pub fn scenarios_directory() -> PathBuf {
@@ -82,6 +84,17 @@ pub fn pinned_failure(file_name: &str, seed: u64) -> Failure {
         .run()
         .failure
         .unwrap_or_else(|| panic!("{file_name}: pinned seed {seed:#x} no longer fails"))
+}
+
+/// Runs the schedule a buggy scenario generates for `seed` against its fixed
+/// twin (the same seed, the repaired variant): the twin test of a found bug.
+pub fn twin_run(buggy_file: &str, fixed_file: &str, seed: u64) -> Run {
+    let buggy = scenario(buggy_file).campaign;
+    let case = Case {
+        seed,
+        schedule: buggy.generator.generate(seed).current(),
+    };
+    scenario(fixed_file).campaign.run_case(&case)
 }
 
 /// The shrunk schedule and the timeline of a failure, as snapshots hold them.

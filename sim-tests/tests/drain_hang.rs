@@ -4,8 +4,10 @@
 //! start → requests → stop loop, a thousand loops over, without nondeterminism.
 
 use lifecycle_sim::trace::hash;
-use lifecycle_sim::{Action, Case, EventKind, Invariant, Milestone, Verdict};
-use sim_tests::{must_find, must_pass, pinned_failure, scenario, shrunk_timeline, violation};
+use lifecycle_sim::{Case, EventKind, Invariant, Milestone, Verdict};
+use sim_tests::{
+    must_find, must_pass, pinned_failure, scenario, shrunk_timeline, twin_run, violation,
+};
 
 /// The case seed of the first failure the buggy scenario's campaign finds.
 const PINNED_BUGGY_SEED: u64 = 0x3388_7b12_1f70_185c;
@@ -71,18 +73,16 @@ fn robust_drain_runs_a_thousand_stop_loops_without_violation_or_nondeterminism()
 
 #[test]
 fn pinned_seed_twin_passes_against_the_robust_drain() {
-    let buggy = scenario("drain-hang-buggy.toml").campaign;
-    let fixed = scenario("drain-hang-fixed.toml").campaign;
-    let case = Case {
-        seed: PINNED_BUGGY_SEED,
-        schedule: buggy.generator.generate(PINNED_BUGGY_SEED).current(),
-    };
-    assert!(case
-        .schedule
-        .steps()
+    let run = twin_run(
+        "drain-hang-buggy.toml",
+        "drain-hang-fixed.toml",
+        PINNED_BUGGY_SEED,
+    );
+    assert!(run
+        .events
         .iter()
-        .any(|step| matches!(step.action, Action::Stop { .. })));
-    assert_eq!(fixed.run_case(&case).verdict, Verdict::Pass);
+        .any(|event| event.kind == EventKind::Sigterm));
+    assert_eq!(run.verdict, Verdict::Pass);
 }
 
 #[test]

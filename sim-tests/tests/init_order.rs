@@ -5,7 +5,9 @@
 //! partitions and latency, agrees on one leader within the bound.
 
 use lifecycle_sim::{Case, EventKind, Invariant, Verdict};
-use sim_tests::{must_find, must_pass, pinned_failure, scenario, shrunk_timeline, violation};
+use sim_tests::{
+    must_find, must_pass, pinned_failure, scenario, shrunk_timeline, twin_run, violation,
+};
 
 /// The case seed of the first failure the buggy scenario's campaign finds.
 const PINNED_BUGGY_SEED: u64 = 0x272f_85e0_d585_b596;
@@ -54,13 +56,11 @@ fn dependency_order_converges_under_restarts_partitions_and_latency() {
 
 #[test]
 fn pinned_seed_twin_elects_one_leader_in_dependency_order() {
-    let buggy = scenario("init-order-buggy.toml").campaign;
-    let fixed = scenario("init-order-fixed.toml").campaign;
-    let case = Case {
-        seed: PINNED_BUGGY_SEED,
-        schedule: buggy.generator.generate(PINNED_BUGGY_SEED).current(),
-    };
-    let run = fixed.run_case(&case);
+    let run = twin_run(
+        "init-order-buggy.toml",
+        "init-order-fixed.toml",
+        PINNED_BUGGY_SEED,
+    );
     assert_eq!(run.verdict, Verdict::Pass);
     assert!(run
         .events

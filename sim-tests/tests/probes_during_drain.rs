@@ -3,8 +3,8 @@
 //! slow request still runs; with it stopping last, every probe stays truthful
 //! and the slow request finishes inside the grace period.
 
-use lifecycle_sim::{Case, EventKind, Invariant, Outcome, Verdict};
-use sim_tests::{must_find, must_pass, pinned_failure, scenario, shrunk_timeline, violation};
+use lifecycle_sim::{EventKind, Invariant, Outcome, Verdict};
+use sim_tests::{must_find, must_pass, pinned_failure, shrunk_timeline, twin_run, violation};
 
 /// The case seed of the first failure the buggy scenario's campaign finds.
 const PINNED_BUGGY_SEED: u64 = 0x8047_2cf1_9ff3_ca74;
@@ -44,13 +44,11 @@ fn status_stopping_last_passes_every_case() {
 
 #[test]
 fn pinned_seed_twin_passes_with_the_status_component_stopping_last() {
-    let buggy = scenario("probes-during-drain-buggy.toml").campaign;
-    let fixed = scenario("probes-during-drain-fixed.toml").campaign;
-    let case = Case {
-        seed: PINNED_BUGGY_SEED,
-        schedule: buggy.generator.generate(PINNED_BUGGY_SEED).current(),
-    };
-    let run = fixed.run_case(&case);
+    let run = twin_run(
+        "probes-during-drain-buggy.toml",
+        "probes-during-drain-fixed.toml",
+        PINNED_BUGGY_SEED,
+    );
     assert_eq!(run.verdict, Verdict::Pass);
     // The fix's readiness semantics held: /ready answered 503 after SIGTERM.
     let sigterm = run

@@ -2,8 +2,8 @@
 //! exited worker must be found (the oracle saw the call through the exited
 //! generation), and resetting per-run state must pass.
 
-use lifecycle_sim::{Case, EventKind, Invariant, Verdict};
-use sim_tests::{must_find, must_pass, pinned_failure, scenario, shrunk_timeline, violation};
+use lifecycle_sim::{EventKind, Invariant, Verdict};
+use sim_tests::{must_find, must_pass, pinned_failure, shrunk_timeline, twin_run, violation};
 
 /// The case seed of the first failure the buggy scenario's campaign finds.
 const PINNED_BUGGY_SEED: u64 = 0xaaab_610f_301c_0d81;
@@ -34,13 +34,11 @@ fn a_fresh_worker_per_run_passes_every_case() {
 
 #[test]
 fn pinned_seed_twin_passes_with_a_fresh_worker_per_run() {
-    let buggy = scenario("stale-handle-buggy.toml").campaign;
-    let fixed = scenario("stale-handle-fixed.toml").campaign;
-    let case = Case {
-        seed: PINNED_BUGGY_SEED,
-        schedule: buggy.generator.generate(PINNED_BUGGY_SEED).current(),
-    };
-    let run = fixed.run_case(&case);
+    let run = twin_run(
+        "stale-handle-buggy.toml",
+        "stale-handle-fixed.toml",
+        PINNED_BUGGY_SEED,
+    );
     assert_eq!(run.verdict, Verdict::Pass);
     // Every run used a worker of its own generation.
     let calls = run
