@@ -300,7 +300,7 @@ impl<'a> Director<'a> {
             }
             Action::Crash { host } => {
                 for host in self.hosts(*host) {
-                    self.timers.retain(|(_, _, owner, _)| *owner != host);
+                    self.forget_timers(host);
                     self.world.crash(host);
                 }
             }
@@ -349,8 +349,13 @@ impl<'a> Director<'a> {
     /// Restarts a host into a fresh process, or idle; pending timers belong
     /// to its old process and go with it.
     fn launch(&mut self, host: Host, run: bool) {
-        self.timers.retain(|(_, _, owner, _)| *owner != host);
+        self.forget_timers(host);
         self.world.launch(host, run);
+    }
+
+    /// Drops the pending timers of a host whose process is replaced or gone.
+    fn forget_timers(&mut self, host: Host) {
+        self.timers.retain(|(_, _, owner, _)| *owner != host);
     }
 
     /// Fires due timers and carries out the kubelet's kills.

@@ -134,9 +134,6 @@ impl Oracle for RequestCut {
             _ => None,
         };
         self.view.observe(index, event);
-        if let EventKind::Observed { request, .. } = &event.kind {
-            self.view.sent.remove(request);
-        }
         violation
     }
 }

@@ -25,12 +25,13 @@ impl Oracle for HealthDuringDrain {
             let health = sent.is_some_and(|sent| sent.path == "/health");
             let excused = matches!(outcome, Outcome::NotRouted)
                 || sent.is_some_and(|sent| self.view.cut_off(&sent.host));
-            let busy: Vec<String> = self
-                .view
-                .traffic_in_flight()
-                .map(|(request, (path, _))| format!("r{request} {path}"))
-                .collect();
-            if health && !excused && !passed(outcome) && !busy.is_empty() {
+            let busy = self.view.traffic_in_flight().next().is_some();
+            if health && !excused && !passed(outcome) && busy {
+                let busy: Vec<String> = self
+                    .view
+                    .traffic_in_flight()
+                    .map(|(request, (path, _))| format!("r{request} {path}"))
+                    .collect();
                 violation = Some(Violation {
                     invariant: Invariant::HealthDuringDrain,
                     event: index,
@@ -43,7 +44,6 @@ impl Oracle for HealthDuringDrain {
                     ),
                 });
             }
-            self.view.sent.remove(request);
         }
         self.view.observe(index, event);
         violation
@@ -80,7 +80,6 @@ impl Oracle for ReadyAfterStop {
                     });
                 }
             }
-            self.view.sent.remove(request);
         }
         self.view.observe(index, event);
         violation

@@ -32,7 +32,7 @@ pub(crate) struct View {
     request_connections: BTreeMap<u64, u64>,
     /// Requests the server accepted (began handling), in any process.
     pub(crate) accepted: BTreeSet<u64>,
-    /// Requests sent and not yet seen answered.
+    /// Requests sent and not yet seen answered (forgotten once answered).
     pub(crate) sent: BTreeMap<u64, Sent>,
     /// When the current process got SIGTERM, and the index of that event.
     pub(crate) sigterm: Option<(Duration, usize)>,
@@ -108,6 +108,11 @@ impl View {
             EventKind::RequestFinished { request, .. } => {
                 self.requests.remove(request);
                 self.request_connections.remove(request);
+            }
+            // An answered request is no longer pending; oracles judge the
+            // answer before the view forgets it.
+            EventKind::Observed { request, .. } => {
+                self.sent.remove(request);
             }
             EventKind::Sent { request, path } => {
                 let sent = Sent {
