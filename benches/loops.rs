@@ -173,10 +173,7 @@ fn main() {
         1
     };
     let schedule = standard_schedule();
-    let mut setup = Setup::new(Target {
-        model: Model::StartupWindow,
-        variant: Variant::Fixed,
-    });
+    let mut setup = Setup::new(Target::builtin(Model::StartupWindow, Variant::Fixed));
     if std::env::var("ONE_ORACLE").is_ok() {
         setup.invariants.truncate(1);
     }

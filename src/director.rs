@@ -16,13 +16,12 @@ use std::time::{Duration, Instant};
 
 use crate::client::Order;
 use crate::kubelet::KubeletConfig;
-use crate::lifecycle::PORT;
 use crate::model::Target;
 use crate::oracle::{Context, Invariant, Oracle, Violation};
 use crate::preempt;
 use crate::schedule::{Action, Host, Schedule};
 use crate::seed::derive;
-use crate::trace::{Event, EventKind, KillReason, Recorder};
+use crate::trace::{Current, Event, EventKind, KillReason, Recorder};
 use crate::world::{World, DIRECTOR_HOST};
 
 /// How long a cluster's run goes on past its last step and the convergence
@@ -60,6 +59,9 @@ pub struct Limits {
     /// change; a run of a cluster lasts at least this long after its last
     /// step, so that convergence is judged. Default: 15 s.
     pub convergence_bound: Duration,
+    /// How long a started or restarted service may take before requests
+    /// must be served (`recovers-after-restart`). Default: 10 s.
+    pub recovery_bound: Duration,
 }
 
 impl Default for Limits {
@@ -71,12 +73,13 @@ impl Default for Limits {
             request_timeout: Duration::from_secs(5),
             tick: Duration::from_millis(1),
             convergence_bound: Duration::from_secs(15),
+            recovery_bound: Duration::from_secs(10),
         }
     }
 }
 
 /// What every case of a campaign runs against.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Setup {
     /// The service under test.
     pub target: Target,
@@ -90,10 +93,11 @@ pub struct Setup {
 
 impl Setup {
     /// A setup with the target's invariants, no kubelet and default limits.
-    pub fn new(target: Target) -> Self {
+    pub fn new(target: impl Into<Target>) -> Self {
+        let target = target.into();
         Self {
-            target,
             invariants: target.invariants(),
+            target,
             kubelet: None,
             limits: Limits::default(),
         }
@@ -191,6 +195,9 @@ impl<'a> Director<'a> {
             drain_deadline: setup.target.drain_deadline(),
             convergence_bound: setup.limits.convergence_bound,
             cluster_size: setup.target.hosts().len(),
+            recovery_bound: setup.limits.recovery_bound,
+            health_path: setup.target.health_path().map(str::to_string),
+            ready_path: setup.target.ready_path().map(str::to_string),
         };
         Self {
             world: World::new(setup, case.seed, horizon, &recorder),
@@ -211,6 +218,7 @@ impl<'a> Director<'a> {
     fn run(mut self) -> Run {
         let _preemption =
             preempt::Installed::new(derive(self.case.seed, "preempt"), self.setup.limits.tick);
+        let _current = Current::install(&self.recorder);
         let started = Instant::now();
         let steps = self.case.schedule.steps();
         let mut next = 0;
@@ -280,7 +288,7 @@ impl<'a> Director<'a> {
             Action::Wait => {}
             Action::Request { path, keep } => self.world.client.send(Order {
                 path: path.clone(),
-                port: PORT,
+                port: self.setup.target.port(),
                 keep: *keep,
             }),
             Action::Stop { host, grace } => {

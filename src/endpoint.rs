@@ -62,8 +62,10 @@ pub(crate) async fn accept_loop(shared: Rc<Shared>, listener: TcpListener, mut r
                 }
             },
         };
-        let connection = shared.connection_ids.get() + 1;
-        shared.connection_ids.set(connection);
+        let connection = shared
+            .connection_ids
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1;
         shared.record(EventKind::ConnectionOpened { connection });
         let task = tokio::task::spawn_local(serve_connection(
             Rc::clone(&shared),

@@ -141,7 +141,10 @@ async fn probe_container(config: &KubeletConfig, pod: &Pod, sender: &Sender, por
         }
     }
     let readiness = async {
-        if config.readiness.enabled {
+        if !config.readiness.enabled {
+            // Without a readiness probe, a started container is ready.
+            pod.set_routed(sender, !pod.terminating.get());
+        } else {
             probe_until(
                 &config.readiness,
                 ProbeKind::Readiness,

@@ -12,7 +12,7 @@
 //!     Target, Variant, Verdict};
 //!
 //! let campaign = Campaign {
-//!     setup: Setup::new(Target { model: Model::StartupWindow, variant: Variant::Buggy }),
+//!     setup: Setup::new(Target::builtin(Model::StartupWindow, Variant::Buggy)),
 //!     generator: Generator::default(),
 //!     cases: Cases::Generated { base_seed: 7, count: 200 },
 //!     shrink: ShrinkLimits::default(),
@@ -38,7 +38,8 @@
 //! - [`lifecycle`]: the lifecycle core a simulated service is built from; each
 //!   race is a policy of it.
 //! - [`preempt`]: a seeded preemption point, where another thread could run.
-//! - [`Target`], [`Model`], [`Variant`]: the built-in models of the races.
+//! - [`Target`], [`Model`], [`Variant`]: the built-in models of the races, or
+//!   your own server as a [`Service`] (hyper, axum, or your own accept loop).
 //! - [`Event`] and the trace: every observable fact, in order, rendered and hashed.
 //! - [`Invariant`], [`Oracle`], [`Violation`]: the checks, one invariant each.
 //! - [`Campaign`]: many cases, the first failure shrunk and checked for replay.
@@ -67,6 +68,7 @@ pub mod report;
 mod scenario;
 mod schedule;
 pub mod seed;
+mod service;
 pub mod trace;
 mod world;
 
@@ -74,11 +76,12 @@ pub use crate::campaign::{compare, Campaign, Cases, Determinism, Failure, Report
 pub use crate::director::{Bound, Case, Limits, Run, Setup, Verdict};
 pub use crate::generate::{Fault, Generator, Shrinkable};
 pub use crate::kubelet::{KubeletConfig, ProbeConfig};
-pub use crate::model::{Model, Target, Variant};
-pub use crate::oracle::{Context, Invariant, Oracle, Violation};
+pub use crate::model::{Builtin, Model, Target, Variant};
+pub use crate::oracle::{Context, Invariant, Needs, Oracle, Violation};
 pub use crate::preempt::preempt;
 pub use crate::scenario::{Expect, Scenario, ScenarioError, SCHEMA_VERSION};
 pub use crate::schedule::{
     parse_duration, render_duration, Action, Host, Link, Schedule, Step, StepError,
 };
+pub use crate::service::{Launch, Listener, Service, Stream};
 pub use crate::trace::{Event, EventKind, KillReason, Milestone, Outcome, ProbeKind};

@@ -20,6 +20,8 @@ use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::rc::Rc;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{watch, Notify};
@@ -109,7 +111,7 @@ pub struct Process {
     /// A seed for this process's own random choices.
     pub seed: u64,
     /// Numbers connections across every process of the run.
-    pub connection_ids: Rc<Cell<u64>>,
+    pub connection_ids: Arc<AtomicU64>,
     /// The other service hosts of a cluster (none for a single host).
     pub peers: Vec<Rc<str>>,
 }
@@ -127,7 +129,7 @@ pub(crate) struct Shared {
     /// The count the drain checks, and the notification the last close sends.
     pub(crate) live_connections: Cell<usize>,
     pub(crate) last_connection_closed: Notify,
-    pub(crate) connection_ids: Rc<Cell<u64>>,
+    pub(crate) connection_ids: Arc<AtomicU64>,
     /// The paginated query's reusable context.
     pub(crate) query: Rc<RefCell<QueryContext>>,
 }
@@ -157,7 +159,7 @@ pub async fn serve(config: ServiceConfig, mut process: Process) -> std::io::Resu
         connections: RefCell::default(),
         live_connections: Cell::new(0),
         last_connection_closed: Notify::new(),
-        connection_ids: Rc::clone(&process.connection_ids),
+        connection_ids: Arc::clone(&process.connection_ids),
         query: Rc::default(),
     });
     shared.record(EventKind::Milestone(Milestone::Bound));

@@ -1,8 +1,9 @@
 //! Targets: the service a scenario puts under the harness.
 //!
-//! A [`Target`] is a built-in model of one race and its [`Variant`]: `buggy`
-//! reproduces the race, `fixed` is the repair. Each model lives in its own file
-//! under `models/` and assembles the lifecycle core with the policy of its race.
+//! A [`Target`] is either a [`Builtin`] model of one race with its
+//! [`Variant`] (`buggy` reproduces the race, `fixed` is the repair; each model
+//! lives in its own file under `models/` and assembles the lifecycle core with
+//! the policy of its race), or a user's [`Service`], run through an adapter.
 
 use std::fmt;
 use std::future::Future;
@@ -15,6 +16,7 @@ use crate::models;
 use crate::models::init_order::CLUSTER_SIZE;
 use crate::oracle::Invariant;
 use crate::schedule::Host;
+use crate::service::Service;
 
 /// A built-in model of one lifecycle race.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -42,9 +44,9 @@ pub enum Variant {
     Fixed,
 }
 
-/// The service under test: a model and its variant.
+/// A built-in service: a model and its variant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Target {
+pub struct Builtin {
     /// Which model.
     pub model: Model,
     /// Which policy.
@@ -119,7 +121,137 @@ impl Variant {
     }
 }
 
+/// The service under test.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// A built-in model of a race.
+    Builtin(Builtin),
+    /// A user's server, run through an adapter and judged black-box.
+    Service(Service),
+}
+
+impl From<Builtin> for Target {
+    fn from(builtin: Builtin) -> Self {
+        Target::Builtin(builtin)
+    }
+}
+
+impl From<Service> for Target {
+    fn from(service: Service) -> Self {
+        Target::Service(service)
+    }
+}
+
 impl Target {
+    /// A built-in model's variant as a target.
+    pub fn builtin(model: Model, variant: Variant) -> Target {
+        Target::Builtin(Builtin { model, variant })
+    }
+
+    /// Starts one process of the target's service.
+    pub fn software(&self, process: Process) -> Software {
+        match self {
+            Target::Builtin(builtin) => builtin.software(process),
+            Target::Service(service) => Box::pin(service.clone().run(process)),
+        }
+    }
+
+    /// How long the service promises a stop takes at most: the bound the
+    /// `drain-deadline` oracle holds it to.
+    pub fn drain_deadline(&self) -> Duration {
+        match self {
+            Target::Builtin(builtin) => builtin.drain_deadline(),
+            Target::Service(service) => service.declared_drain_deadline(),
+        }
+    }
+
+    /// The invariants checked when a scenario names none: a built-in
+    /// model's own; for a user's service, every black-box invariant that
+    /// applies to what it declared.
+    pub fn invariants(&self) -> Vec<Invariant> {
+        match self {
+            Target::Builtin(builtin) => builtin.invariants(),
+            Target::Service(_) => Invariant::ALL
+                .into_iter()
+                .filter(|invariant| invariant.black_box() && self.supports(*invariant))
+                .collect(),
+        }
+    }
+
+    /// Whether the target gives an invariant what it needs to be judged:
+    /// the white-box events only built-in models record, a `/health` or a
+    /// `/ready` endpoint.
+    pub fn supports(&self, invariant: Invariant) -> bool {
+        let needs = invariant.needs();
+        match self {
+            Target::Builtin(_) => true,
+            Target::Service(service) => {
+                invariant.black_box()
+                    && (!needs.health || service.health_path().is_some())
+                    && (!needs.ready || service.ready_path().is_some())
+            }
+        }
+    }
+
+    /// The service hosts: one `server`, or the nodes of a cluster.
+    pub fn hosts(&self) -> Vec<Host> {
+        match self {
+            Target::Builtin(builtin) => builtin.hosts(),
+            Target::Service(_) => vec![Host::Server],
+        }
+    }
+
+    /// The port that carries the service's traffic.
+    pub fn port(&self) -> u16 {
+        match self {
+            Target::Builtin(_) => lifecycle::PORT,
+            Target::Service(service) => service.listen_port(),
+        }
+    }
+
+    /// The port where the service answers its status endpoints.
+    pub fn status_port(&self) -> u16 {
+        match self {
+            Target::Builtin(builtin) => builtin.status_port(),
+            Target::Service(service) => service.listen_port(),
+        }
+    }
+
+    /// The liveness path, if the service has one.
+    pub fn health_path(&self) -> Option<&str> {
+        match self {
+            Target::Builtin(_) => Some("/health"),
+            Target::Service(service) => service.health_path(),
+        }
+    }
+
+    /// The readiness path, if the service has one.
+    pub fn ready_path(&self) -> Option<&str> {
+        match self {
+            Target::Builtin(_) => Some("/ready"),
+            Target::Service(service) => service.ready_path(),
+        }
+    }
+
+    /// The built-in model, if the target is one.
+    pub fn as_builtin(&self) -> Option<Builtin> {
+        match self {
+            Target::Builtin(builtin) => Some(*builtin),
+            Target::Service(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Target::Builtin(builtin) => write!(f, "{builtin}"),
+            Target::Service(service) => write!(f, "service {}", service.name()),
+        }
+    }
+}
+
+impl Builtin {
     /// The lifecycle-core configuration of a process with this seed (for a
     /// cluster model, that of the HTTP endpoint every node shares).
     pub fn config(&self, process_seed: u64) -> ServiceConfig {
@@ -181,7 +313,7 @@ impl Target {
     }
 }
 
-impl fmt::Display for Target {
+impl fmt::Display for Builtin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}", self.model.name(), self.variant.name())
     }

@@ -10,8 +10,9 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::oracles::{
-    ClusterConverges, DrainDeadline, HealthDuringDrain, KilledWithRequestsInFlight, ReadyAfterStop,
-    RequestCut, ServedBeforeInitialised, StaleHandle, UsedBeforeStarted,
+    AcceptedRequestFailed, ClusterConverges, DrainDeadline, FailedWhileReady, HealthDuringDrain,
+    KilledWithRequestsInFlight, ReadyAfterStop, RecoversAfterRestart, RequestCut,
+    ServedBeforeInitialised, StaleHandle, UsedBeforeStarted,
 };
 use crate::trace::Event;
 
@@ -41,11 +42,29 @@ pub enum Invariant {
     /// No call goes through the handle of a worker that has ended, and no
     /// next-page request gets a 5xx (race 5).
     StaleHandle,
+    /// An application request the service accepted gets neither a 5xx nor
+    /// a reset before a stop is requested (black-box startup and serving).
+    AcceptedRequestFailed,
+    /// Once `/ready` said 2xx, application requests succeed until a stop is
+    /// requested (black-box).
+    FailedWhileReady,
+    /// After a start or restart the service serves again within a bound
+    /// (black-box crash and restart).
+    RecoversAfterRestart,
+}
+
+/// What an invariant needs from the service to be judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Needs {
+    /// A liveness endpoint.
+    pub health: bool,
+    /// A readiness endpoint.
+    pub ready: bool,
 }
 
 impl Invariant {
     /// Every invariant, in a stable order.
-    pub const ALL: [Invariant; 9] = [
+    pub const ALL: [Invariant; 12] = [
         Invariant::ServedBeforeInitialised,
         Invariant::UsedBeforeStarted,
         Invariant::ClusterConverges,
@@ -55,6 +74,9 @@ impl Invariant {
         Invariant::ReadyAfterStop,
         Invariant::KilledWithRequestsInFlight,
         Invariant::StaleHandle,
+        Invariant::AcceptedRequestFailed,
+        Invariant::FailedWhileReady,
+        Invariant::RecoversAfterRestart,
     ];
 
     /// The name scenario files and reports use.
@@ -69,6 +91,9 @@ impl Invariant {
             Invariant::ReadyAfterStop => "ready-after-stop",
             Invariant::KilledWithRequestsInFlight => "killed-with-requests-in-flight",
             Invariant::StaleHandle => "stale-handle",
+            Invariant::AcceptedRequestFailed => "accepted-request-failed",
+            Invariant::FailedWhileReady => "failed-while-ready",
+            Invariant::RecoversAfterRestart => "recovers-after-restart",
         }
     }
 
@@ -102,6 +127,46 @@ impl Invariant {
                 "no call is made through a handle whose worker has ended, and no next-page \
                  request gets a 5xx"
             }
+            Invariant::AcceptedRequestFailed => {
+                "an application request the service read off an accepted connection gets neither \
+                 a 5xx nor a connection reset, from listening until a stop is requested"
+            }
+            Invariant::FailedWhileReady => {
+                "once /ready answered 2xx, application requests are not refused, reset or \
+                 answered 5xx until a stop is requested"
+            }
+            Invariant::RecoversAfterRestart => {
+                "after a start or restart, a request sent once the recovery bound has passed is \
+                 served: not refused, reset, timed out or answered 5xx"
+            }
+        }
+    }
+
+    /// Whether the invariant is judged from what crosses the service's
+    /// sockets and what clients see alone, so it applies to any server. The
+    /// others need events only the built-in models record.
+    pub fn black_box(self) -> bool {
+        !matches!(
+            self,
+            Invariant::ServedBeforeInitialised
+                | Invariant::UsedBeforeStarted
+                | Invariant::ClusterConverges
+                | Invariant::StaleHandle
+        )
+    }
+
+    /// What the invariant needs the service to have.
+    pub fn needs(self) -> Needs {
+        match self {
+            Invariant::HealthDuringDrain => Needs {
+                health: true,
+                ready: false,
+            },
+            Invariant::ReadyAfterStop | Invariant::FailedWhileReady => Needs {
+                health: false,
+                ready: true,
+            },
+            _ => Needs::default(),
         }
     }
 
@@ -121,12 +186,17 @@ impl Invariant {
                 context.convergence_bound,
                 context.cluster_size,
             )),
-            Invariant::DrainDeadline => Box::new(DrainDeadline::new(context.drain_deadline)),
-            Invariant::RequestCut => Box::<RequestCut>::default(),
-            Invariant::HealthDuringDrain => Box::<HealthDuringDrain>::default(),
-            Invariant::ReadyAfterStop => Box::<ReadyAfterStop>::default(),
-            Invariant::KilledWithRequestsInFlight => Box::<KilledWithRequestsInFlight>::default(),
+            Invariant::DrainDeadline => Box::new(DrainDeadline::new(context)),
+            Invariant::RequestCut => Box::new(RequestCut::new(context)),
+            Invariant::HealthDuringDrain => Box::new(HealthDuringDrain::new(context)),
+            Invariant::ReadyAfterStop => Box::new(ReadyAfterStop::new(context)),
+            Invariant::KilledWithRequestsInFlight => {
+                Box::new(KilledWithRequestsInFlight::new(context))
+            }
             Invariant::StaleHandle => Box::<StaleHandle>::default(),
+            Invariant::AcceptedRequestFailed => Box::new(AcceptedRequestFailed::new(context)),
+            Invariant::FailedWhileReady => Box::new(FailedWhileReady::new(context)),
+            Invariant::RecoversAfterRestart => Box::new(RecoversAfterRestart::new(context)),
         }
     }
 }
@@ -140,6 +210,20 @@ pub struct Context {
     pub convergence_bound: Duration,
     /// How many service hosts the target has.
     pub cluster_size: usize,
+    /// How long a (re)started service may take before it must serve.
+    pub recovery_bound: Duration,
+    /// The service's liveness path, if it has one.
+    pub health_path: Option<String>,
+    /// The service's readiness path, if it has one.
+    pub ready_path: Option<String>,
+}
+
+impl Context {
+    /// Whether a path is one of the service's status endpoints rather than
+    /// application traffic.
+    pub fn is_status(&self, path: &str) -> bool {
+        self.health_path.as_deref() == Some(path) || self.ready_path.as_deref() == Some(path)
+    }
 }
 
 impl fmt::Display for Invariant {

@@ -19,6 +19,7 @@ use crate::generate::{Fault, Generator};
 use crate::kubelet::{KubeletConfig, ProbeConfig};
 use crate::model::{Model, Target, Variant};
 use crate::oracle::Invariant;
+use crate::service::Service;
 use crate::schedule::{check_path, parse_duration, render_duration, Schedule, Step};
 use crate::seed::{self, derive, parse_seed, render_seed};
 
@@ -30,6 +31,9 @@ const REQUESTS_MAX: usize = 1_000;
 const FAULTS_MAX: usize = 100;
 /// Cases a generated scenario runs when it does not say.
 pub const CASES_DEFAULT: u64 = 256;
+/// The `target.service` of a scenario that runs against whichever service
+/// it is given: the shipped black-box scenarios.
+pub const ANY_SERVICE: &str = "*";
 
 /// What a scenario must show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +57,9 @@ pub struct Scenario {
     pub expect: Expect,
     /// The campaign it runs.
     pub campaign: Campaign,
+    /// Invariants the scenario names that do not apply to its service (it
+    /// declared no `/health`, say): not checked.
+    pub not_applicable: Vec<Invariant>,
 }
 
 /// A scenario file that cannot be used, and where.
@@ -124,8 +131,9 @@ struct ProbeTable {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TargetTable {
-    model: Spanned<String>,
-    variant: Spanned<String>,
+    model: Option<Spanned<String>>,
+    variant: Option<Spanned<String>>,
+    service: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -138,6 +146,7 @@ struct RunTable {
     wall_time_max: Option<Spanned<String>>,
     tick: Option<Spanned<String>>,
     convergence_bound: Option<Spanned<String>>,
+    recovery_bound: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -225,8 +234,38 @@ impl Scenario {
         Scenario::parse(path, &text)
     }
 
-    /// Checks a scenario's text; `path` names it in errors.
+    /// Reads and checks a scenario file whose target may be one of `services`.
+    pub fn load_with(path: &Path, services: &[Service]) -> Result<Scenario, ScenarioError> {
+        let text = std::fs::read_to_string(path).map_err(|error| ScenarioError {
+            file: path.to_path_buf(),
+            line: None,
+            field: None,
+            message: format!("cannot read the file: {error}"),
+        })?;
+        Scenario::parse_with(path, &text, services)
+    }
+
+    /// Checks a scenario's text; `path` names it in errors. Its target must be
+    /// a built-in model.
     pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
+        Scenario::parse_with(path, text, &[])
+    }
+
+    /// The `target.service` a scenario's text names, if it names one: such
+    /// a scenario runs only where that service is registered (a [`Suite`](crate::Suite)).
+    pub fn service_named(text: &str) -> Option<String> {
+        let value: toml::Value = toml::from_str(text).ok()?;
+        let service = value.get("target")?.get("service")?.as_str()?;
+        Some(service.to_string())
+    }
+
+    /// Checks a scenario's text whose target may be one of `services`: a
+    /// `target.service` names one of them, or is `"*"` for the only one given.
+    pub fn parse_with(
+        path: &Path,
+        text: &str,
+        services: &[Service],
+    ) -> Result<Scenario, ScenarioError> {
         let file: File = toml::from_str(text).map_err(|error| {
             let line = error.span().map(|span| line_of(text, span.start));
             ScenarioError {
@@ -253,7 +292,7 @@ impl Scenario {
                 |stem| stem.to_string_lossy().into_owned(),
             )
         });
-        let target = target(&reader, &file.target)?;
+        let target = target(&reader, &file.target, services)?;
         let expect = match file.expect.get_ref().as_str() {
             "pass" => Expect::Pass,
             _ => Expect::Violation(reader.invariant(&file.expect, "expect").map_err(
@@ -263,14 +302,43 @@ impl Scenario {
                 },
             )?),
         };
-        let invariants = match &file.oracles {
+        let named: Vec<Invariant> = match &file.oracles {
             None => target.invariants(),
             Some(names) => names
                 .iter()
-                .map(|name| reader.invariant(name, "oracles"))
+                .map(|name| {
+                    let invariant = reader.invariant(name, "oracles")?;
+                    if matches!(target, Target::Service(_)) && !invariant.black_box() {
+                        return Err(reader.error(
+                            name.span(),
+                            "oracles",
+                            format!(
+                                "`{invariant}` needs events only the built-in models record; a \
+                                 service is judged by the black-box invariants: {}",
+                                Invariant::ALL
+                                    .into_iter()
+                                    .filter(|invariant| invariant.black_box())
+                                    .map(Invariant::name)
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ),
+                        ));
+                    }
+                    Ok(invariant)
+                })
                 .collect::<Result<_, _>>()?,
         };
+        let (invariants, not_applicable): (Vec<Invariant>, Vec<Invariant>) = named
+            .into_iter()
+            .partition(|invariant| target.supports(*invariant));
         if let Expect::Violation(invariant) = expect {
+            if not_applicable.contains(&invariant) {
+                return Err(reader.error(
+                    file.expect.span(),
+                    "expect",
+                    format!("expects `{invariant}`, which does not apply to {target}: it lacks the endpoint it needs"),
+                ));
+            }
             if !invariants.contains(&invariant) {
                 return Err(reader.error(
                     file.expect.span(),
@@ -304,6 +372,11 @@ impl Scenario {
                 "run.convergence_bound",
                 defaults.convergence_bound,
             )?,
+            recovery_bound: reader.optional_duration(
+                run.recovery_bound.as_ref(),
+                "run.recovery_bound",
+                defaults.recovery_bound,
+            )?,
         };
         if limits.tick.is_zero() {
             let span = run.tick.as_ref().map_or(0..0, Spanned::span);
@@ -316,10 +389,24 @@ impl Scenario {
             .transpose()?;
         let mut generator = generator(&reader, file.generate.as_ref())?;
         generator.nodes = u8::try_from(target.hosts().len()).unwrap_or(u8::MAX);
+        let paths_named = file
+            .generate
+            .as_ref()
+            .is_some_and(|table| table.paths.is_some());
+        if let (Target::Service(service), false) = (&target, paths_named) {
+            // A service's own paths, and its status endpoints, as a prober would.
+            generator.paths = service.application_paths().to_vec();
+            generator.paths.extend(
+                [service.ready_path(), service.health_path()]
+                    .into_iter()
+                    .flatten()
+                    .map(str::to_string),
+            );
+        }
         let kubelet = file
             .kubelet
             .as_ref()
-            .map(|table| kubelet(&reader, table))
+            .map(|table| kubelet(&reader, table, &target))
             .transpose()?;
         let grace = generator.grace.unwrap_or_else(|| {
             kubelet
@@ -354,7 +441,7 @@ impl Scenario {
                 field: Some("kubelet".into()),
                 message: format!(
                     "the kubelet models one pod; `{}` is a cluster of {} nodes",
-                    target.model.name(),
+                    target,
                     target.hosts().len()
                 ),
             });
@@ -408,6 +495,7 @@ impl Scenario {
                 cases,
                 shrink: ShrinkLimits::default(),
             },
+            not_applicable,
         })
     }
 
@@ -448,8 +536,12 @@ impl Scenario {
     /// and its shrunk schedule, nothing generated.
     pub fn failure_file(&self, failure: &Failure, replay_command: &str) -> String {
         let quote = |text: &str| toml::Value::String(text.to_string()).to_string();
-        let expect = match &failure.run.verdict {
-            crate::director::Verdict::Violation(violation) => violation.invariant.name(),
+        // A built-in model's failure is a fixture of its race: it expects
+        // the violation. A service's is a regression: it fails until fixed.
+        let expect = match (&failure.run.verdict, &self.campaign.setup.target) {
+            (crate::director::Verdict::Violation(violation), Target::Builtin(_)) => {
+                violation.invariant.name()
+            }
             _ => "pass",
         };
         let setup = &self.campaign.setup;
@@ -470,11 +562,15 @@ impl Scenario {
             text.push_str(&format!("  {},\n", quote(&line)));
         }
         text.push_str("]\n\n[target]\n");
-        text.push_str(&format!("model = {}\n", quote(setup.target.model.name())));
-        text.push_str(&format!(
-            "variant = {}\n",
-            quote(setup.target.variant.name())
-        ));
+        match &setup.target {
+            Target::Builtin(builtin) => {
+                text.push_str(&format!("model = {}\n", quote(builtin.model.name())));
+                text.push_str(&format!("variant = {}\n", quote(builtin.variant.name())));
+            }
+            Target::Service(service) => {
+                text.push_str(&format!("service = {}\n", quote(service.name())));
+            }
+        }
         text.push_str("\n[run]\n");
         text.push_str(&format!("seed = {}\n", quote(&render_seed(failure.seed))));
         let limits = &setup.limits;
@@ -484,6 +580,7 @@ impl Scenario {
             ("wall_time_max", limits.wall_time_max),
             ("tick", limits.tick),
             ("convergence_bound", limits.convergence_bound),
+            ("recovery_bound", limits.recovery_bound),
         ] {
             text.push_str(&format!("{field} = {}\n", quote(&render_duration(value))));
         }
@@ -514,29 +611,116 @@ fn collect(directory: &Path, files: &mut Vec<PathBuf>) -> Result<(), String> {
     Ok(())
 }
 
-fn target(reader: &Reader, table: &TargetTable) -> Result<Target, ScenarioError> {
-    let model = Model::from_name(table.model.get_ref()).ok_or_else(|| {
+fn target(
+    reader: &Reader,
+    table: &TargetTable,
+    services: &[Service],
+) -> Result<Target, ScenarioError> {
+    match (&table.model, &table.variant, &table.service) {
+        (Some(model), Some(variant), None) => builtin(reader, model, variant),
+        (None, None, Some(name)) => service(reader, name, services),
+        (_, _, Some(name)) => Err(reader.error(
+            name.span(),
+            "target.service",
+            "a target is a built-in `model` with its `variant`, or a `service`, not both".into(),
+        )),
+        (Some(model), None, None) => Err(reader.error(
+            model.span(),
+            "target.variant",
+            "a built-in model needs its `variant`: `buggy` or `fixed`".into(),
+        )),
+        (None, Some(variant), None) => Err(reader.error(
+            variant.span(),
+            "target.model",
+            format!(
+                "a variant needs its `model`: one of {}",
+                Model::ALL.map(Model::name).join(", ")
+            ),
+        )),
+        (None, None, None) => Err(ScenarioError {
+            file: reader.path.to_path_buf(),
+            line: reader
+                .text
+                .lines()
+                .position(|line| line.trim() == "[target]")
+                .map(|index| index + 1),
+            field: Some("target".into()),
+            message: "names no target: give `model` and `variant`, or `service`".into(),
+        }),
+    }
+}
+
+fn builtin(
+    reader: &Reader,
+    model: &Spanned<String>,
+    variant: &Spanned<String>,
+) -> Result<Target, ScenarioError> {
+    let model_named = Model::from_name(model.get_ref()).ok_or_else(|| {
         reader.error(
-            table.model.span(),
+            model.span(),
             "target.model",
             format!(
                 "unknown model `{}`, expected one of: {}",
-                table.model.get_ref(),
+                model.get_ref(),
                 Model::ALL.map(Model::name).join(", ")
             ),
         )
     })?;
-    let variant = Variant::from_name(table.variant.get_ref()).ok_or_else(|| {
+    let variant_named = Variant::from_name(variant.get_ref()).ok_or_else(|| {
         reader.error(
-            table.variant.span(),
+            variant.span(),
             "target.variant",
             format!(
                 "unknown variant `{}`, expected `buggy` or `fixed`",
-                table.variant.get_ref()
+                variant.get_ref()
             ),
         )
     })?;
-    Ok(Target { model, variant })
+    Ok(Target::builtin(model_named, variant_named))
+}
+
+fn service(
+    reader: &Reader,
+    name: &Spanned<String>,
+    services: &[Service],
+) -> Result<Target, ScenarioError> {
+    let registered = || {
+        if services.is_empty() {
+            "none is registered here: run it from a `Suite` your test builds with \
+             `.service(..)` (see the README, \"Use it in your CI\")"
+                .to_string()
+        } else {
+            format!(
+                "registered: {}",
+                services
+                    .iter()
+                    .map(Service::name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        }
+    };
+    let found = if name.get_ref() == ANY_SERVICE {
+        match services {
+            [only] => Some(only),
+            _ => None,
+        }
+    } else {
+        services
+            .iter()
+            .find(|service| service.name() == name.get_ref())
+    };
+    found.map(|service| Target::Service(service.clone())).ok_or_else(|| {
+        reader.error(
+            name.span(),
+            "target.service",
+            format!(
+                "no service `{}` to run against; {}",
+                name.get_ref(),
+                registered()
+            ),
+        )
+    })
 }
 
 fn generator(reader: &Reader, table: Option<&GenerateTable>) -> Result<Generator, ScenarioError> {
@@ -628,8 +812,24 @@ fn generator(reader: &Reader, table: Option<&GenerateTable>) -> Result<Generator
     })
 }
 
-fn kubelet(reader: &Reader, table: &KubeletTable) -> Result<KubeletConfig, ScenarioError> {
-    let defaults = KubeletConfig::default();
+fn kubelet(
+    reader: &Reader,
+    table: &KubeletTable,
+    target: &Target,
+) -> Result<KubeletConfig, ScenarioError> {
+    let mut defaults = KubeletConfig::default();
+    // Probes go to the target's own endpoints; one it lacks is not probed
+    // unless the scenario names a path.
+    for (probe, path) in [
+        (&mut defaults.startup, target.health_path()),
+        (&mut defaults.liveness, target.health_path()),
+        (&mut defaults.readiness, target.ready_path()),
+    ] {
+        match path {
+            Some(path) => probe.path = path.to_string(),
+            None => probe.enabled = false,
+        }
+    }
     let duration = |value: &Option<Spanned<String>>, field: &str, default| {
         reader.optional_duration(value.as_ref(), &format!("kubelet.{field}"), default)
     };
@@ -695,7 +895,9 @@ fn probe(
         return Err(reader.error(span, &field("period"), "must be longer than 0ms".into()));
     }
     Ok(ProbeConfig {
-        enabled: table.enabled.unwrap_or(defaults.enabled),
+        enabled: table
+            .enabled
+            .unwrap_or(defaults.enabled || table.path.is_some()),
         path,
         initial_delay: duration(
             &table.initial_delay,

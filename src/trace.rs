@@ -226,6 +226,38 @@ pub struct Event {
     pub kind: EventKind,
 }
 
+thread_local! {
+    /// The recorder of the run on this thread, for code that cannot hold an
+    /// `Rc`: a user's server may move its sockets to `Send` tasks.
+    static CURRENT: RefCell<Option<Recorder>> = const { RefCell::new(None) };
+}
+
+/// Makes a recorder the current one on this thread; removed on drop.
+pub(crate) struct Current(());
+
+impl Current {
+    pub(crate) fn install(recorder: &Recorder) -> Current {
+        CURRENT.with(|current| *current.borrow_mut() = Some(recorder.clone()));
+        Current(())
+    }
+}
+
+impl Drop for Current {
+    fn drop(&mut self) {
+        CURRENT.with(|current| *current.borrow_mut() = None);
+    }
+}
+
+/// Records an event from a host through the current recorder; outside a run
+/// (a socket dropped with the simulation), nothing is recorded.
+pub(crate) fn record_current(host: &str, kind: EventKind) {
+    CURRENT.with(|current| {
+        if let Some(recorder) = current.borrow().as_ref() {
+            recorder.record(&Rc::from(host), kind);
+        }
+    });
+}
+
 /// A shared, append-only log of events for one run.
 ///
 /// All hosts of a simulation run on one thread, so a `Rc<RefCell<_>>` is enough

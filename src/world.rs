@@ -10,6 +10,8 @@
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use tokio::sync::watch;
@@ -59,7 +61,7 @@ impl<'a> World<'a> {
             .simulation_duration(horizon)
             .build();
         let hosts = setup.target.hosts();
-        let connection_ids = Rc::new(Cell::new(0));
+        let connection_ids = Arc::new(AtomicU64::new(0));
         let servers: Vec<(Host, Rc<RefCell<Slot>>)> = hosts
             .iter()
             .map(|host| {
@@ -70,7 +72,7 @@ impl<'a> World<'a> {
                     seed,
                     host: *host,
                     peers,
-                    connection_ids: Rc::clone(&connection_ids),
+                    connection_ids: Arc::clone(&connection_ids),
                 };
                 sim.host(host.name(), software.factory(&slot, recorder));
                 (*host, slot)
@@ -197,7 +199,7 @@ struct Software<'a> {
     seed: u64,
     host: Host,
     peers: Vec<Host>,
-    connection_ids: Rc<Cell<u64>>,
+    connection_ids: Arc<AtomicU64>,
 }
 
 impl<'a> Software<'a> {
@@ -211,7 +213,7 @@ impl<'a> Software<'a> {
         let slot = Rc::clone(slot);
         let recorder = recorder.clone();
         let name: Rc<str> = self.host.name().into();
-        let target = self.setup.target;
+        let target = self.setup.target.clone();
         move || {
             let process = {
                 let mut slot = slot.borrow_mut();
@@ -230,15 +232,16 @@ impl<'a> Software<'a> {
                         recorder: recorder.clone(),
                         stop: signal,
                         seed: derive(self.seed, &label),
-                        connection_ids: Rc::clone(&self.connection_ids),
+                        connection_ids: Arc::clone(&self.connection_ids),
                         peers: self.peers.iter().map(|peer| peer.name().into()).collect(),
                     }
                 })
             };
             let (slot, host, recorder) = (Rc::clone(&slot), Rc::clone(&name), recorder.clone());
+            let software = process.map(|process| target.software(process));
             Box::pin(async move {
-                if let Some(process) = process {
-                    if let Err(error) = target.software(process).await {
+                if let Some(software) = software {
+                    if let Err(error) = software.await {
                         let message = error.to_string();
                         recorder.record(&host, EventKind::Failed { message });
                     }

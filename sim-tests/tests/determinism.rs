@@ -64,10 +64,7 @@ fn the_same_schedule_under_another_seed_draws_other_timings() {
     // the network's latencies come from it.
     let schedule =
         Schedule::parse_lines(&["0ms start", "10ms request /", "500ms request /"]).unwrap();
-    let setup = Setup::new(Target {
-        model: Model::StartupWindow,
-        variant: Variant::Fixed,
-    });
+    let setup = Setup::new(Target::builtin(Model::StartupWindow, Variant::Fixed));
     let traces: Vec<String> = [1, 2]
         .into_iter()
         .map(|seed| {

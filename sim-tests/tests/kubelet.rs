@@ -12,7 +12,7 @@ use lifecycle_sim::{
 
 /// Runs a fixed schedule with no oracle, so the run goes on to its end.
 fn run(model: Model, variant: Variant, kubelet: KubeletConfig, steps: &[&str]) -> Run {
-    let mut setup = Setup::new(Target { model, variant });
+    let mut setup = Setup::new(Target::builtin(model, variant));
     setup.invariants.clear();
     setup.kubelet = Some(kubelet);
     setup.limits.request_timeout = Duration::from_secs(40);
@@ -111,10 +111,7 @@ fn liveness_failures_at_the_threshold_kill_the_pod_with_its_request() {
 fn the_kill_is_judged_with_the_request_still_in_flight() {
     let mut kubelet = KubeletConfig::default();
     kubelet.liveness.period = Duration::from_secs(2);
-    let mut setup = Setup::new(Target {
-        model: Model::ProbesDuringDrain,
-        variant: Variant::Buggy,
-    });
+    let mut setup = Setup::new(Target::builtin(Model::ProbesDuringDrain, Variant::Buggy));
     setup.kubelet = Some(kubelet);
     setup.invariants = vec![Invariant::KilledWithRequestsInFlight];
     setup.limits.request_timeout = Duration::from_secs(40);

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::view::View;
-use crate::oracle::{Invariant, Oracle, Violation};
+use crate::oracle::{Context, Invariant, Oracle, Violation};
 use crate::trace::{Event, EventKind, Outcome};
 
 /// Slack past the drain deadline before a stop counts as late: the deadline
@@ -22,10 +22,10 @@ pub(crate) struct DrainDeadline {
 }
 
 impl DrainDeadline {
-    pub(crate) fn new(deadline: Duration) -> Self {
+    pub(crate) fn new(context: &Context) -> Self {
         Self {
-            deadline,
-            view: View::default(),
+            deadline: context.drain_deadline,
+            view: View::new(context),
             reported: false,
             at_sigterm: BTreeMap::new(),
         }
@@ -106,9 +106,16 @@ impl DrainDeadline {
 /// Checks [`Invariant::RequestCut`]: a request the server accepted must not
 /// end in a reset while its process lives (a kill or crash excuses it; the
 /// orchestrator's kills are judged by `killed-with-requests-in-flight`).
-#[derive(Default)]
 pub(crate) struct RequestCut {
     view: View,
+}
+
+impl RequestCut {
+    pub(crate) fn new(context: &Context) -> Self {
+        Self {
+            view: View::new(context),
+        }
+    }
 }
 
 impl Oracle for RequestCut {

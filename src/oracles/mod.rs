@@ -4,6 +4,7 @@ mod cluster;
 mod drain;
 mod handles;
 mod probes;
+mod serving;
 mod startup;
 mod view;
 
@@ -11,4 +12,5 @@ pub(crate) use self::cluster::{ClusterConverges, UsedBeforeStarted};
 pub(crate) use self::drain::{DrainDeadline, RequestCut};
 pub(crate) use self::handles::StaleHandle;
 pub(crate) use self::probes::{HealthDuringDrain, KilledWithRequestsInFlight, ReadyAfterStop};
+pub(crate) use self::serving::{AcceptedRequestFailed, FailedWhileReady, RecoversAfterRestart};
 pub(crate) use self::startup::ServedBeforeInitialised;

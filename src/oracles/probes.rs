@@ -2,7 +2,7 @@
 //! and `killed-with-requests-in-flight`.
 
 use super::view::View;
-use crate::oracle::{Invariant, Oracle, Violation};
+use crate::oracle::{Context, Invariant, Oracle, Violation};
 use crate::trace::{Event, EventKind, Outcome};
 
 fn passed(outcome: &Outcome) -> bool {
@@ -12,9 +12,16 @@ fn passed(outcome: &Outcome) -> bool {
 /// Checks [`Invariant::HealthDuringDrain`]. A probe cut off by a network
 /// fault (a partition or hold between prober and server) is not the
 /// service's failure and is not judged.
-#[derive(Default)]
 pub(crate) struct HealthDuringDrain {
     view: View,
+}
+
+impl HealthDuringDrain {
+    pub(crate) fn new(context: &Context) -> Self {
+        Self {
+            view: View::new(context),
+        }
+    }
 }
 
 impl Oracle for HealthDuringDrain {
@@ -22,7 +29,7 @@ impl Oracle for HealthDuringDrain {
         let mut violation = None;
         if let EventKind::Observed { request, outcome } = &event.kind {
             let sent = self.view.sent.get(request);
-            let health = sent.is_some_and(|sent| sent.path == "/health");
+            let health = sent.is_some_and(|sent| Some(sent.path.as_str()) == self.view.health.as_deref());
             let excused = matches!(outcome, Outcome::NotRouted)
                 || sent.is_some_and(|sent| self.view.cut_off(&sent.host));
             let busy = self.view.traffic_in_flight().next().is_some();
@@ -37,9 +44,10 @@ impl Oracle for HealthDuringDrain {
                     event: index,
                     at: event.at,
                     reason: format!(
-                        "{} probe r{request} of /health saw {outcome} while the server was still \
+                        "{} probe r{request} of {} saw {outcome} while the server was still \
                          handling {}",
                         event.host,
+                        self.view.health.as_deref().unwrap_or("/health"),
                         busy.join(", ")
                     ),
                 });
@@ -54,9 +62,16 @@ impl Oracle for HealthDuringDrain {
 /// SIGTERM must not be answered 2xx. A refused or failed probe is "not ready"
 /// to the orchestrator, which is what the invariant protects, so only a 2xx
 /// breaks it.
-#[derive(Default)]
 pub(crate) struct ReadyAfterStop {
     view: View,
+}
+
+impl ReadyAfterStop {
+    pub(crate) fn new(context: &Context) -> Self {
+        Self {
+            view: View::new(context),
+        }
+    }
 }
 
 impl Oracle for ReadyAfterStop {
@@ -65,15 +80,17 @@ impl Oracle for ReadyAfterStop {
         if let EventKind::Observed { request, outcome } = &event.kind {
             let sent = self.view.sent.get(request);
             if let (Some(sent), Some((sigterm_at, _))) = (sent, self.view.sigterm) {
-                let ready = sent.path == "/ready" && matches!(outcome, Outcome::Status(200..=299));
+                let ready = Some(sent.path.as_str()) == self.view.ready.as_deref()
+                    && matches!(outcome, Outcome::Status(200..=299));
                 if ready && sent.at >= sigterm_at {
                     violation = Some(Violation {
                         invariant: Invariant::ReadyAfterStop,
                         event: index,
                         at: event.at,
                         reason: format!(
-                            "/ready request r{request} sent at {}ms, after SIGTERM at {}ms, was \
+                            "{} request r{request} sent at {}ms, after SIGTERM at {}ms, was \
                              answered {outcome}",
+                            sent.path,
                             sent.at.as_millis(),
                             sigterm_at.as_millis()
                         ),
@@ -89,9 +106,16 @@ impl Oracle for ReadyAfterStop {
 /// Checks [`Invariant::KilledWithRequestsInFlight`]: at the orchestrator's
 /// SIGKILL (grace expired, or a failed probe), no application request may be
 /// unfinished. Kills a schedule injects as faults are not judged.
-#[derive(Default)]
 pub(crate) struct KilledWithRequestsInFlight {
     view: View,
+}
+
+impl KilledWithRequestsInFlight {
+    pub(crate) fn new(context: &Context) -> Self {
+        Self {
+            view: View::new(context),
+        }
+    }
 }
 
 impl Oracle for KilledWithRequestsInFlight {

@@ -7,11 +7,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 use std::time::Duration;
 
+use crate::oracle::Context;
 use crate::schedule::{Action, Host, Link};
 use crate::trace::{Event, EventKind, Milestone};
 
-/// Paths that report status rather than serve traffic.
-pub(crate) const STATUS_PATHS: [&str; 2] = ["/health", "/ready"];
 
 /// A request a client sent.
 pub(crate) struct Sent {
@@ -22,8 +21,11 @@ pub(crate) struct Sent {
     pub(crate) generation: u64,
 }
 
-#[derive(Default)]
 pub(crate) struct View {
+    /// The service's liveness path, if it has one.
+    pub(crate) health: Option<String>,
+    /// The service's readiness path, if it has one.
+    pub(crate) ready: Option<String>,
     /// Open connections of the current process: when each opened.
     pub(crate) connections: BTreeMap<u64, Duration>,
     /// Requests the current process is handling: path and start.
@@ -46,6 +48,27 @@ pub(crate) struct View {
 }
 
 impl View {
+    pub(crate) fn new(context: &Context) -> Self {
+        Self {
+            health: context.health_path.clone(),
+            ready: context.ready_path.clone(),
+            connections: BTreeMap::new(),
+            requests: BTreeMap::new(),
+            request_connections: BTreeMap::new(),
+            accepted: BTreeSet::new(),
+            sent: BTreeMap::new(),
+            sigterm: None,
+            stopped: false,
+            generation: 0,
+            faults: BTreeSet::new(),
+        }
+    }
+
+    /// Whether a path is a status endpoint rather than application traffic.
+    pub(crate) fn is_status(&self, path: &str) -> bool {
+        self.health.as_deref() == Some(path) || self.ready.as_deref() == Some(path)
+    }
+
     pub(crate) fn observe(&mut self, index: usize, event: &Event) {
         match &event.kind {
             EventKind::Step(
@@ -109,10 +132,13 @@ impl View {
                 self.requests.remove(request);
                 self.request_connections.remove(request);
             }
-            // An answered request is no longer pending; oracles judge the
-            // answer before the view forgets it.
+            // An answered request is no longer pending, nor in flight at the
+            // server (whose end a black-box service does not report); oracles
+            // judge the answer before the view forgets it.
             EventKind::Observed { request, .. } => {
                 self.sent.remove(request);
+                self.requests.remove(request);
+                self.request_connections.remove(request);
             }
             EventKind::Sent { request, path } => {
                 let sent = Sent {
@@ -141,7 +167,7 @@ impl View {
     pub(crate) fn traffic_in_flight(&self) -> impl Iterator<Item = (&u64, &(String, Duration))> {
         self.requests
             .iter()
-            .filter(|(_, (path, _))| !STATUS_PATHS.contains(&path.as_str()))
+            .filter(|(_, (path, _))| !self.is_status(path))
     }
 
     /// Whether messages between `host` and the server are dropped or held.

@@ -1,0 +1,201 @@
+//! The black-box serving invariants: `accepted-request-failed`,
+//! `failed-while-ready` and `recovers-after-restart`.
+//!
+//! They judge any server from what clients see and what crosses its sockets:
+//! which requests the service read off an accepted connection, what each
+//! client got back, when a stop was requested, and the steps that started,
+//! restarted or ended a process. A request cut off by a network fault between
+//! its client and the server is never the service's failure.
+
+use std::time::Duration;
+
+use super::view::{Sent, View};
+use crate::oracle::{Context, Invariant, Oracle, Violation};
+use crate::schedule::{Action, Host, Link};
+use crate::trace::{Event, EventKind, Outcome};
+
+/// Whether an outcome is a failure the service caused: a 5xx or a reset.
+fn broken(outcome: &Outcome) -> bool {
+    matches!(outcome, Outcome::Status(500..=599) | Outcome::Reset)
+}
+
+/// The request an observation answers, if the view knows it and it is
+/// application traffic from the current process's time that no network
+/// fault cut off.
+fn judged<'a>(view: &'a View, event: &'a Event) -> Option<(u64, &'a Sent, &'a Outcome)> {
+    let EventKind::Observed { request, outcome } = &event.kind else {
+        return None;
+    };
+    let sent = view.sent.get(request)?;
+    let current = sent.generation == view.generation;
+    let excused = view.is_status(&sent.path) || view.cut_off(&sent.host);
+    (current && !excused).then_some((*request, sent, outcome))
+}
+
+/// Checks [`Invariant::AcceptedRequestFailed`]: from listening until a stop
+/// is requested, a request the service read gets neither a 5xx nor a reset.
+pub(crate) struct AcceptedRequestFailed {
+    view: View,
+}
+
+impl AcceptedRequestFailed {
+    pub(crate) fn new(context: &Context) -> Self {
+        Self {
+            view: View::new(context),
+        }
+    }
+}
+
+impl Oracle for AcceptedRequestFailed {
+    fn observe(&mut self, index: usize, event: &Event) -> Option<Violation> {
+        let violation = judged(&self.view, event).and_then(|(request, sent, outcome)| {
+            let accepted = self.view.accepted.contains(&request);
+            let serving = self.view.sigterm.is_none();
+            (accepted && serving && broken(outcome)).then(|| Violation {
+                invariant: Invariant::AcceptedRequestFailed,
+                event: index,
+                at: event.at,
+                reason: format!(
+                    "request r{request} for {}, sent at {}ms and read by the server, saw {outcome} \
+                     before any stop was requested",
+                    sent.path,
+                    sent.at.as_millis()
+                ),
+            })
+        });
+        self.view.observe(index, event);
+        violation
+    }
+}
+
+/// Checks [`Invariant::FailedWhileReady`]: a request sent after `/ready`
+/// answered 2xx, and before a stop, is not refused, reset or answered 5xx.
+pub(crate) struct FailedWhileReady {
+    view: View,
+    /// When the current process's `/ready` last answered 2xx, if its last
+    /// answer was that, and the process generation it was in.
+    ready_since: Option<(Duration, u64)>,
+}
+
+impl FailedWhileReady {
+    pub(crate) fn new(context: &Context) -> Self {
+        Self {
+            view: View::new(context),
+            ready_since: None,
+        }
+    }
+}
+
+impl Oracle for FailedWhileReady {
+    fn observe(&mut self, index: usize, event: &Event) -> Option<Violation> {
+        let mut violation = None;
+        if let EventKind::Observed { request, outcome } = &event.kind {
+            let sent = self.view.sent.get(request);
+            let probe = sent.filter(|sent| Some(sent.path.as_str()) == self.view.ready.as_deref());
+            if let Some(probe) = probe.filter(|probe| probe.generation == self.view.generation) {
+                self.ready_since = match outcome {
+                    Outcome::Status(200..=299) => self.ready_since.or(Some((event.at, probe.generation))),
+                    // A fault between prober and server says nothing of the service.
+                    _ if self.view.cut_off(&probe.host) => self.ready_since,
+                    Outcome::NotRouted => self.ready_since,
+                    _ => None,
+                };
+            }
+        }
+        let ready_since = self
+            .ready_since
+            .filter(|(_, generation)| *generation == self.view.generation);
+        if let (Some((since, _)), Some((request, sent, outcome))) =
+            (ready_since, judged(&self.view, event))
+        {
+            let failed = broken(outcome) || *outcome == Outcome::Refused;
+            if failed && sent.at >= since && self.view.sigterm.is_none() {
+                violation = Some(Violation {
+                    invariant: Invariant::FailedWhileReady,
+                    event: index,
+                    at: event.at,
+                    reason: format!(
+                        "request r{request} for {}, sent at {}ms, saw {outcome} although {} had \
+                         answered 2xx at {}ms and no stop was requested",
+                        sent.path,
+                        sent.at.as_millis(),
+                        self.view.ready.as_deref().unwrap_or("/ready"),
+                        since.as_millis()
+                    ),
+                });
+            }
+        }
+        self.view.observe(index, event);
+        violation
+    }
+}
+
+/// Checks [`Invariant::RecoversAfterRestart`]: a request sent once the
+/// recovery bound has passed since the last start or restart is served.
+pub(crate) struct RecoversAfterRestart {
+    view: View,
+    bound: Duration,
+    /// When the service was last started or restarted, while nothing has
+    /// stopped it since.
+    up_since: Option<Duration>,
+    /// Whether a latency step slowed a link: a timeout proves nothing then.
+    slowed: bool,
+}
+
+impl RecoversAfterRestart {
+    pub(crate) fn new(context: &Context) -> Self {
+        Self {
+            view: View::new(context),
+            bound: context.recovery_bound,
+            up_since: None,
+            slowed: false,
+        }
+    }
+}
+
+impl Oracle for RecoversAfterRestart {
+    fn observe(&mut self, index: usize, event: &Event) -> Option<Violation> {
+        let mut violation = None;
+        match &event.kind {
+            EventKind::Step(Action::Start { .. }) => {
+                self.up_since = self.up_since.or(Some(event.at));
+            }
+            EventKind::Step(Action::Restart { .. }) => self.up_since = Some(event.at),
+            EventKind::Step(
+                Action::Stop { .. } | Action::Kill { .. } | Action::Crash { .. },
+            )
+            | EventKind::Sigterm
+            | EventKind::Sigkill { .. } => self.up_since = None,
+            EventKind::Step(Action::Network {
+                link: Link::Latency(_),
+                a,
+                b,
+            }) if *a == Host::Server || *b == Host::Server => self.slowed = true,
+            _ => {}
+        }
+        if let (Some(up_since), Some((request, sent, outcome))) =
+            (self.up_since, judged(&self.view, event))
+        {
+            let timed_out = *outcome == Outcome::TimedOut && !self.slowed;
+            let failed = broken(outcome) || *outcome == Outcome::Refused || timed_out;
+            if failed && sent.at >= up_since + self.bound {
+                violation = Some(Violation {
+                    invariant: Invariant::RecoversAfterRestart,
+                    event: index,
+                    at: event.at,
+                    reason: format!(
+                        "request r{request} for {}, sent at {}ms, {}ms after the service was \
+                         (re)started at {}ms (recovery bound {}ms), saw {outcome}",
+                        sent.path,
+                        sent.at.as_millis(),
+                        sent.at.saturating_sub(up_since).as_millis(),
+                        up_since.as_millis(),
+                        self.bound.as_millis()
+                    ),
+                });
+            }
+        }
+        self.view.observe(index, event);
+        violation
+    }
+}
