@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use crate::campaign::{Determinism, Report};
 use crate::director::Verdict;
-use crate::scenario::{Expect, Scenario};
-use crate::seed::render_seed;
+use crate::scenario::{Expect, Replay, Scenario};
+use crate::seed::{render_seed, SEED_VARIABLE};
 
 /// Where failures are saved unless told otherwise, relative to the working directory.
 pub const FAILURES_DIRECTORY: &str = "target/lifecycle-sim/failures";
@@ -26,30 +26,41 @@ pub struct Checked {
 
 /// Runs a scenario and saves its failure, if any, under `failures`.
 pub fn check(scenario: &Scenario, failures: &Path) -> Checked {
+    let mut checked = judge(scenario);
+    save(scenario, &mut checked, failures);
+    checked
+}
+
+/// Runs a scenario and judges it against its expectation; saves nothing.
+pub fn judge(scenario: &Scenario) -> Checked {
     let report = scenario.campaign.run();
     let met = expectation_met(scenario.expect, &report);
-    let mut checked = Checked {
+    Checked {
         report,
         met,
         saved: None,
         save_error: None,
-    };
-    if let Some(failure) = &checked.report.failure {
-        let file = failures.join(format!(
-            "{}-{}.toml",
-            scenario.name,
-            render_seed(failure.seed)
-        ));
-        let text = scenario.failure_file(failure, &replay_command(&file));
-        let written = std::fs::create_dir_all(failures).and_then(|()| std::fs::write(&file, text));
-        match written {
-            Ok(()) => checked.saved = Some(file),
-            Err(error) => {
-                checked.save_error = Some(format!("cannot write {}: {error}", file.display()))
-            }
-        }
     }
-    checked
+}
+
+/// Saves a checked scenario's failure, if it has one, as a scenario file
+/// under `failures` that replays it.
+pub fn save(scenario: &Scenario, checked: &mut Checked, failures: &Path) {
+    let Some(failure) = &checked.report.failure else {
+        return;
+    };
+    let file = failures.join(format!(
+        "{}-{}.toml",
+        scenario.name,
+        render_seed(failure.seed)
+    ));
+    let replay = replay_commands(scenario, failure.seed, Some(&file));
+    let text = scenario.failure_file(failure, &replay[0]);
+    let written = std::fs::create_dir_all(failures).and_then(|()| std::fs::write(&file, text));
+    match written {
+        Ok(()) => checked.saved = Some(file),
+        Err(error) => checked.save_error = Some(format!("cannot write {}: {error}", file.display())),
+    }
 }
 
 /// Whether a campaign's report is what the scenario expects. A found
@@ -66,7 +77,38 @@ pub fn expectation_met(expect: Expect, report: &Report) -> bool {
     }
 }
 
-/// The command that replays a saved failure file.
+/// The command that replays a saved failure file of a built-in model.
 pub fn replay_command(file: &Path) -> String {
     format!("cargo run --release -- replay {}", file.display())
+}
+
+/// The commands that replay a scenario's failure with this seed: the saved
+/// file first, when there is one, then the seed against the scenario.
+pub fn replay_commands(scenario: &Scenario, seed: u64, saved: Option<&Path>) -> Vec<String> {
+    let seed = format!("{SEED_VARIABLE}={}", render_seed(seed));
+    match &scenario.replay {
+        Replay::Cli => saved
+            .map(replay_command)
+            .into_iter()
+            .chain([
+                format!("{seed} cargo run --release -- run {}", scenario.path.display()),
+                format!(
+                    "{seed} cargo test -p sim-tests --test scenarios -- {}",
+                    scenario.name
+                ),
+            ])
+            .collect(),
+        Replay::Test { binary, trial } => saved
+            .map(|file| {
+                let stem = file
+                    .file_stem()
+                    .map_or_else(String::new, |stem| stem.to_string_lossy().into_owned());
+                format!("cargo test --test {binary} -- regression::{stem} --exact")
+            })
+            .into_iter()
+            .chain([format!(
+                "{seed} cargo test --test {binary} -- {trial} --exact"
+            )])
+            .collect(),
+    }
 }

@@ -44,6 +44,8 @@
 //! - [`Invariant`], [`Oracle`], [`Violation`]: the checks, one invariant each.
 //! - [`Campaign`]: many cases, the first failure shrunk and checked for replay.
 //! - [`Scenario`]: the TOML file format; [`check`](check::check) runs one and saves its failure.
+//! - [`Suite`]: one test per scenario file in your project's `cargo test`, saved
+//!   regressions first; [`determinism`]: whether your build replays exactly.
 //! - [`seed`]: the one `u64` everything derives from, and the `LIFECYCLE_SEED` /
 //!   `LIFECYCLE_CASES` variables.
 #![deny(missing_docs)]
@@ -53,6 +55,7 @@ pub mod check;
 mod client;
 mod cluster;
 pub mod component;
+pub mod determinism;
 pub mod director;
 mod endpoint;
 mod generate;
@@ -69,6 +72,7 @@ mod scenario;
 mod schedule;
 pub mod seed;
 mod service;
+mod suite;
 pub mod trace;
 mod world;
 
@@ -79,9 +83,10 @@ pub use crate::kubelet::{KubeletConfig, ProbeConfig};
 pub use crate::model::{Builtin, Model, Target, Variant};
 pub use crate::oracle::{Context, Invariant, Needs, Oracle, Violation};
 pub use crate::preempt::preempt;
-pub use crate::scenario::{Expect, Scenario, ScenarioError, SCHEMA_VERSION};
+pub use crate::scenario::{Expect, Replay, Scenario, ScenarioError, ANY_SERVICE, SCHEMA_VERSION};
 pub use crate::schedule::{
     parse_duration, render_duration, Action, Host, Link, Schedule, Step, StepError,
 };
 pub use crate::service::{Launch, Listener, Service, Stream};
+pub use crate::suite::{Suite, BUILTIN_SCENARIOS, REGRESSIONS_DIRECTORY};
 pub use crate::trace::{Event, EventKind, KillReason, Milestone, Outcome, ProbeKind};

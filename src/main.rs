@@ -48,6 +48,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    lifecycle_sim::determinism::warn_if_not_replayable();
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Run { paths, failures } => run(&paths, &failures),
@@ -67,6 +68,16 @@ fn run(paths: &[PathBuf], failures: &Path) -> u8 {
     let mut scenarios = Vec::new();
     let mut bad = false;
     for file in &files {
+        // A scenario for a user's service runs where the service is: in
+        // that project's tests, through a `Suite`.
+        let text = std::fs::read_to_string(file).unwrap_or_default();
+        if let Some(service) = Scenario::service_named(&text) {
+            println!(
+                "skip {}: runs against a registered service (`{service}`), from a Suite in your tests",
+                file.display()
+            );
+            continue;
+        }
         match Scenario::load(file) {
             Ok(mut scenario) => match scenario.apply_environment() {
                 Ok(()) => scenarios.push(scenario),

@@ -5,10 +5,10 @@
 use std::fmt::Write;
 
 use crate::campaign::{Determinism, Failure};
-use crate::check::{replay_command, Checked};
+use crate::check::{replay_commands, Checked};
 use crate::director::Verdict;
 use crate::scenario::{Expect, Scenario};
-use crate::seed::{render_seed, SEED_VARIABLE};
+use crate::seed::render_seed;
 use crate::trace::Event;
 
 /// Timeline lines shown before the violating event in a report.
@@ -115,24 +115,13 @@ pub fn failure(scenario: &Scenario, checked: &Checked, failure: &Failure) -> Str
         }
     }
     let _ = writeln!(text, "  replay:");
-    if let Some(saved) = &checked.saved {
-        let _ = writeln!(text, "    {}", replay_command(saved));
+    let saved = checked.saved.as_deref();
+    for command in replay_commands(scenario, failure.seed, saved) {
+        let _ = writeln!(text, "    {command}");
     }
     if let Some(error) = &checked.save_error {
         let _ = writeln!(text, "    (not saved: {error})");
     }
-    let _ = writeln!(
-        text,
-        "    {SEED_VARIABLE}={} cargo run --release -- run {}",
-        render_seed(failure.seed),
-        scenario.path.display()
-    );
-    let _ = writeln!(
-        text,
-        "    {SEED_VARIABLE}={} cargo test -p sim-tests --test scenarios -- {}",
-        render_seed(failure.seed),
-        scenario.name,
-    );
     text
 }
 

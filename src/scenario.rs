@@ -44,6 +44,21 @@ pub enum Expect {
     Violation(Invariant),
 }
 
+/// How a scenario's failures are replayed.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Replay {
+    /// With the `lifecycle-sim` command (built-in models).
+    #[default]
+    Cli,
+    /// By a test of a [`Suite`](crate::Suite) in the user's project.
+    Test {
+        /// The test binary (`cargo test --test <binary>`).
+        binary: String,
+        /// The test's name.
+        trial: String,
+    },
+}
+
 /// A parsed scenario.
 #[derive(Debug, Clone)]
 pub struct Scenario {
@@ -60,6 +75,8 @@ pub struct Scenario {
     /// Invariants the scenario names that do not apply to its service (it
     /// declared no `/health`, say): not checked.
     pub not_applicable: Vec<Invariant>,
+    /// How its failures are replayed.
+    pub replay: Replay,
 }
 
 /// A scenario file that cannot be used, and where.
@@ -408,6 +425,11 @@ impl Scenario {
             .as_ref()
             .map(|table| kubelet(&reader, table, &target))
             .transpose()?;
+        if matches!(target, Target::Service(_)) && generator.grace.is_none() && kubelet.is_none() {
+            // A service's declared deadline may be long: its stops get a grace
+            // period that outlasts it, so a hung stop is judged, not killed.
+            generator.grace = Some(GRACE_DEFAULT.max(target.drain_deadline() * 2));
+        }
         let grace = generator.grace.unwrap_or_else(|| {
             kubelet
                 .as_ref()
@@ -496,6 +518,7 @@ impl Scenario {
                 shrink: ShrinkLimits::default(),
             },
             not_applicable,
+            replay: Replay::Cli,
         })
     }
 
@@ -627,13 +650,13 @@ fn target(
         (Some(model), None, None) => Err(reader.error(
             model.span(),
             "target.variant",
-            "a built-in model needs its `variant`: `buggy` or `fixed`".into(),
+            "missing field `variant`: a built-in model needs its variant, `buggy` or `fixed`".into(),
         )),
         (None, Some(variant), None) => Err(reader.error(
             variant.span(),
             "target.model",
             format!(
-                "a variant needs its `model`: one of {}",
+                "missing field `model`: a variant needs its model, one of {}",
                 Model::ALL.map(Model::name).join(", ")
             ),
         )),

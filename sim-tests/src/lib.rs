@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+pub mod stock;
+
 use lifecycle_sim::{
     Case, Cases, Determinism, Failure, Invariant, Run, Scenario, Verdict, Violation,
 };

@@ -1,0 +1,294 @@
+//! The data-driven test harness: one test per scenario file, for your
+//! project's `cargo test` and `cargo nextest`.
+//!
+//! A [`Suite`] holds your services and the scenarios to run against them:
+//! the black-box scenarios shipped inside this crate ([`Suite::builtin`]),
+//! your own files ([`Suite::directory`], [`Suite::file`]), and the saved
+//! regressions, which always run first. Each becomes one test, named after
+//! its scenario and service, so a failure names what broke. A failing case is
+//! saved under the regressions directory as a scenario file that replays it:
+//! commit it, and it runs first from then on, failing until the bug is fixed.
+//!
+//! ```no_run
+//! // tests/lifecycle.rs, with `harness = false` for it in Cargo.toml
+//! use lifecycle_sim::{Service, Suite};
+//!
+//! fn main() {
+//!     let service = Service::new("my-api", |launch| async move {
+//!         let _listener = launch.bind().await?;
+//!         launch.shutdown().await;
+//!         Ok(())
+//!     });
+//!     Suite::new().service(service).builtin().main();
+//! }
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use libtest_mimic::{Arguments, Failed, Trial};
+
+use crate::check::{judge, save};
+use crate::report;
+use crate::scenario::{Replay, Scenario, ANY_SERVICE};
+use crate::service::Service;
+
+/// Where failures are saved, and regressions read, unless told otherwise:
+/// relative to the package root, where `cargo test` runs tests.
+pub const REGRESSIONS_DIRECTORY: &str = "tests/lifecycle-regressions";
+
+/// The black-box scenarios shipped inside the crate: their paths in the
+/// crate and their text.
+pub const BUILTIN_SCENARIOS: [(&str, &str); 5] = [
+    (
+        "scenarios/service/startup.toml",
+        include_str!("../scenarios/service/startup.toml"),
+    ),
+    (
+        "scenarios/service/drain.toml",
+        include_str!("../scenarios/service/drain.toml"),
+    ),
+    (
+        "scenarios/service/probes.toml",
+        include_str!("../scenarios/service/probes.toml"),
+    ),
+    (
+        "scenarios/service/restart.toml",
+        include_str!("../scenarios/service/restart.toml"),
+    ),
+    (
+        "scenarios/service/network.toml",
+        include_str!("../scenarios/service/network.toml"),
+    ),
+];
+
+/// Where a scenario's text comes from.
+#[derive(Debug, Clone)]
+enum Source {
+    /// Shipped in the crate.
+    Builtin(&'static str, &'static str),
+    /// A file on disk.
+    File(PathBuf),
+}
+
+/// Services, the scenarios to run against them, and where regressions live.
+#[derive(Debug, Clone)]
+pub struct Suite {
+    services: Vec<Service>,
+    sources: Vec<Source>,
+    regressions: PathBuf,
+    cases: Option<u64>,
+}
+
+impl Default for Suite {
+    fn default() -> Self {
+        Suite::new()
+    }
+}
+
+impl Suite {
+    /// An empty suite saving failures under [`REGRESSIONS_DIRECTORY`].
+    pub fn new() -> Suite {
+        Suite {
+            services: Vec::new(),
+            sources: Vec::new(),
+            regressions: PathBuf::from(REGRESSIONS_DIRECTORY),
+            cases: None,
+        }
+    }
+
+    /// Adds a service: scenarios with `service = "*"` run against each, and
+    /// scenarios naming it by name run against it.
+    pub fn service(mut self, service: Service) -> Self {
+        self.services.push(service);
+        self
+    }
+
+    /// Adds the black-box scenarios shipped inside the crate.
+    pub fn builtin(mut self) -> Self {
+        self.sources.extend(
+            BUILTIN_SCENARIOS
+                .iter()
+                .map(|(path, text)| Source::Builtin(path, text)),
+        );
+        self
+    }
+
+    /// Adds one scenario file.
+    pub fn file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.sources.push(Source::File(path.into()));
+        self
+    }
+
+    /// Adds every `*.toml` below a directory (read when the tests are listed;
+    /// a missing directory is a failing test, not a silent pass).
+    pub fn directory(mut self, path: impl AsRef<Path>) -> Self {
+        match Scenario::files(&[path.as_ref().to_path_buf()]) {
+            Ok(files) => self.sources.extend(files.into_iter().map(Source::File)),
+            Err(_) => self.sources.push(Source::File(path.as_ref().to_path_buf())),
+        }
+        self
+    }
+
+    /// Where failures are saved as regression files, and read back from to
+    /// run first. Default: [`REGRESSIONS_DIRECTORY`].
+    pub fn regressions(mut self, path: impl Into<PathBuf>) -> Self {
+        self.regressions = path.into();
+        self
+    }
+
+    /// Runs this many cases of every generated scenario instead of what each
+    /// file says (`LIFECYCLE_CASES` still wins).
+    pub fn cases(mut self, cases: u64) -> Self {
+        self.cases = Some(cases);
+        self
+    }
+
+    /// The tests: saved regressions first, then each scenario against each
+    /// service it applies to. Each test's closure owns what it needs.
+    pub fn trials(&self) -> Vec<Trial> {
+        let binary = test_binary();
+        let regressions = Scenario::files(std::slice::from_ref(&self.regressions))
+            .unwrap_or_default()
+            .into_iter()
+            .map(|path| Spec {
+                name: format!("regression::{}", label_of(&path)),
+                source: Source::File(path),
+                service: None,
+            });
+        let scenarios = self.sources.iter().flat_map(|source| {
+            let label = source.label();
+            let any = source
+                .read()
+                .ok()
+                .and_then(|text| Scenario::service_named(&text))
+                .is_some_and(|name| name == ANY_SERVICE);
+            if !any {
+                // A built-in model, a named service, or a file that cannot
+                // be read: one test, which reports what is wrong.
+                return vec![Spec {
+                    name: label,
+                    source: source.clone(),
+                    service: None,
+                }];
+            }
+            self.services
+                .iter()
+                .map(|service| Spec {
+                    name: format!("{label}::{}", service.name()),
+                    source: source.clone(),
+                    service: Some(service.clone()),
+                })
+                .collect()
+        });
+        regressions
+            .chain(scenarios)
+            .map(|spec| {
+                let suite = self.clone();
+                let replay = Replay::Test {
+                    binary: binary.clone(),
+                    trial: spec.name.clone(),
+                };
+                Trial::test(spec.name.clone(), move || suite.run_one(&spec, replay))
+            })
+            .collect()
+    }
+
+    /// Runs the suite as a test binary's `main`: parses libtest's
+    /// arguments (filters, `--list`, `--test-threads`, nextest's), runs, and
+    /// exits with the tests' status.
+    pub fn main(self) -> ! {
+        crate::determinism::warn_if_not_replayable();
+        let arguments = Arguments::from_args();
+        libtest_mimic::run(&arguments, self.trials()).exit()
+    }
+
+    /// Runs one test: loads the scenario against its service, checks it, and
+    /// saves a failure as a regression.
+    fn run_one(&self, spec: &Spec, replay: Replay) -> Result<(), Failed> {
+        let text = spec.source.read().map_err(Failed::from)?;
+        // A `"*"` scenario runs against the one service of its test.
+        let services = match &spec.service {
+            Some(service) => std::slice::from_ref(service),
+            None => self.services.as_slice(),
+        };
+        let mut scenario = Scenario::parse_with(&spec.source.path(), &text, services)
+            .map_err(|error| error.to_string())?;
+        if let (Some(cases), crate::Cases::Generated { count, .. }) =
+            (self.cases, &mut scenario.campaign.cases)
+        {
+            *count = cases;
+        }
+        scenario
+            .apply_environment()
+            .map_err(|error| error.to_string())?;
+        if spec.service.is_some() {
+            scenario.name = spec.name.replace("::", "-");
+        }
+        scenario.replay = replay;
+        let mut checked = judge(&scenario);
+        if checked.met {
+            return Ok(());
+        }
+        // Only an unmet expectation is a regression worth keeping.
+        save(&scenario, &mut checked, &self.regressions);
+        let mut message = report::summary(&scenario, &checked);
+        if let Some(failure) = &checked.report.failure {
+            message.push('\n');
+            message.push_str(&report::failure(&scenario, &checked, failure));
+        }
+        if !crate::determinism::replayable() {
+            message.push_str(crate::determinism::NOT_REPLAYABLE);
+        }
+        Err(message.into())
+    }
+}
+
+/// One test: a scenario, and the service a `"*"` scenario runs against.
+struct Spec {
+    name: String,
+    source: Source,
+    service: Option<Service>,
+}
+
+impl Source {
+    /// The scenario's text.
+    fn read(&self) -> Result<String, String> {
+        match self {
+            Source::Builtin(_, text) => Ok(text.to_string()),
+            Source::File(path) => std::fs::read_to_string(path)
+                .map_err(|error| format!("{}: cannot read the file: {error}", path.display())),
+        }
+    }
+
+    fn label(&self) -> String {
+        label_of(&self.path())
+    }
+
+    fn path(&self) -> PathBuf {
+        match self {
+            Source::Builtin(path, _) => PathBuf::from(path),
+            Source::File(path) => path.clone(),
+        }
+    }
+}
+
+/// A test's label: the scenario file's stem.
+fn label_of(path: &Path) -> String {
+    path.file_stem()
+        .map_or_else(|| "scenario".into(), |stem| stem.to_string_lossy().into_owned())
+}
+
+/// The name `cargo test --test <name>` knows this test binary by: the
+/// executable's name without the hash cargo appends.
+fn test_binary() -> String {
+    let stem = std::env::current_exe()
+        .ok()
+        .and_then(|path| path.file_stem().map(|stem| stem.to_string_lossy().into_owned()))
+        .unwrap_or_default();
+    match stem.rsplit_once('-') {
+        Some((name, hash)) if hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            name.to_string()
+        }
+        _ => stem,
+    }
+}
