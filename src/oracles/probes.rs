@@ -31,7 +31,7 @@ impl Oracle for HealthDuringDrain {
             let sent = self.view.sent.get(request);
             let health = sent.is_some_and(|sent| Some(sent.path.as_str()) == self.view.health.as_deref());
             let excused = matches!(outcome, Outcome::NotRouted)
-                || sent.is_some_and(|sent| self.view.cut_off(&sent.host));
+                || sent.is_some_and(|sent| self.view.cut_off(&sent.host) || sent.faulted);
             let busy = self.view.traffic_in_flight().next().is_some();
             if health && !excused && !passed(outcome) && busy {
                 let busy: Vec<String> = self

@@ -5,7 +5,8 @@
 //! which requests the service read off an accepted connection, what each
 //! client got back, when a stop was requested, and the steps that started,
 //! restarted or ended a process. A request cut off by a network fault between
-//! its client and the server is never the service's failure.
+//! its client and the server (in force, or begun while it was pending) is
+//! never the service's failure.
 
 use std::time::Duration;
 
@@ -28,7 +29,7 @@ fn judged<'a>(view: &'a View, event: &'a Event) -> Option<(u64, &'a Sent, &'a Ou
     };
     let sent = view.sent.get(request)?;
     let current = sent.generation == view.generation;
-    let excused = view.is_status(&sent.path) || view.cut_off(&sent.host);
+    let excused = view.is_status(&sent.path) || view.cut_off(&sent.host) || sent.faulted;
     (current && !excused).then_some((*request, sent, outcome))
 }
 
@@ -96,7 +97,7 @@ impl Oracle for FailedWhileReady {
                 self.ready_since = match outcome {
                     Outcome::Status(200..=299) => self.ready_since.or(Some((event.at, probe.generation))),
                     // A fault between prober and server says nothing of the service.
-                    _ if self.view.cut_off(&probe.host) => self.ready_since,
+                    _ if self.view.cut_off(&probe.host) || probe.faulted => self.ready_since,
                     Outcome::NotRouted => self.ready_since,
                     _ => None,
                 };
@@ -176,7 +177,10 @@ impl Oracle for RecoversAfterRestart {
         if let (Some(up_since), Some((request, sent, outcome))) =
             (self.up_since, judged(&self.view, event))
         {
-            let timed_out = *outcome == Outcome::TimedOut && !self.slowed;
+            // A request the server read and is still answering shows it is
+            // up (a slow endpoint); one it never read shows it is not.
+            let read = self.view.accepted.contains(&request);
+            let timed_out = *outcome == Outcome::TimedOut && !self.slowed && !read;
             let failed = broken(outcome) || *outcome == Outcome::Refused || timed_out;
             if failed && sent.at >= up_since + self.bound {
                 violation = Some(Violation {

@@ -19,6 +19,10 @@ pub(crate) struct Sent {
     pub(crate) at: Duration,
     /// The process generation it was sent in.
     pub(crate) generation: u64,
+    /// Whether a partition or hold between its client and the server began
+    /// while it was pending: turmoil does not retransmit, so its bytes may
+    /// be lost for good, which is the network's doing, not the service's.
+    pub(crate) faulted: bool,
 }
 
 pub(crate) struct View {
@@ -80,6 +84,13 @@ impl View {
                 match link {
                     Link::Partition | Link::Hold => {
                         self.faults.insert(pair);
+                        let touched = |host: &str| {
+                            (a.name() == host && *b == Host::Server)
+                                || (b.name() == host && *a == Host::Server)
+                        };
+                        for sent in self.sent.values_mut() {
+                            sent.faulted |= touched(&sent.host);
+                        }
                     }
                     Link::Repair | Link::Release => {
                         self.faults.remove(&pair);
@@ -146,6 +157,7 @@ impl View {
                     path: path.clone(),
                     at: event.at,
                     generation: self.generation,
+                    faulted: false,
                 };
                 self.sent.insert(*request, sent);
             }
