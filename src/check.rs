@@ -59,7 +59,9 @@ pub fn save(scenario: &Scenario, checked: &mut Checked, failures: &Path) {
     let written = std::fs::create_dir_all(failures).and_then(|()| std::fs::write(&file, text));
     match written {
         Ok(()) => checked.saved = Some(file),
-        Err(error) => checked.save_error = Some(format!("cannot write {}: {error}", file.display())),
+        Err(error) => {
+            checked.save_error = Some(format!("cannot write {}: {error}", file.display()))
+        }
     }
 }
 
@@ -91,7 +93,10 @@ pub fn replay_commands(scenario: &Scenario, seed: u64, saved: Option<&Path>) -> 
             .map(replay_command)
             .into_iter()
             .chain([
-                format!("{seed} cargo run --release -- run {}", scenario.path.display()),
+                format!(
+                    "{seed} cargo run --release -- run {}",
+                    scenario.path.display()
+                ),
                 format!(
                     "{seed} cargo test -p sim-tests --test scenarios -- {}",
                     scenario.name

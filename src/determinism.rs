@@ -13,7 +13,8 @@ use std::sync::Once;
 pub const CONFIG_LINES: &str = "[build]\nrustflags = [\"--cfg\", \"tokio_unstable\"]";
 
 /// The note added to results of a build that does not replay exactly.
-pub const NOT_REPLAYABLE: &str = "\nnote: built without `--cfg tokio_unstable`: tokio's scheduler is \
+pub const NOT_REPLAYABLE: &str =
+    "\nnote: built without `--cfg tokio_unstable`: tokio's scheduler is \
 not seeded, so this result is not guaranteed to replay";
 
 /// Whether tokio's scheduler is seeded in this build (`--cfg tokio_unstable`).

@@ -122,6 +122,12 @@ pub fn failure(scenario: &Scenario, checked: &Checked, failure: &Failure) -> Str
     if let Some(error) = &checked.save_error {
         let _ = writeln!(text, "    (not saved: {error})");
     }
+    if matches!(scenario.replay, crate::scenario::Replay::Test { .. }) {
+        let _ = writeln!(
+            text,
+            "    (build as this run did: the same features; commit the saved file to keep it)"
+        );
+    }
     text
 }
 

@@ -19,9 +19,9 @@ use crate::generate::{Fault, Generator};
 use crate::kubelet::{KubeletConfig, ProbeConfig};
 use crate::model::{Model, Target, Variant};
 use crate::oracle::Invariant;
-use crate::service::Service;
 use crate::schedule::{check_path, parse_duration, render_duration, Schedule, Step};
 use crate::seed::{self, derive, parse_seed, render_seed};
+use crate::service::Service;
 
 /// The scenario format this build reads.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -650,7 +650,8 @@ fn target(
         (Some(model), None, None) => Err(reader.error(
             model.span(),
             "target.variant",
-            "missing field `variant`: a built-in model needs its variant, `buggy` or `fixed`".into(),
+            "missing field `variant`: a built-in model needs its variant, `buggy` or `fixed`"
+                .into(),
         )),
         (None, Some(variant), None) => Err(reader.error(
             variant.span(),
@@ -733,17 +734,19 @@ fn service(
             .iter()
             .find(|service| service.name() == name.get_ref())
     };
-    found.map(|service| Target::Service(service.clone())).ok_or_else(|| {
-        reader.error(
-            name.span(),
-            "target.service",
-            format!(
-                "no service `{}` to run against; {}",
-                name.get_ref(),
-                registered()
-            ),
-        )
-    })
+    found
+        .map(|service| Target::Service(service.clone()))
+        .ok_or_else(|| {
+            reader.error(
+                name.span(),
+                "target.service",
+                format!(
+                    "no service `{}` to run against; {}",
+                    name.get_ref(),
+                    registered()
+                ),
+            )
+        })
 }
 
 fn generator(reader: &Reader, table: Option<&GenerateTable>) -> Result<Generator, ScenarioError> {

@@ -415,7 +415,7 @@ impl Stream {
                 self.sniffing = self.head.len() <= HEAD_BYTES_MAX;
                 return;
             };
-            self.note_head(&self.head[..end].to_vec());
+            self.note_head(&self.head[..end]);
             bytes = &bytes[end - already..];
             self.head.clear();
         }
@@ -502,8 +502,10 @@ impl Drop for Stream {
 /// The hyper adapter's serve loop.
 async fn serve_hyper<S, B>(launch: Launch, service: S) -> io::Result<()>
 where
-    S: hyper::service::Service<hyper::Request<hyper::body::Incoming>, Response = hyper::Response<B>>
-        + Clone
+    S: hyper::service::Service<
+            hyper::Request<hyper::body::Incoming>,
+            Response = hyper::Response<B>,
+        > + Clone
         + 'static,
     S::Future: 'static,
     S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,

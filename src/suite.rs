@@ -274,8 +274,10 @@ impl Source {
 
 /// A test's label: the scenario file's stem.
 fn label_of(path: &Path) -> String {
-    path.file_stem()
-        .map_or_else(|| "scenario".into(), |stem| stem.to_string_lossy().into_owned())
+    path.file_stem().map_or_else(
+        || "scenario".into(),
+        |stem| stem.to_string_lossy().into_owned(),
+    )
 }
 
 /// The name `cargo test --test <name>` knows this test binary by: the
@@ -283,7 +285,10 @@ fn label_of(path: &Path) -> String {
 fn test_binary() -> String {
     let stem = std::env::current_exe()
         .ok()
-        .and_then(|path| path.file_stem().map(|stem| stem.to_string_lossy().into_owned()))
+        .and_then(|path| {
+            path.file_stem()
+                .map(|stem| stem.to_string_lossy().into_owned())
+        })
         .unwrap_or_default();
     match stem.rsplit_once('-') {
         Some((name, hash)) if hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()) => {

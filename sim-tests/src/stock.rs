@@ -23,7 +23,9 @@ pub fn hyper() -> Service {
         .drain_deadline(Duration::from_secs(10))
 }
 
-async fn answer(request: Request<hyper::body::Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn answer(
+    request: Request<hyper::body::Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
     let (status, body) = match request.uri().path() {
         "/" => (StatusCode::OK, "hello"),
         "/slow" => {

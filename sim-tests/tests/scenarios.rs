@@ -10,7 +10,11 @@ use sim_tests::{scenario_files, scenarios_directory};
 fn main() {
     let root = scenarios_directory();
     let files = scenario_files();
-    assert!(!files.is_empty(), "no scenario files under {}", root.display());
+    assert!(
+        !files.is_empty(),
+        "no scenario files under {}",
+        root.display()
+    );
     files
         .into_iter()
         .fold(Suite::new(), |suite, file| suite.file(root.join(file)))

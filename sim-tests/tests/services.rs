@@ -25,7 +25,9 @@ fn scenario(name: &str, service: &Service) -> Scenario {
         .unwrap_or_else(|| panic!("no shipped scenario {name}"));
     let mut scenario = Scenario::parse_with(Path::new(path), text, std::slice::from_ref(service))
         .unwrap_or_else(|error| panic!("{error}"));
-    scenario.apply_environment().unwrap_or_else(|error| panic!("{error}"));
+    scenario
+        .apply_environment()
+        .unwrap_or_else(|error| panic!("{error}"));
     scenario
 }
 
@@ -35,11 +37,18 @@ fn must_find(name: &str, service: &Service, invariant: Invariant) -> Failure {
     let scenario = scenario(name, service);
     let checked = check::judge(&scenario);
     let failure = checked.report.failure.unwrap_or_else(|| {
-        panic!("{name} against {}: nothing found in {} cases", service.name(), checked.report.cases_run)
+        panic!(
+            "{name} against {}: nothing found in {} cases",
+            service.name(),
+            checked.report.cases_run
+        )
     });
     match &failure.run.verdict {
         Verdict::Violation(violation) if violation.invariant == invariant => {}
-        other => panic!("{name} against {}: expected {invariant}, got {other}", service.name()),
+        other => panic!(
+            "{name} against {}: expected {invariant}, got {other}",
+            service.name()
+        ),
     }
     assert!(
         matches!(failure.determinism, Determinism::Identical(_)),
@@ -150,7 +159,11 @@ async fn accept_until_stop(
 /// Race 1 in a user's server: it listens, then loads its state in the
 /// background (buggy), or loads it first (fixed).
 fn startup(load_first: bool) -> Service {
-    let name = if load_first { "load-then-listen" } else { "listen-then-load" };
+    let name = if load_first {
+        "load-then-listen"
+    } else {
+        "listen-then-load"
+    };
     Service::new(name, move |launch| async move {
         let state = State {
             loaded: Rc::new(Cell::new(false)),
@@ -201,7 +214,11 @@ fn a_server_that_loads_its_state_first_passes() {
 /// its connections, but never tells idle keep-alive connections to close
 /// (buggy), or shuts each connection down gracefully (fixed).
 fn drain(graceful: bool) -> Service {
-    let name = if graceful { "graceful-drain" } else { "waits-for-idle-keep-alive" };
+    let name = if graceful {
+        "graceful-drain"
+    } else {
+        "waits-for-idle-keep-alive"
+    };
     Service::new(name, move |launch| async move {
         let state = State {
             loaded: Rc::new(Cell::new(true)),
@@ -237,7 +254,11 @@ fn a_drain_that_closes_idle_connections_passes() {
 /// drain window so in-flight work finishes and probes are answered, but
 /// `/ready` still says 200 (buggy), or says 503 from SIGTERM (fixed).
 fn linger(ready_follows_stop: bool) -> Service {
-    let name = if ready_follows_stop { "ready-503-on-stop" } else { "ready-200-on-stop" };
+    let name = if ready_follows_stop {
+        "ready-503-on-stop"
+    } else {
+        "ready-200-on-stop"
+    };
     Service::new(name, move |launch| async move {
         let state = State {
             loaded: Rc::new(Cell::new(true)),
@@ -301,11 +322,14 @@ fn restart(startup_work: Duration) -> Service {
 
 #[test]
 fn a_server_that_takes_a_minute_to_come_back_is_found() {
-    must_find("restart", &restart(Duration::from_secs(60)), Invariant::RecoversAfterRestart);
+    must_find(
+        "restart",
+        &restart(Duration::from_secs(60)),
+        Invariant::RecoversAfterRestart,
+    );
 }
 
 #[test]
 fn a_server_that_comes_back_at_once_passes() {
     must_pass("restart", &restart(Duration::from_millis(100)));
 }
-

@@ -18,7 +18,11 @@ fn must_pass_every_scenario(service: &Service) {
             .apply_environment()
             .unwrap_or_else(|error| panic!("{error}"));
         let checked = check::judge(&scenario);
-        println!("{} {}", service.name(), report::summary(&scenario, &checked));
+        println!(
+            "{} {}",
+            service.name(),
+            report::summary(&scenario, &checked)
+        );
         if let Some(failure) = &checked.report.failure {
             failed.push(report::failure(&scenario, &checked, failure));
         }

@@ -29,7 +29,8 @@ impl Oracle for HealthDuringDrain {
         let mut violation = None;
         if let EventKind::Observed { request, outcome } = &event.kind {
             let sent = self.view.sent.get(request);
-            let health = sent.is_some_and(|sent| Some(sent.path.as_str()) == self.view.health.as_deref());
+            let health =
+                sent.is_some_and(|sent| Some(sent.path.as_str()) == self.view.health.as_deref());
             let excused = matches!(outcome, Outcome::NotRouted)
                 || sent.is_some_and(|sent| self.view.cut_off(&sent.host) || sent.faulted);
             let busy = self.view.traffic_in_flight().next().is_some();

@@ -95,7 +95,9 @@ impl Oracle for FailedWhileReady {
             let probe = sent.filter(|sent| Some(sent.path.as_str()) == self.view.ready.as_deref());
             if let Some(probe) = probe.filter(|probe| probe.generation == self.view.generation) {
                 self.ready_since = match outcome {
-                    Outcome::Status(200..=299) => self.ready_since.or(Some((event.at, probe.generation))),
+                    Outcome::Status(200..=299) => {
+                        self.ready_since.or(Some((event.at, probe.generation)))
+                    }
                     // A fault between prober and server says nothing of the service.
                     _ if self.view.cut_off(&probe.host) || probe.faulted => self.ready_since,
                     Outcome::NotRouted => self.ready_since,
@@ -162,9 +164,7 @@ impl Oracle for RecoversAfterRestart {
                 self.up_since = self.up_since.or(Some(event.at));
             }
             EventKind::Step(Action::Restart { .. }) => self.up_since = Some(event.at),
-            EventKind::Step(
-                Action::Stop { .. } | Action::Kill { .. } | Action::Crash { .. },
-            )
+            EventKind::Step(Action::Stop { .. } | Action::Kill { .. } | Action::Crash { .. })
             | EventKind::Sigterm
             | EventKind::Sigkill { .. } => self.up_since = None,
             EventKind::Step(Action::Network {

@@ -11,7 +11,6 @@ use crate::oracle::Context;
 use crate::schedule::{Action, Host, Link};
 use crate::trace::{Event, EventKind, Milestone};
 
-
 /// A request a client sent.
 pub(crate) struct Sent {
     pub(crate) host: Rc<str>,
