@@ -13,7 +13,7 @@ use std::time::Duration;
 use super::view::{Sent, View};
 use crate::oracle::{Context, Invariant, Oracle, Violation};
 use crate::schedule::{Action, Host, Link};
-use crate::trace::{Event, EventKind, Outcome};
+use crate::trace::{Event, EventKind, Milestone, Outcome};
 
 /// Whether an outcome is a failure the service caused: a 5xx or a reset.
 fn broken(outcome: &Outcome) -> bool {
@@ -141,6 +141,9 @@ pub(crate) struct RecoversAfterRestart {
     /// When the service was last started or restarted, while nothing has
     /// stopped it since.
     up_since: Option<Duration>,
+    /// Whether a stop is under way: a start then finds the process still
+    /// running, and does nothing.
+    stopping: bool,
     /// Whether a latency step slowed a link: a timeout proves nothing then.
     slowed: bool,
 }
@@ -151,6 +154,7 @@ impl RecoversAfterRestart {
             view: View::new(context),
             bound: context.recovery_bound,
             up_since: None,
+            stopping: false,
             slowed: false,
         }
     }
@@ -160,13 +164,23 @@ impl Oracle for RecoversAfterRestart {
     fn observe(&mut self, index: usize, event: &Event) -> Option<Violation> {
         let mut violation = None;
         match &event.kind {
-            EventKind::Step(Action::Start { .. }) => {
+            EventKind::Step(Action::Start { .. }) if !self.stopping => {
                 self.up_since = self.up_since.or(Some(event.at));
             }
-            EventKind::Step(Action::Restart { .. }) => self.up_since = Some(event.at),
-            EventKind::Step(Action::Stop { .. } | Action::Kill { .. } | Action::Crash { .. })
-            | EventKind::Sigterm
-            | EventKind::Sigkill { .. } => self.up_since = None,
+            EventKind::Step(Action::Restart { .. }) => {
+                self.up_since = Some(event.at);
+                self.stopping = false;
+            }
+            EventKind::Step(Action::Stop { .. }) | EventKind::Sigterm => {
+                self.up_since = None;
+                self.stopping = true;
+            }
+            EventKind::Step(Action::Kill { .. } | Action::Crash { .. })
+            | EventKind::Sigkill { .. }
+            | EventKind::Milestone(Milestone::Stopped) => {
+                self.up_since = None;
+                self.stopping = false;
+            }
             EventKind::Step(Action::Network {
                 link: Link::Latency(_),
                 a,
