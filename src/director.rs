@@ -146,16 +146,17 @@ pub struct Run {
 /// A panic anywhere in the simulation (a user's service, say) is caught and
 /// returned as [`Verdict::Crashed`].
 pub fn run(setup: &Setup, case: &Case) -> Run {
+    capture_panics();
+    PANIC.with(|panic| *panic.borrow_mut() = Some(None));
     let recorder = Recorder::default();
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         Director::new(setup, case, recorder.clone()).run()
     }));
-    outcome.unwrap_or_else(|panic| {
-        let message = panic
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| panic.downcast_ref::<&str>().map(|text| text.to_string()))
-            .unwrap_or_else(|| "a panic without a message".to_string());
+    // The first panic of the run is the cause; tokio may re-panic with its
+    // own message when a task's panic shuts the runtime down.
+    let first = PANIC.with(|panic| panic.borrow_mut().take().flatten());
+    outcome.unwrap_or_else(|payload| {
+        let message = first.unwrap_or_else(|| payload_message(payload.as_ref()));
         let events = recorder.take();
         let elapsed = events.last().map_or(Duration::ZERO, |event| event.at);
         Run {
@@ -165,6 +166,48 @@ pub fn run(setup: &Setup, case: &Case) -> Run {
             ticks: 0,
         }
     })
+}
+
+thread_local! {
+    /// While a run is on this thread: `Some`, holding its first panic's
+    /// message once there is one.
+    static PANIC: std::cell::RefCell<Option<Option<String>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Installs, once per process, a panic hook that keeps the first panic of a
+/// run on its thread (message and place) for the verdict, instead of
+/// printing it; panics outside runs go to the hook that was there before.
+fn capture_panics() {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let captured = PANIC.with(|panic| match &mut *panic.borrow_mut() {
+                Some(first) => {
+                    if first.is_none() {
+                        let place = info
+                            .location()
+                            .map_or_else(String::new, |at| format!(" (at {at})"));
+                        *first = Some(format!("{}{place}", payload_message(info.payload())));
+                    }
+                    true
+                }
+                None => false,
+            });
+            if !captured {
+                previous(info);
+            }
+        }));
+    });
+}
+
+/// A panic payload's message.
+fn payload_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|text| text.to_string()))
+        .unwrap_or_else(|| "a panic without a message".to_string())
 }
 
 /// A signal or endpoint change the orchestrator carries out later, for one

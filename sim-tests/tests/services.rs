@@ -333,3 +333,32 @@ fn a_server_that_takes_a_minute_to_come_back_is_found() {
 fn a_server_that_comes_back_at_once_passes() {
     must_pass("restart", &restart(Duration::from_millis(100)));
 }
+
+#[test]
+fn a_service_that_panics_is_reported_with_its_seed() {
+    let service = Service::new("panics", |launch| async move {
+        let _listener = launch.bind().await?;
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        panic!("the service's own bug");
+    });
+    let scenario = scenario("startup", &service);
+    let checked = check::judge(&scenario);
+    let failure = checked
+        .report
+        .failure
+        .as_ref()
+        .expect("a panic is a failure");
+    match &failure.run.verdict {
+        Verdict::Crashed(message) => {
+            assert!(message.contains("the service's own bug"), "{message}")
+        }
+        other => panic!("expected a crash, got {other}"),
+    }
+    let report = lifecycle_sim::report::failure(&scenario, &checked, failure);
+    let seed = lifecycle_sim::seed::render_seed(failure.seed);
+    assert!(report.contains(&seed), "{report}");
+    assert!(
+        report.contains(&format!("LIFECYCLE_SEED={seed}")),
+        "{report}"
+    );
+}
