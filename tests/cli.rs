@@ -122,3 +122,12 @@ fn a_seed_that_is_not_a_number_exits_2() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("`banana` is not a seed"));
 }
+
+#[test]
+fn run_skips_scenarios_that_need_a_registered_service() {
+    let output = lifecycle_sim(&["run", "scenarios/service"]);
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{text}");
+    assert_eq!(text.matches("skip scenarios/service/").count(), 5, "{text}");
+    assert!(text.contains("from a Suite"), "{text}");
+}
