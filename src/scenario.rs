@@ -242,13 +242,7 @@ impl Reader<'_> {
 impl Scenario {
     /// Reads and checks a scenario file.
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
-        let text = std::fs::read_to_string(path).map_err(|error| ScenarioError {
-            file: path.to_path_buf(),
-            line: None,
-            field: None,
-            message: format!("cannot read the file: {error}"),
-        })?;
-        Scenario::parse(path, &text)
+        Scenario::load_with(path, &[])
     }
 
     /// Reads and checks a scenario file whose target may be one of `services`.

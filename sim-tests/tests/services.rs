@@ -82,6 +82,28 @@ struct State {
     ready_follows_stop: bool,
 }
 
+impl State {
+    fn new(loaded: bool, ready_follows_stop: bool) -> State {
+        State {
+            loaded: Rc::new(Cell::new(loaded)),
+            stopping: Rc::new(Cell::new(false)),
+            ready_follows_stop,
+        }
+    }
+}
+
+/// Ends a drain: tells the connections to finish gracefully, and waits for them.
+async fn finish(
+    stop: tokio::sync::watch::Sender<bool>,
+    connections: Vec<tokio::task::JoinHandle<()>>,
+) -> std::io::Result<()> {
+    stop.send_replace(true);
+    for connection in connections {
+        let _ = connection.await;
+    }
+    Ok(())
+}
+
 async fn answer(
     state: State,
     request: Request<hyper::body::Incoming>,
@@ -165,11 +187,7 @@ fn startup(load_first: bool) -> Service {
         "listen-then-load"
     };
     Service::new(name, move |launch| async move {
-        let state = State {
-            loaded: Rc::new(Cell::new(false)),
-            stopping: Rc::new(Cell::new(false)),
-            ready_follows_stop: true,
-        };
+        let state = State::new(false, true);
         let load = {
             let loaded = Rc::clone(&state.loaded);
             async move {
@@ -190,11 +208,7 @@ fn startup(load_first: bool) -> Service {
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let connections = accept_until_stop(&launch, &mut listener, &state, Some(&stopped)).await?;
         drop(listener);
-        stop.send_replace(true);
-        for connection in connections {
-            let _ = connection.await;
-        }
-        Ok(())
+        finish(stop, connections).await
     })
     .paths(&["/", "/slow"])
 }
@@ -220,21 +234,13 @@ fn drain(graceful: bool) -> Service {
         "waits-for-idle-keep-alive"
     };
     Service::new(name, move |launch| async move {
-        let state = State {
-            loaded: Rc::new(Cell::new(true)),
-            stopping: Rc::new(Cell::new(false)),
-            ready_follows_stop: true,
-        };
+        let state = State::new(true, true);
         let mut listener = launch.bind().await?;
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let graceful = graceful.then_some(&stopped);
         let connections = accept_until_stop(&launch, &mut listener, &state, graceful).await?;
         drop(listener);
-        stop.send_replace(true);
-        for connection in connections {
-            let _ = connection.await;
-        }
-        Ok(())
+        finish(stop, connections).await
     })
     .paths(&["/", "/slow"])
     .drain_deadline(Duration::from_secs(3))
@@ -260,11 +266,7 @@ fn linger(ready_follows_stop: bool) -> Service {
         "ready-200-on-stop"
     };
     Service::new(name, move |launch| async move {
-        let state = State {
-            loaded: Rc::new(Cell::new(true)),
-            stopping: Rc::new(Cell::new(false)),
-            ready_follows_stop,
-        };
+        let state = State::new(true, ready_follows_stop);
         let mut listener = launch.bind().await?;
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let connections = accept_until_stop(&launch, &mut listener, &state, Some(&stopped)).await?;
@@ -283,11 +285,7 @@ fn linger(ready_follows_stop: bool) -> Service {
             }
         }
         drop(listener);
-        stop.send_replace(true);
-        for connection in connections.into_iter().chain(lingering) {
-            let _ = connection.await;
-        }
-        Ok(())
+        finish(stop, connections.into_iter().chain(lingering).collect()).await
     })
     .paths(&["/", "/slow"])
     .drain_deadline(Duration::from_secs(12))
@@ -308,11 +306,7 @@ fn ready_that_turns_503_at_sigterm_passes() {
 fn restart(startup_work: Duration) -> Service {
     Service::hyper("restarting", move || {
         hyper::service::service_fn(|request| {
-            let state = State {
-                loaded: Rc::new(Cell::new(true)),
-                stopping: Rc::new(Cell::new(false)),
-                ready_follows_stop: false,
-            };
+            let state = State::new(true, false);
             answer(state, request)
         })
     })
