@@ -7,6 +7,8 @@
 //! fail the same way. The result names the seed, the original and the shrunk
 //! schedule, and the shrunk run's trace.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::director::{self, Bound, Case, Run, Setup, Verdict};
@@ -96,6 +98,66 @@ pub struct Failure {
     pub determinism: Determinism,
 }
 
+/// A share of a campaign's cases: case `i` belongs to shard `i % count`.
+/// The shards of one campaign are disjoint, and together they are the
+/// whole campaign, so machines running shards 1..=count cover what one
+/// machine would.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// This shard, from 0.
+    pub index: u64,
+    /// How many shards the campaign is split into (at least 1).
+    pub count: u64,
+}
+
+impl Shard {
+    /// The whole campaign.
+    pub const ALL: Shard = Shard { index: 0, count: 1 };
+
+    /// Reads `I/N` (1-based, as on the command line).
+    pub fn parse(text: &str) -> Result<Shard, String> {
+        let bad = || format!("`{text}` is not a shard: write I/N with 1 <= I <= N, e.g. 2/4");
+        let (index, count) = text.split_once('/').ok_or_else(bad)?;
+        let index: u64 = index.trim().parse().map_err(|_| bad())?;
+        let count: u64 = count.trim().parse().map_err(|_| bad())?;
+        if count == 0 || index == 0 || index > count {
+            return Err(bad());
+        }
+        Ok(Shard {
+            index: index - 1,
+            count,
+        })
+    }
+
+    /// Whether case `index` of the campaign is this shard's.
+    pub fn owns(self, index: u64) -> bool {
+        index % self.count == self.index
+    }
+}
+
+/// How a campaign runs: on how many threads, which share of its cases, and
+/// whom to tell about progress.
+#[derive(Clone, Copy)]
+pub struct Options<'a> {
+    /// Threads, one simulation each (at least 1).
+    pub jobs: usize,
+    /// The share of the cases to run.
+    pub shard: Shard,
+    /// Called after each case with the cases done and the failures found
+    /// so far (from any thread).
+    pub progress: Option<&'a (dyn Fn(u64, u64) + Sync)>,
+}
+
+impl Default for Options<'_> {
+    fn default() -> Self {
+        Self {
+            jobs: 1,
+            shard: Shard::ALL,
+            progress: None,
+        }
+    }
+}
+
 /// What a campaign found.
 #[derive(Debug, Clone)]
 pub struct Report {
@@ -110,46 +172,101 @@ pub struct Report {
 impl Campaign {
     /// Runs the cases until the first failure, and shrinks it.
     pub fn run(&self) -> Report {
+        self.run_with(&Options::default())
+    }
+
+    /// Runs the shard's cases on `jobs` threads and shrinks the first
+    /// failure. The outcome does not depend on `jobs`: the failure reported
+    /// is the one with the lowest case index, and `cases_run` counts the
+    /// cases up to it, as one thread running them in order would.
+    pub fn run_with(&self, options: &Options) -> Report {
         let started = Instant::now();
-        let mut cases_run = 0;
-        let mut failure = None;
-        for (case, generated) in self.cases() {
-            cases_run += 1;
-            let run = self.run_case(&case);
-            if run.verdict != Verdict::Pass {
-                failure = Some(self.fail(case, run, generated));
-                break;
+        let indices = self.indices(options.shard);
+        let total = indices.len() as u64;
+        let next = AtomicU64::new(0);
+        let done = AtomicU64::new(0);
+        let found = AtomicU64::new(0);
+        // The lowest position (in `indices`) of a failing case so far.
+        let first = AtomicU64::new(u64::MAX);
+        let failing: Mutex<Vec<u64>> = Mutex::new(Vec::new());
+        let work = || loop {
+            let position = next.fetch_add(1, Ordering::Relaxed);
+            if position >= total || position > first.load(Ordering::Relaxed) {
+                return;
             }
+            let (case, _) = self.case(indices[position as usize]);
+            let passed = self.run_case(&case).verdict == Verdict::Pass;
+            let done_now = done.fetch_add(1, Ordering::Relaxed) + 1;
+            if !passed {
+                first.fetch_min(position, Ordering::Relaxed);
+                if let Ok(mut failing) = failing.lock() {
+                    failing.push(position);
+                }
+                found.fetch_add(1, Ordering::Relaxed);
+            }
+            if let Some(progress) = options.progress {
+                progress(done_now, found.load(Ordering::Relaxed));
+            }
+        };
+        let jobs = options.jobs.max(1);
+        if jobs == 1 {
+            work();
+        } else {
+            std::thread::scope(|scope| {
+                for _ in 0..jobs {
+                    scope.spawn(work);
+                }
+            });
         }
+        let first = first.into_inner();
+        let failure = (first != u64::MAX).then(|| {
+            // Runs hold `Rc`s and stay on their thread: the failing case is
+            // run again here, which `fail` compares with a third run.
+            let (case, generated) = self.case(indices[first as usize]);
+            let run = self.run_case(&case);
+            self.fail(case, run, generated)
+        });
         Report {
-            cases_run,
+            cases_run: if failure.is_some() { first + 1 } else { total },
             failure,
             wall_time: started.elapsed(),
+        }
+    }
+
+    /// The case seeds the shard runs, in order (a fixed case's own seed).
+    pub fn case_seeds(&self, shard: Shard) -> Vec<u64> {
+        self.indices(shard)
+            .into_iter()
+            .map(|index| self.case(index).0.seed)
+            .collect()
+    }
+
+    /// The campaign's case indices that belong to `shard`.
+    fn indices(&self, shard: Shard) -> Vec<u64> {
+        let count = match &self.cases {
+            Cases::Generated { count, .. } => *count,
+            Cases::Seed(_) | Cases::Fixed(_) => 1,
+        };
+        (0..count).filter(|index| shard.owns(*index)).collect()
+    }
+
+    /// Case `index`, and whether its schedule was generated (and so can
+    /// shrink). Schedules are generated lazily, one per case.
+    fn case(&self, index: u64) -> (Case, bool) {
+        let generate = |seed| Case {
+            seed,
+            schedule: self.generator.generate(seed).current(),
+        };
+        match &self.cases {
+            Cases::Generated { base_seed, .. } => (generate(case_seed(*base_seed, index)), true),
+            Cases::Seed(seed) => (generate(*seed), true),
+            Cases::Fixed(case) => (case.clone(), false),
         }
     }
 
     /// Runs one case against the campaign's target and invariants.
     pub fn run_case(&self, case: &Case) -> Run {
         director::run(&self.setup, case)
-    }
-
-    /// The cases in order, each with whether its schedule was generated
-    /// (and so can shrink). Schedules are generated lazily, one per case.
-    fn cases(&self) -> Box<dyn Iterator<Item = (Case, bool)> + '_> {
-        let generate = move |seed| Case {
-            seed,
-            schedule: self.generator.generate(seed).current(),
-        };
-        match &self.cases {
-            Cases::Generated { base_seed, count } => {
-                let base_seed = *base_seed;
-                Box::new(
-                    (0..*count).map(move |index| (generate(case_seed(base_seed, index)), true)),
-                )
-            }
-            Cases::Seed(seed) => Box::new(std::iter::once((generate(*seed), true))),
-            Cases::Fixed(case) => Box::new(std::iter::once((case.clone(), false))),
-        }
     }
 
     fn fail(&self, case: Case, run: Run, generated: bool) -> Failure {
@@ -226,5 +343,70 @@ fn same_failure(candidate: &Verdict, original: &Verdict) -> bool {
         }
         (Verdict::Crashed(_), Verdict::Crashed(_)) => true,
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Model, Target, Variant};
+
+    fn campaign(count: u64) -> Campaign {
+        Campaign {
+            setup: Setup::new(Target::builtin(Model::StartupWindow, Variant::Fixed)),
+            generator: Generator::default(),
+            cases: Cases::Generated {
+                base_seed: 0x5eed,
+                count,
+            },
+            shrink: ShrinkLimits::default(),
+        }
+    }
+
+    #[test]
+    fn the_shards_are_disjoint_and_together_the_whole_campaign() {
+        for count in [0, 1, 7, 1_000] {
+            let campaign = campaign(count);
+            let whole = campaign.case_seeds(Shard::ALL);
+            assert_eq!(whole.len() as u64, count);
+            let mut union: Vec<u64> = Vec::new();
+            for index in 1..=4 {
+                let shard = Shard::parse(&format!("{index}/4")).unwrap();
+                let seeds = campaign.case_seeds(shard);
+                assert!(
+                    seeds.iter().all(|seed| !union.contains(seed)),
+                    "shards overlap"
+                );
+                union.extend(seeds);
+            }
+            union.sort_unstable();
+            let mut whole_sorted = whole.clone();
+            whole_sorted.sort_unstable();
+            assert_eq!(union, whole_sorted);
+        }
+    }
+
+    #[test]
+    fn a_shard_is_read_as_one_based_i_of_n() {
+        assert_eq!(Shard::parse("1/1"), Ok(Shard::ALL));
+        assert_eq!(Shard::parse("3/4"), Ok(Shard { index: 2, count: 4 }));
+        for bad in ["0/4", "5/4", "1/0", "x/4", "4", ""] {
+            assert!(Shard::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_sharded_run_runs_exactly_its_cases() {
+        let campaign = campaign(10);
+        let shard = Shard::parse("2/3").unwrap();
+        let options = Options {
+            jobs: 2,
+            shard,
+            progress: None,
+        };
+        let report = campaign.run_with(&options);
+        assert!(report.failure.is_none());
+        assert_eq!(report.cases_run, campaign.case_seeds(shard).len() as u64);
+        assert_eq!(report.cases_run, 3);
     }
 }

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::campaign::{Determinism, Report};
+use crate::campaign::{Determinism, Options, Report};
 use crate::director::Verdict;
 use crate::scenario::{Expect, Replay, Scenario};
 use crate::seed::{render_seed, SEED_VARIABLE};
@@ -33,7 +33,12 @@ pub fn check(scenario: &Scenario, failures: &Path) -> Checked {
 
 /// Runs a scenario and judges it against its expectation; saves nothing.
 pub fn judge(scenario: &Scenario) -> Checked {
-    let report = scenario.campaign.run();
+    judge_with(scenario, &Options::default())
+}
+
+/// [`judge`], running the campaign with `options` (threads, shard, progress).
+pub fn judge_with(scenario: &Scenario, options: &Options) -> Checked {
+    let report = scenario.campaign.run_with(options);
     let met = expectation_met(scenario.expect, &report);
     Checked {
         report,
@@ -56,7 +61,15 @@ pub fn save(scenario: &Scenario, checked: &mut Checked, failures: &Path) {
     ));
     let replay = replay_commands(scenario, failure.seed, Some(&file));
     let text = scenario.failure_file(failure, &replay[0]);
-    let written = std::fs::create_dir_all(failures).and_then(|()| std::fs::write(&file, text));
+    // The timeline as a picture, next to the file that replays it.
+    let picture = crate::svg::render(
+        &failure.run.events,
+        &failure.run.verdict,
+        &format!("{}: seed {}", scenario.name, render_seed(failure.seed)),
+    );
+    let written = std::fs::create_dir_all(failures)
+        .and_then(|()| std::fs::write(&file, text))
+        .and_then(|()| std::fs::write(file.with_extension("svg"), picture));
     match written {
         Ok(()) => checked.saved = Some(file),
         Err(error) => {

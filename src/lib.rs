@@ -73,10 +73,13 @@ mod schedule;
 pub mod seed;
 mod service;
 mod suite;
+pub mod svg;
 pub mod trace;
 mod world;
 
-pub use crate::campaign::{compare, Campaign, Cases, Determinism, Failure, Report, ShrinkLimits};
+pub use crate::campaign::{
+    compare, Campaign, Cases, Determinism, Failure, Options, Report, Shard, ShrinkLimits,
+};
 pub use crate::director::{Bound, Case, Limits, Run, Setup, Verdict};
 pub use crate::generate::{Fault, Generator, Shrinkable};
 pub use crate::kubelet::{KubeletConfig, ProbeConfig};

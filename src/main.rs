@@ -1,11 +1,21 @@
-//! The `lifecycle-sim` command: run scenarios, replay a saved failure.
+//! The `lifecycle-sim` command: list what is built in, run scenarios
+//! (sharded, on many threads, with reports for people and for CI), replay a
+//! saved failure.
 
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Mutex;
+use std::time::Duration;
 
-use clap::{Parser, Subcommand};
-use lifecycle_sim::check::{check, FAILURES_DIRECTORY};
-use lifecycle_sim::{compare, report, Cases, Determinism, Scenario, Verdict};
+use clap::{Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use lifecycle_sim::check::{judge_with, save, Checked, FAILURES_DIRECTORY};
+use lifecycle_sim::seed::parse_seed;
+use lifecycle_sim::{
+    compare, report, Cases, Determinism, Invariant, Model, Options, Scenario, Shard, Verdict,
+    BUILTIN_SCENARIOS,
+};
 
 /// Every expectation was met.
 const EXIT_MET: u8 = 0;
@@ -18,7 +28,8 @@ const EXIT_BAD_INPUT: u8 = 2;
 ///
 /// Exit codes: 0 every expectation met (replay: the schedule passes);
 /// 100 an expectation not met (replay: the schedule violates an invariant or
-/// does not replay identically); 2 bad input.
+/// does not replay identically); 2 bad input (a malformed scenario, a bad
+/// flag value). Logs go to stderr, filtered by RUST_LOG.
 #[derive(Parser)]
 #[command(version, about, long_about)]
 struct Cli {
@@ -28,64 +39,245 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// List the built-in models and their variants, the invariants, and the
+    /// scenarios shipped in the crate, each with one line on what it is.
+    List,
     /// Run scenario files (or every *.toml under directories) and judge each
     /// against its expectation. LIFECYCLE_SEED runs one case seed;
-    /// LIFECYCLE_CASES sets the case count.
+    /// LIFECYCLE_CASES sets the case count; flags win over both.
     Run {
         /// Scenario files or directories.
         #[arg(default_value = "scenarios")]
         paths: Vec<PathBuf>,
-        /// Where failing cases are saved as replayable scenario files.
+        /// Where failing cases are saved as replayable scenario files (with
+        /// an SVG timeline beside each).
         #[arg(long, default_value = FAILURES_DIRECTORY)]
         failures: PathBuf,
+        /// Cases each generated scenario runs.
+        #[arg(long)]
+        cases: Option<u64>,
+        /// The base seed of each generated scenario (decimal or 0x hex);
+        /// case seeds derive from it.
+        #[arg(long, value_parser = seed_argument)]
+        seed: Option<u64>,
+        /// Threads, one simulation each. Default: every core. Results do not
+        /// depend on it.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
+        jobs: Option<u64>,
+        /// Run share I of N (1-based) of each scenario's cases: case i
+        /// belongs to share i mod N, so N machines together run every case once.
+        #[arg(long, value_parser = Shard::parse)]
+        shard: Option<Shard>,
+        /// What to print: human lines, JSON lines, or a JUnit XML document.
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+        /// Write the JSON lines (lifecycle-sim.jsonl) or JUnit XML
+        /// (lifecycle-sim.xml) here, and print the human lines.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Run a saved failure's fixed schedule twice: print its timeline and
     /// verdict, and whether the two runs were identical.
     Replay {
         /// A scenario file with a fixed `schedule` and `run.seed`.
         file: PathBuf,
+        /// Also draw the timeline as an SVG picture into this file.
+        #[arg(long)]
+        timeline: Option<PathBuf>,
     },
 }
 
+/// What `run` prints.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    /// One line per scenario, and a report for each unmet expectation.
+    Human,
+    /// One JSON record per scenario and per failure.
+    Json,
+    /// A JUnit XML document: one test case per scenario.
+    Junit,
+}
+
+fn seed_argument(text: &str) -> Result<u64, String> {
+    parse_seed(text).map_err(|error| error.to_string())
+}
+
+/// The progress bar of the scenario running now, so that logs print above it.
+static BAR: Mutex<Option<ProgressBar>> = Mutex::new(None);
+
+/// Log output that suspends the progress bar while it writes.
+struct LogWriter;
+
+impl Write for LogWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let bar = BAR.lock().ok().and_then(|bar| bar.clone());
+        match bar {
+            Some(bar) => bar.suspend(|| std::io::stderr().write(bytes)),
+            None => std::io::stderr().write(bytes),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
+
 fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(|| LogWriter)
+        .init();
     lifecycle_sim::determinism::warn_if_not_replayable();
     let cli = Cli::parse();
     let code = match cli.command {
-        Command::Run { paths, failures } => run(&paths, &failures),
-        Command::Replay { file } => replay(&file),
+        Command::List => list(),
+        Command::Run {
+            paths,
+            failures,
+            cases,
+            seed,
+            jobs,
+            shard,
+            format,
+            out,
+        } => {
+            let jobs = jobs.map_or_else(
+                || std::thread::available_parallelism().map_or(1, |cores| cores.get()),
+                |jobs| jobs as usize,
+            );
+            let settings = Settings {
+                failures,
+                cases,
+                seed,
+                jobs,
+                shard: shard.unwrap_or(Shard::ALL),
+                format,
+                out,
+            };
+            run(&paths, &settings)
+        }
+        Command::Replay { file, timeline } => replay(&file, timeline.as_deref()),
     };
     ExitCode::from(code)
 }
 
-fn run(paths: &[PathBuf], failures: &Path) -> u8 {
-    let files = match Scenario::files(paths) {
-        Ok(files) => files,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return EXIT_BAD_INPUT;
+fn list() -> u8 {
+    println!("models (target.model, with variant buggy or fixed):");
+    for model in Model::ALL {
+        println!("  {:<22} {}", model.name(), model.description());
+    }
+    println!("invariants (oracles; * = black-box, applies to any service):");
+    for invariant in Invariant::ALL {
+        let mark = if invariant.black_box() { "*" } else { " " };
+        println!(
+            "  {mark}{:<31} {}",
+            invariant.name(),
+            invariant.description()
+        );
+    }
+    println!("scenarios shipped in the crate (target.service = \"*\", run by a Suite):");
+    for (path, text) in BUILTIN_SCENARIOS {
+        let description = toml::from_str::<toml::Value>(text)
+            .ok()
+            .and_then(|value| value.get("description")?.as_str().map(str::to_string))
+            .unwrap_or_default();
+        println!("  {path:<32} {description}");
+    }
+    EXIT_MET
+}
+
+/// How `run` runs and reports.
+struct Settings {
+    failures: PathBuf,
+    cases: Option<u64>,
+    seed: Option<u64>,
+    jobs: usize,
+    shard: Shard,
+    format: Format,
+    out: Option<PathBuf>,
+}
+
+fn run(paths: &[PathBuf], settings: &Settings) -> u8 {
+    let scenarios = match load(paths, settings) {
+        Ok(scenarios) => scenarios,
+        Err(code) => return code,
+    };
+    // Human lines go to stdout unless stdout carries a machine format.
+    let human = settings.format == Format::Human || settings.out.is_some();
+    let mut results: Vec<(Scenario, Checked)> = Vec::new();
+    let mut json = Vec::new();
+    for scenario in scenarios {
+        let checked = check(&scenario, settings);
+        if human {
+            print_human(&scenario, &checked);
+        }
+        json.extend(report::json_lines(&scenario, &checked));
+        results.push((scenario, checked));
+    }
+    let machine = match settings.format {
+        Format::Human => None,
+        Format::Json => Some(("lifecycle-sim.jsonl", json.join("\n") + "\n")),
+        Format::Junit => {
+            let pairs: Vec<(&Scenario, &Checked)> = results
+                .iter()
+                .map(|(scenario, checked)| (scenario, checked))
+                .collect();
+            Some(("lifecycle-sim.xml", report::junit(&pairs)))
         }
     };
+    if let Some((name, text)) = machine {
+        match &settings.out {
+            Some(directory) => {
+                let file = directory.join(name);
+                let written =
+                    std::fs::create_dir_all(directory).and_then(|()| std::fs::write(&file, text));
+                if let Err(error) = written {
+                    eprintln!("error: cannot write {}: {error}", file.display());
+                    return EXIT_BAD_INPUT;
+                }
+                println!("wrote {}", file.display());
+            }
+            None => print!("{text}"),
+        }
+    }
+    if results.iter().all(|(_, checked)| checked.met) {
+        EXIT_MET
+    } else {
+        EXIT_UNMET
+    }
+}
+
+/// Loads the scenarios named, with the environment and the flags applied;
+/// a scenario for a user's service is skipped with a line saying why.
+fn load(paths: &[PathBuf], settings: &Settings) -> Result<Vec<Scenario>, u8> {
+    let files = Scenario::files(paths).map_err(|message| {
+        eprintln!("error: {message}");
+        EXIT_BAD_INPUT
+    })?;
     let mut scenarios = Vec::new();
     let mut bad = false;
     for file in &files {
-        // A scenario for a user's service runs where the service is: in
-        // that project's tests, through a `Suite`.
         let text = std::fs::read_to_string(file).unwrap_or_default();
         if let Some(service) = Scenario::service_named(&text) {
-            println!(
+            // Written to stderr, so a machine format on stdout stays clean.
+            eprintln!(
                 "skip {}: runs against a registered service (`{service}`), from a Suite in your tests",
                 file.display()
             );
             continue;
         }
         match Scenario::load(file) {
-            Ok(mut scenario) => match scenario.apply_environment() {
-                Ok(()) => scenarios.push(scenario),
-                Err(error) => {
+            Ok(mut scenario) => {
+                if let Err(error) = scenario.apply_environment() {
                     eprintln!("error: {error}");
-                    return EXIT_BAD_INPUT;
+                    return Err(EXIT_BAD_INPUT);
                 }
-            },
+                if let Cases::Generated { base_seed, count } = &mut scenario.campaign.cases {
+                    *count = settings.cases.unwrap_or(*count);
+                    *base_seed = settings.seed.unwrap_or(*base_seed);
+                }
+                scenarios.push(scenario);
+            }
             Err(error) => {
                 eprintln!("error: {error}");
                 bad = true;
@@ -93,31 +285,65 @@ fn run(paths: &[PathBuf], failures: &Path) -> u8 {
         }
     }
     if bad {
-        return EXIT_BAD_INPUT;
-    }
-    let mut all_met = true;
-    for scenario in &scenarios {
-        let checked = check(scenario, failures);
-        println!("{}", report::summary(scenario, &checked));
-        if let Some(failure) = &checked.report.failure {
-            if checked.met {
-                if let Some(saved) = &checked.saved {
-                    println!("     saved: {}", saved.display());
-                }
-            } else {
-                print!("{}", report::failure(scenario, &checked, failure));
-            }
-        }
-        all_met &= checked.met;
-    }
-    if all_met {
-        EXIT_MET
+        Err(EXIT_BAD_INPUT)
     } else {
-        EXIT_UNMET
+        Ok(scenarios)
     }
 }
 
-fn replay(file: &Path) -> u8 {
+/// Runs one scenario with a progress bar (when stderr is a terminal) and
+/// saves its failure.
+fn check(scenario: &Scenario, settings: &Settings) -> Checked {
+    let total = scenario.campaign.case_seeds(settings.shard).len() as u64;
+    let bar = if std::io::stderr().is_terminal() {
+        ProgressBar::new(total)
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{prefix:<28} [{bar:30}] {pos}/{len} cases {per_sec} {msg} [{elapsed}]",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    bar.set_prefix(scenario.name.clone());
+    bar.enable_steady_tick(Duration::from_millis(200));
+    if let Ok(mut current) = BAR.lock() {
+        *current = Some(bar.clone());
+    }
+    let progress = |done: u64, found: u64| {
+        bar.set_position(done);
+        bar.set_message(format!("violations {found}"));
+    };
+    let options = Options {
+        jobs: settings.jobs,
+        shard: settings.shard,
+        progress: Some(&progress),
+    };
+    let mut checked = judge_with(scenario, &options);
+    bar.finish_and_clear();
+    if let Ok(mut current) = BAR.lock() {
+        *current = None;
+    }
+    save(scenario, &mut checked, &settings.failures);
+    checked
+}
+
+fn print_human(scenario: &Scenario, checked: &Checked) {
+    println!("{}", report::summary(scenario, checked));
+    if let Some(failure) = &checked.report.failure {
+        if checked.met {
+            if let Some(saved) = &checked.saved {
+                println!("     saved: {}", saved.display());
+            }
+        } else {
+            print!("{}", report::failure(scenario, checked, failure));
+        }
+    }
+}
+
+fn replay(file: &Path, timeline: Option<&Path>) -> u8 {
     let scenario = match Scenario::load(file) {
         Ok(scenario) => scenario,
         Err(error) => {
@@ -156,6 +382,15 @@ fn replay(file: &Path) -> u8 {
             false
         }
     };
+    if let Some(picture) = timeline {
+        let title = format!("{}: seed {:#018x}", scenario.name, case.seed);
+        let svg = lifecycle_sim::svg::render(&first.events, &first.verdict, &title);
+        if let Err(error) = std::fs::write(picture, svg) {
+            eprintln!("error: cannot write {}: {error}", picture.display());
+            return EXIT_BAD_INPUT;
+        }
+        println!("timeline picture: {}", picture.display());
+    }
     if first.verdict == Verdict::Pass && identical {
         EXIT_MET
     } else {

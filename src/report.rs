@@ -158,3 +158,122 @@ pub fn timeline(events: &[Event], verdict: &Verdict, indent: &str) -> String {
     }
     text
 }
+
+/// A scenario's result as JSON lines: one record for the scenario, and one
+/// for its failure if it has one, each with the seed and the replay commands.
+pub fn json_lines(scenario: &Scenario, checked: &Checked) -> Vec<String> {
+    let report = &checked.report;
+    let expected = match scenario.expect {
+        Expect::Pass => "pass".to_string(),
+        Expect::Violation(invariant) => invariant.name().to_string(),
+    };
+    let outcome = report
+        .failure
+        .as_ref()
+        .map_or("pass".to_string(), |failure| {
+            outcome_name(&failure.run.verdict)
+        });
+    let mut lines = vec![serde_json::json!({
+        "record": "scenario",
+        "name": scenario.name,
+        "file": scenario.path.display().to_string(),
+        "target": scenario.campaign.setup.target.to_string(),
+        "expected": expected,
+        "outcome": outcome,
+        "cases_run": report.cases_run,
+        "wall_time_ms": report.wall_time.as_millis() as u64,
+        "met": checked.met,
+    })
+    .to_string()];
+    if let Some(failure) = &report.failure {
+        let (invariant, reason) = match &failure.run.verdict {
+            Verdict::Violation(violation) => {
+                (Some(violation.invariant.name()), violation.reason.clone())
+            }
+            other => (None, other.to_string()),
+        };
+        lines.push(
+            serde_json::json!({
+                "record": "failure",
+                "scenario": scenario.name,
+                "seed": render_seed(failure.seed),
+                "invariant": invariant,
+                "reason": reason,
+                "schedule": failure.shrunk.lines(),
+                "replays_identically": matches!(failure.determinism, Determinism::Identical(_)),
+                "saved": checked.saved.as_ref().map(|saved| saved.display().to_string()),
+                "replay": replay_commands(scenario, failure.seed, checked.saved.as_deref()),
+            })
+            .to_string(),
+        );
+    }
+    lines
+}
+
+/// A verdict's kind: `pass`, the invariant's name, `inconclusive` or `crashed`.
+fn outcome_name(verdict: &Verdict) -> String {
+    match verdict {
+        Verdict::Pass => "pass".into(),
+        Verdict::Violation(violation) => violation.invariant.name().into(),
+        Verdict::Bounded(_) => "inconclusive".into(),
+        Verdict::Crashed(_) => "crashed".into(),
+    }
+}
+
+/// The results as a JUnit XML document: one test case per scenario, a
+/// failure (with the seed and the replay commands) for each unmet one.
+pub fn junit(results: &[(&Scenario, &Checked)]) -> String {
+    use crate::svg::escape;
+    let failures = results.iter().filter(|(_, checked)| !checked.met).count();
+    let seconds: f64 = results
+        .iter()
+        .map(|(_, checked)| checked.report.wall_time.as_secs_f64())
+        .sum();
+    let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        xml,
+        "<testsuites tests=\"{}\" failures=\"{failures}\" time=\"{seconds:.3}\">",
+        results.len()
+    );
+    let _ = writeln!(
+        xml,
+        "  <testsuite name=\"lifecycle-sim\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" time=\"{seconds:.3}\">",
+        results.len()
+    );
+    for (scenario, checked) in results {
+        let _ = write!(
+            xml,
+            "    <testcase name=\"{}\" classname=\"lifecycle-sim.{}\" file=\"{}\" time=\"{:.3}\"",
+            escape(&scenario.name),
+            escape(&scenario.campaign.setup.target.to_string()),
+            escape(&scenario.path.display().to_string()),
+            checked.report.wall_time.as_secs_f64()
+        );
+        if checked.met {
+            xml.push_str("/>\n");
+            continue;
+        }
+        let message = match &checked.report.failure {
+            Some(failure) => format!(
+                "{}: {} (seed {}); replay: {}",
+                summary(scenario, checked),
+                headline(&failure.run.verdict),
+                render_seed(failure.seed),
+                replay_commands(scenario, failure.seed, checked.saved.as_deref()).join(" | ")
+            ),
+            None => summary(scenario, checked),
+        };
+        let body = match &checked.report.failure {
+            Some(found) => self::failure(scenario, checked, found),
+            None => String::new(),
+        };
+        let _ = writeln!(
+            xml,
+            ">\n      <failure message=\"{}\" type=\"lifecycle-sim\">{}</failure>\n    </testcase>",
+            escape(&message),
+            escape(&body)
+        );
+    }
+    xml.push_str("  </testsuite>\n</testsuites>\n");
+    xml
+}

@@ -126,8 +126,149 @@ fn a_seed_that_is_not_a_number_exits_2() {
 #[test]
 fn run_skips_scenarios_that_need_a_registered_service() {
     let output = lifecycle_sim(&["run", "scenarios/service"]);
-    let text = stdout(&output);
+    // On stderr, so that a machine format on stdout stays clean.
+    let text = String::from_utf8_lossy(&output.stderr).into_owned();
     assert_eq!(output.status.code(), Some(0), "{text}");
     assert_eq!(text.matches("skip scenarios/service/").count(), 5, "{text}");
     assert!(text.contains("from a Suite"), "{text}");
+}
+
+#[test]
+fn junit_output_is_xml_with_a_failure_carrying_the_seed() {
+    let text = std::fs::read_to_string(repository().join("scenarios/startup-window-buggy.toml"))
+        .unwrap()
+        .replace(
+            "expect = \"served-before-initialised\"",
+            "expect = \"pass\"",
+        );
+    let buggy = scratch("junit-buggy-expecting-pass.toml", &text);
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("junit-out");
+    let output = lifecycle_sim(&[
+        "run",
+        buggy.to_str().unwrap(),
+        "scenarios/startup-window-fixed.toml",
+        "--cases",
+        "20",
+        "--format",
+        "junit",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(100), "{}", stdout(&output));
+    let xml = std::fs::read_to_string(out.join("lifecycle-sim.xml")).expect("the JUnit file");
+    let document = roxmltree::Document::parse(&xml).expect("well-formed XML");
+    let cases: Vec<_> = document
+        .descendants()
+        .filter(|node| node.has_tag_name("testcase"))
+        .collect();
+    assert_eq!(cases.len(), 2, "{xml}");
+    let failures: Vec<_> = document
+        .descendants()
+        .filter(|node| node.has_tag_name("failure"))
+        .collect();
+    assert_eq!(failures.len(), 1, "{xml}");
+    let message = failures[0].attribute("message").expect("a message");
+    assert!(message.contains("seed 0x"), "{message}");
+    assert!(message.contains("replay"), "{message}");
+    let suite = document
+        .descendants()
+        .find(|node| node.has_tag_name("testsuite"))
+        .expect("a test suite");
+    assert_eq!(suite.attribute("failures"), Some("1"));
+}
+
+/// The JSON records of a run, without the wall times, which vary.
+fn records(arguments: &[&str]) -> Vec<serde_json::Value> {
+    let output = lifecycle_sim(arguments);
+    assert!(output.status.code().is_some(), "{output:?}");
+    stdout(&output)
+        .lines()
+        .map(|line| {
+            let mut record: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
+            if let Some(object) = record.as_object_mut() {
+                object.remove("wall_time_ms");
+            }
+            record
+        })
+        .collect()
+}
+
+#[test]
+fn two_jobs_give_the_outcomes_and_case_counts_of_one() {
+    let scenarios = [
+        "scenarios/startup-window-buggy.toml",
+        "scenarios/startup-window-fixed.toml",
+        "scenarios/drain-hang-buggy.toml",
+        "scenarios/stale-handle-buggy.toml",
+    ];
+    let run = |jobs: &str| {
+        let mut arguments = vec!["run"];
+        arguments.extend(scenarios);
+        arguments.extend([
+            "--seed", "0x2024", "--cases", "60", "--format", "json", "--jobs", jobs,
+        ]);
+        records(&arguments)
+    };
+    let one = run("1");
+    assert!(
+        one.len() > scenarios.len(),
+        "a failure record at least: {one:?}"
+    );
+    assert!(one
+        .iter()
+        .any(|record| record["record"] == "failure" && record["seed"].is_string()));
+    assert_eq!(one, run("2"));
+}
+
+#[test]
+fn bad_shards_and_jobs_exit_2() {
+    for arguments in [
+        [
+            "run",
+            "scenarios/startup-window-fixed.toml",
+            "--shard",
+            "5/4",
+        ],
+        [
+            "run",
+            "scenarios/startup-window-fixed.toml",
+            "--shard",
+            "0/4",
+        ],
+        ["run", "scenarios/startup-window-fixed.toml", "--jobs", "0"],
+    ] {
+        let output = lifecycle_sim(&arguments);
+        assert_eq!(output.status.code(), Some(2), "{arguments:?}");
+    }
+}
+
+#[test]
+fn replay_draws_the_timeline_as_svg() {
+    let file = scratch(
+        "timeline.toml",
+        "schema_version = 1\nexpect = \"pass\"\nschedule = [\"0ms start\", \"100ms request /\", \"300ms stop\"]\n\
+         [target]\nmodel = \"drain-hang\"\nvariant = \"fixed\"\n[run]\nseed = \"0x7\"\n",
+    );
+    let picture = Path::new(env!("CARGO_TARGET_TMPDIR")).join("timeline.svg");
+    let output = lifecycle_sim(&[
+        "replay",
+        file.to_str().unwrap(),
+        "--timeline",
+        picture.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    let svg = std::fs::read_to_string(&picture).expect("the picture");
+    let document = roxmltree::Document::parse(&svg).expect("well-formed XML");
+    assert!(document.root_element().has_tag_name("svg"));
+    let texts: Vec<&str> = document
+        .descendants()
+        .filter_map(|node| node.text())
+        .collect();
+    for lane in ["client", "server", "director"] {
+        assert!(texts.contains(&lane), "no {lane} lane: {texts:?}");
+    }
+    assert!(
+        texts.iter().any(|text| text.contains("SIGTERM")),
+        "{texts:?}"
+    );
 }

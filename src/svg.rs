@@ -1,0 +1,441 @@
+//! A run's timeline as an SVG picture: one lane per host, the service's
+//! phases as bars, each request as a bar on its client's lane with an arrow
+//! to the server when the server read it, signals as marks, and the
+//! violation as a red line with its reason.
+//!
+//! The picture is plain SVG 1.1 with no scripts or external references, so a
+//! browser, an image viewer or a CI artefact page shows it as it is.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::time::Duration;
+
+use crate::director::Verdict;
+use crate::trace::{Event, EventKind, Milestone, Outcome};
+
+/// Width of the host labels at the left, in pixels.
+const LABEL_WIDTH_PX: f64 = 110.0;
+/// Width of the time axis, in pixels.
+const PLOT_WIDTH_PX: f64 = 960.0;
+/// Space at the right for the labels of the last events, in pixels.
+const RIGHT_PX: f64 = 190.0;
+/// Height of one host's lane, in pixels.
+const LANE_HEIGHT_PX: f64 = 56.0;
+/// Space above the lanes (title, axis), in pixels.
+const TOP_PX: f64 = 56.0;
+/// Requests drawn at most, so a long trace stays a picture.
+const REQUESTS_MAX: usize = 200;
+/// Characters of the violation's reason per line of text.
+const REASON_LINE_CHARS: usize = 150;
+
+/// A phase of a service process, as drawn.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Starting,
+    Serving,
+    Draining,
+}
+
+impl Phase {
+    fn colour(self) -> &'static str {
+        match self {
+            Phase::Starting => "#f4d58d",
+            Phase::Serving => "#9fd5a5",
+            Phase::Draining => "#f2a65a",
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Phase::Starting => "starting",
+            Phase::Serving => "serving",
+            Phase::Draining => "draining",
+        }
+    }
+}
+
+/// One request, as its client saw it.
+struct Request {
+    host: String,
+    path: String,
+    sent: Duration,
+    read: Option<(String, Duration)>,
+    outcome: Option<(Outcome, Duration)>,
+}
+
+/// Renders the timeline of `events`, titled `title`, marking the verdict's violation.
+pub fn render(events: &[Event], verdict: &Verdict, title: &str) -> String {
+    let end = events
+        .last()
+        .map_or(Duration::from_millis(1), |event| event.at)
+        .max(Duration::from_millis(1));
+    let lanes = lanes(events);
+    let lane_of = |host: &str| lanes.iter().position(|lane| lane == host).unwrap_or(0);
+    let x = |at: Duration| LABEL_WIDTH_PX + at.as_secs_f64() / end.as_secs_f64() * PLOT_WIDTH_PX;
+    let y = |lane: usize| TOP_PX + lane as f64 * LANE_HEIGHT_PX;
+    let reason_lines = match verdict {
+        Verdict::Pass => vec![format!("verdict: {verdict}")],
+        _ => wrap(&format!("{verdict}"), REASON_LINE_CHARS),
+    };
+    let height = y(lanes.len()) + 60.0 + reason_lines.len() as f64 * 16.0;
+    let width = LABEL_WIDTH_PX + PLOT_WIDTH_PX + RIGHT_PX;
+    let mut svg = String::new();
+    let _ = writeln!(
+        svg,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0}" height="{height:.0}" viewBox="0 0 {width:.0} {height:.0}" font-family="Helvetica, Arial, sans-serif" font-size="11">"#
+    );
+    let _ = writeln!(svg, r#"<rect width="100%" height="100%" fill="white"/>"#);
+    let _ = writeln!(
+        svg,
+        r#"<text x="10" y="20" font-size="14" font-weight="bold">{}</text>"#,
+        escape(title)
+    );
+    axis(&mut svg, end, &x);
+    for (index, lane) in lanes.iter().enumerate() {
+        let top = y(index);
+        let fill = if index % 2 == 0 { "#f7f7f7" } else { "#ffffff" };
+        let _ = writeln!(
+            svg,
+            r#"<rect x="0" y="{top:.1}" width="{width:.0}" height="{LANE_HEIGHT_PX}" fill="{fill}"/><text x="10" y="{:.1}" font-weight="bold">{}</text>"#,
+            top + LANE_HEIGHT_PX / 2.0 + 4.0,
+            escape(lane)
+        );
+    }
+    for (host, start, stop, phase) in phases(events, end) {
+        let top = y(lane_of(&host)) + 6.0;
+        let (left, right) = (x(start), x(stop).max(x(start) + 1.0));
+        let _ = writeln!(
+            svg,
+            r#"<rect x="{left:.1}" y="{top:.1}" width="{:.1}" height="12" fill="{}"><title>{} {}: {}ms to {}ms</title></rect>"#,
+            right - left,
+            phase.colour(),
+            escape(&host),
+            phase.name(),
+            start.as_millis(),
+            stop.as_millis()
+        );
+    }
+    for (index, request) in requests(events).iter().enumerate().take(REQUESTS_MAX) {
+        draw_request(&mut svg, request, index, end, &x, &|host| y(lane_of(host)));
+    }
+    // Step labels close together are staggered so they do not overprint.
+    let mut last_step_px = f64::MIN;
+    let mut stagger = 0;
+    for event in events {
+        let mark = match &event.kind {
+            EventKind::Sigterm => Some(("SIGTERM", "#c05000")),
+            EventKind::Sigkill { .. } => Some(("SIGKILL", "#900000")),
+            EventKind::Step(action) => {
+                let text = action.to_string();
+                stagger = if x(event.at) - last_step_px < 90.0 {
+                    (stagger + 1) % 3
+                } else {
+                    0
+                };
+                last_step_px = x(event.at);
+                let top = y(lane_of(&event.host)) - 12.0 * stagger as f64;
+                let _ = writeln!(
+                    svg,
+                    r##"<line x1="{0:.1}" y1="{1:.1}" x2="{0:.1}" y2="{2:.1}" stroke="#555" stroke-width="1"/><text x="{3:.1}" y="{4:.1}" fill="#333">{5}</text>"##,
+                    x(event.at),
+                    top + LANE_HEIGHT_PX - 14.0,
+                    top + LANE_HEIGHT_PX - 2.0,
+                    x(event.at) + 2.0,
+                    top + LANE_HEIGHT_PX - 16.0,
+                    escape(&text)
+                );
+                None
+            }
+            _ => None,
+        };
+        if let Some((label, colour)) = mark {
+            let top = y(lane_of(&event.host));
+            let _ = writeln!(
+                svg,
+                r#"<line x1="{0:.1}" y1="{1:.1}" x2="{0:.1}" y2="{2:.1}" stroke="{3}" stroke-width="2"/><text x="{4:.1}" y="{5:.1}" fill="{3}" font-weight="bold">{6}</text>"#,
+                x(event.at),
+                top + 2.0,
+                top + LANE_HEIGHT_PX - 2.0,
+                colour,
+                x(event.at) + 3.0,
+                top + 30.0,
+                label
+            );
+        }
+    }
+    if let Verdict::Violation(violation) = verdict {
+        let at = x(violation.at);
+        let _ = writeln!(
+            svg,
+            r#"<line x1="{at:.1}" y1="{:.1}" x2="{at:.1}" y2="{:.1}" stroke="red" stroke-width="2" stroke-dasharray="6 3"/><text x="{:.1}" y="{:.1}" fill="red" font-weight="bold">{}</text>"#,
+            TOP_PX - 6.0,
+            y(lanes.len()),
+            at + 4.0,
+            TOP_PX + 10.0,
+            escape(violation.invariant.name())
+        );
+    }
+    legend(&mut svg, y(lanes.len()) + 14.0);
+    let colour = if matches!(verdict, Verdict::Pass) {
+        "#1a7f37"
+    } else {
+        "red"
+    };
+    for (index, line) in reason_lines.iter().enumerate() {
+        let _ = writeln!(
+            svg,
+            r#"<text x="10" y="{:.1}" fill="{colour}">{}</text>"#,
+            y(lanes.len()) + 44.0 + index as f64 * 16.0,
+            escape(line)
+        );
+    }
+    svg.push_str("</svg>\n");
+    svg
+}
+
+/// The hosts in lane order: clients and probers, then the service hosts,
+/// then the director's steps.
+fn lanes(events: &[Event]) -> Vec<String> {
+    let mut lanes: Vec<String> = Vec::new();
+    for event in events {
+        if !lanes.iter().any(|lane| **lane == *event.host) {
+            lanes.push(event.host.to_string());
+        }
+    }
+    let rank = |host: &str| match host {
+        "client" => 0,
+        "kubelet" => 1,
+        "director" => 3,
+        _ => 2,
+    };
+    lanes.sort_by_key(|host| rank(host));
+    lanes
+}
+
+/// Each service host's phases: from bound to serving, serving, draining.
+fn phases(events: &[Event], end: Duration) -> Vec<(String, Duration, Duration, Phase)> {
+    let mut open: BTreeMap<String, (Duration, Phase)> = BTreeMap::new();
+    let mut phases = Vec::new();
+    let mut close = |host: &str, at: Duration, open: &mut BTreeMap<String, (Duration, Phase)>| {
+        if let Some((start, phase)) = open.remove(host) {
+            phases.push((host.to_string(), start, at, phase));
+        }
+    };
+    for event in events {
+        let host = &*event.host;
+        let next = match &event.kind {
+            EventKind::Milestone(Milestone::Bound) => Some(Phase::Starting),
+            EventKind::Milestone(Milestone::Accepting | Milestone::Initialised) => {
+                match open.get(host) {
+                    Some((_, Phase::Draining)) => None,
+                    _ => Some(Phase::Serving),
+                }
+            }
+            EventKind::Sigterm | EventKind::Milestone(Milestone::Draining) => Some(Phase::Draining),
+            EventKind::Milestone(Milestone::Stopped)
+            | EventKind::Sigkill { .. }
+            | EventKind::Failed { .. } => {
+                close(host, event.at, &mut open);
+                None
+            }
+            _ => None,
+        };
+        if let Some(phase) = next {
+            if open.get(host).map(|(_, current)| *current) != Some(phase) {
+                close(host, event.at, &mut open);
+                open.insert(host.to_string(), (event.at, phase));
+            }
+        }
+    }
+    let still: Vec<String> = open.keys().cloned().collect();
+    for host in still {
+        close(&host, end, &mut open);
+    }
+    phases
+}
+
+/// The requests, in the order they were sent.
+fn requests(events: &[Event]) -> Vec<Request> {
+    let mut by_number: BTreeMap<u64, Request> = BTreeMap::new();
+    for event in events {
+        match &event.kind {
+            EventKind::Sent { request, path } => {
+                by_number.insert(
+                    *request,
+                    Request {
+                        host: event.host.to_string(),
+                        path: path.clone(),
+                        sent: event.at,
+                        read: None,
+                        outcome: None,
+                    },
+                );
+            }
+            EventKind::RequestStarted { request, .. } => {
+                if let Some(entry) = by_number.get_mut(request) {
+                    entry.read = Some((event.host.to_string(), event.at));
+                }
+            }
+            EventKind::Observed { request, outcome } => {
+                if let Some(entry) = by_number.get_mut(request) {
+                    entry.outcome = Some((outcome.clone(), event.at));
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut requests: Vec<Request> = by_number.into_values().collect();
+    requests.sort_by_key(|request| request.sent);
+    requests
+}
+
+fn draw_request(
+    svg: &mut String,
+    request: &Request,
+    index: usize,
+    end: Duration,
+    x: &dyn Fn(Duration) -> f64,
+    lane_top: &dyn Fn(&str) -> f64,
+) {
+    let top = lane_top(&request.host) + 22.0 + (index % 4) as f64 * 7.0;
+    let (finished, outcome) = match &request.outcome {
+        Some((outcome, at)) => (*at, outcome.to_string()),
+        None => (end, "no answer".to_string()),
+    };
+    let good = matches!(request.outcome, Some((Outcome::Status(200..=399), _)));
+    let colour = if good { "#2b6cb0" } else { "#b83280" };
+    let (left, right) = (x(request.sent), x(finished).max(x(request.sent) + 2.0));
+    let _ = writeln!(
+        svg,
+        r#"<line x1="{left:.1}" y1="{top:.1}" x2="{right:.1}" y2="{top:.1}" stroke="{colour}" stroke-width="3"><title>{} {}: sent {}ms, {} at {}ms</title></line>"#,
+        escape(&request.host),
+        escape(&request.path),
+        request.sent.as_millis(),
+        escape(&outcome),
+        finished.as_millis()
+    );
+    let _ = writeln!(
+        svg,
+        r#"<text x="{:.1}" y="{:.1}" fill="{colour}" font-size="9">{} {}</text>"#,
+        right + 2.0,
+        top + 3.0,
+        escape(&request.path),
+        escape(&outcome)
+    );
+    if let Some((server, read)) = &request.read {
+        let target = lane_top(server) + 20.0;
+        let _ = writeln!(
+            svg,
+            r#"<line x1="{:.1}" y1="{top:.1}" x2="{:.1}" y2="{target:.1}" stroke="{colour}" stroke-width="1" stroke-dasharray="3 2" marker-end="url(#arrow)"/>"#,
+            x(request.sent),
+            x(*read)
+        );
+    }
+}
+
+/// What the colours mean.
+fn legend(svg: &mut String, top: f64) {
+    let mut left = 10.0;
+    let items = [
+        (
+            Phase::Starting.colour(),
+            "starting (bound, not serving)",
+            8.0,
+        ),
+        (Phase::Serving.colour(), "serving", 8.0),
+        (Phase::Draining.colour(), "draining (SIGTERM to stop)", 8.0),
+        ("#2b6cb0", "request answered 2xx/3xx", 3.0),
+        ("#b83280", "request failed or unanswered", 3.0),
+    ];
+    for (colour, text, height) in items {
+        let _ = writeln!(
+            svg,
+            r##"<rect x="{left:.1}" y="{:.1}" width="18" height="{height}" fill="{colour}"/><text x="{:.1}" y="{:.1}" fill="#333">{text}</text>"##,
+            top - height / 2.0 - 3.0,
+            left + 22.0,
+            top
+        );
+        left += 22.0 + text.len() as f64 * 6.0 + 18.0;
+    }
+    let _ = writeln!(
+        svg,
+        r##"<text x="{left:.1}" y="{top:.1}" fill="#333">- - &gt; the server read the request</text>"##
+    );
+}
+
+fn axis(svg: &mut String, end: Duration, x: &dyn Fn(Duration) -> f64) {
+    let _ = writeln!(
+        svg,
+        r##"<defs><marker id="arrow" markerWidth="8" markerHeight="8" refX="6" refY="3" orient="auto"><path d="M0,0 L6,3 L0,6 z" fill="#555"/></marker></defs>"##
+    );
+    let step_ms = nice_step(end.as_millis().max(1) as u64 / 8);
+    let mut at_ms = 0;
+    while at_ms <= end.as_millis() as u64 {
+        let left = x(Duration::from_millis(at_ms));
+        let _ = writeln!(
+            svg,
+            r##"<line x1="{left:.1}" y1="{:.1}" x2="{left:.1}" y2="{:.1}" stroke="#ccc"/><text x="{left:.1}" y="{:.1}" fill="#666" text-anchor="middle">{}</text>"##,
+            TOP_PX - 14.0,
+            TOP_PX - 4.0,
+            TOP_PX - 18.0,
+            label_ms(at_ms)
+        );
+        at_ms += step_ms;
+    }
+}
+
+/// A round tick step of at least `raw_ms` (1, 2 or 5 times a power of ten).
+fn nice_step(raw_ms: u64) -> u64 {
+    let mut power = 1;
+    loop {
+        for factor in [1, 2, 5] {
+            if power * factor >= raw_ms.max(1) {
+                return power * factor;
+            }
+        }
+        power *= 10;
+    }
+}
+
+fn label_ms(ms: u64) -> String {
+    if ms >= 1000 && ms % 1000 == 0 {
+        format!("{}s", ms / 1000)
+    } else {
+        format!("{ms}ms")
+    }
+}
+
+/// Splits text into lines of at most `width` characters, at spaces.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = vec![String::new()];
+    for word in text.split(' ') {
+        let last = lines.last_mut().expect("one line at least");
+        if !last.is_empty() && last.chars().count() + word.chars().count() + 1 > width {
+            lines.push(word.to_string());
+        } else {
+            if !last.is_empty() {
+                last.push(' ');
+            }
+            last.push_str(word);
+        }
+    }
+    lines
+}
+
+/// Escapes text for XML content and attributes.
+pub fn escape(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for character in text.chars() {
+        match character {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&apos;"),
+            // XML 1.0 has no place for most control characters.
+            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => escaped.push(' '),
+            c => escaped.push(c),
+        }
+    }
+    escaped
+}
