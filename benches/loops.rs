@@ -2,11 +2,17 @@
 //! graceful stop) through lifecycle-sim, and the same traffic on bare turmoil
 //! with no trace, oracles or director, measured side by side in one run.
 //!
+//! Each built-in model's fixed variant runs the loop, and so does the bare
+//! loop's own server, run as a user's service through the hyper adapter:
+//! that line is the harness's overhead proper (the same server on both
+//! sides); the models' lines add what the models do beyond a plain server.
+//!
 //! Run with `cargo bench --bench loops`. `LOOPS_PER_ROUND` and `ROUNDS` set the
 //! sample size (defaults 200 and 5); rounds alternate the two sides so that
-//! machine noise falls on both. The harness checks the target's invariants;
-//! `ONE_ORACLE=1` checks only the first and `NO_ORACLE=1` none, to separate
-//! the oracles' cost from the trace's and the director's.
+//! machine noise falls on both. `TARGET` picks one line. The harness checks
+//! the target's invariants; `ONE_ORACLE=1` checks only the first and
+//! `NO_ORACLE=1` none, to separate the oracles' cost from the trace's and
+//! the director's.
 
 use std::cell::Cell;
 use std::convert::Infallible;
@@ -20,7 +26,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use lifecycle_sim::{director, Case, Model, Schedule, Setup, Target, Variant, Verdict};
+use lifecycle_sim::{director, Case, Model, Schedule, Service, Setup, Target, Variant, Verdict};
 use tokio::sync::watch;
 use turmoil::net::{TcpListener, TcpStream};
 
@@ -158,6 +164,17 @@ fn environment_number(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
+/// The same server as the bare loop's, run by the harness as a user's
+/// service through the hyper adapter: the harness's own overhead.
+fn stock_hyper() -> Service {
+    Service::hyper("stock-hyper", || {
+        service_fn(|_: Request<hyper::body::Incoming>| async {
+            Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"hello"))))
+        })
+    })
+    .startup_work(INIT_DURATION)
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` does not. Under
     // test, run one loop of each side as a smoke check.
@@ -173,36 +190,63 @@ fn main() {
         1
     };
     let schedule = standard_schedule();
-    let mut setup = Setup::new(Target::builtin(Model::StartupWindow, Variant::Fixed));
-    if std::env::var("ONE_ORACLE").is_ok() {
-        setup.invariants.truncate(1);
-    }
-    if std::env::var("NO_ORACLE").is_ok() {
-        setup.invariants.clear();
-    }
-    let (mut harness_time, mut bare_time) = (Duration::ZERO, Duration::ZERO);
-    for round in 0..rounds {
-        let started = Instant::now();
-        for index in 0..loops_per_round {
-            harness_loop(&setup, round * loops_per_round + index, &schedule);
-        }
-        harness_time += started.elapsed();
-        let started = Instant::now();
-        for index in 0..loops_per_round {
-            bare_loop(round * loops_per_round + index);
-        }
-        bare_time += started.elapsed();
-    }
-    let loops = (loops_per_round * rounds) as f64;
-    let harness_rate = loops / harness_time.as_secs_f64();
-    let bare_rate = loops / bare_time.as_secs_f64();
+    let targets: Vec<(&str, Target)> = vec![
+        ("service stock-hyper", stock_hyper().into()),
+        (
+            "startup-window/fixed",
+            Target::builtin(Model::StartupWindow, Variant::Fixed),
+        ),
+        (
+            "drain-hang/fixed",
+            Target::builtin(Model::DrainHang, Variant::Fixed),
+        ),
+        (
+            "probes-during-drain/fixed",
+            Target::builtin(Model::ProbesDuringDrain, Variant::Fixed),
+        ),
+        (
+            "stale-handle/fixed",
+            Target::builtin(Model::StaleHandle, Variant::Fixed),
+        ),
+    ];
+    let only = std::env::var("TARGET").ok();
     println!(
-        "standard loop: start -> {REQUESTS} requests -> graceful stop ({loops} loops per side)"
+        "standard loop: start -> {REQUESTS} requests -> graceful stop, {} loops per side, \
+         rounds alternating with bare turmoil",
+        loops_per_round * rounds
     );
-    println!("  lifecycle-sim   {harness_rate:>9.1} loops/s");
-    println!("  bare turmoil    {bare_rate:>9.1} loops/s");
-    println!(
-        "  overhead        {:>9.2}x (bare rate / harness rate)",
-        bare_rate / harness_rate
-    );
+    for (name, target) in targets {
+        if only.as_deref().is_some_and(|only| only != name) {
+            continue;
+        }
+        let mut setup = Setup::new(target);
+        if std::env::var("ONE_ORACLE").is_ok() {
+            setup.invariants.truncate(1);
+        }
+        if std::env::var("NO_ORACLE").is_ok() {
+            setup.invariants.clear();
+        }
+        let (mut harness_time, mut bare_time) = (Duration::ZERO, Duration::ZERO);
+        for round in 0..rounds {
+            let started = Instant::now();
+            for index in 0..loops_per_round {
+                harness_loop(&setup, round * loops_per_round + index, &schedule);
+            }
+            harness_time += started.elapsed();
+            let started = Instant::now();
+            for index in 0..loops_per_round {
+                bare_loop(round * loops_per_round + index);
+            }
+            bare_time += started.elapsed();
+        }
+        let loops = (loops_per_round * rounds) as f64;
+        let harness_rate = loops / harness_time.as_secs_f64();
+        let bare_rate = loops / bare_time.as_secs_f64();
+        println!(
+            "  {name:<26} {harness_rate:>8.1} loops/s   bare turmoil {bare_rate:>8.1} loops/s   \
+             ratio {:.2}x   ({} invariants checked)",
+            bare_rate / harness_rate,
+            setup.invariants.len()
+        );
+    }
 }

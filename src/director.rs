@@ -18,6 +18,7 @@ use crate::client::Order;
 use crate::kubelet::KubeletConfig;
 use crate::model::Target;
 use crate::oracle::{Context, Invariant, Oracle, Violation};
+use crate::oracles::SharedView;
 use crate::preempt;
 use crate::schedule::{Action, Host, Schedule};
 use crate::seed::derive;
@@ -226,6 +227,8 @@ struct Director<'a> {
     recorder: Recorder,
     host: Rc<str>,
     oracles: Vec<Box<dyn Oracle>>,
+    /// The view the oracles share, if any of them reads it.
+    view: Option<SharedView>,
     judged: usize,
     /// Pending timers: when, what, and for which host's which process.
     timers: Vec<(Duration, Timer, Host, u64)>,
@@ -241,8 +244,19 @@ impl<'a> Director<'a> {
             recovery_bound: setup.limits.recovery_bound,
             health_path: setup.target.health_path().map(str::to_string),
             ready_path: setup.target.ready_path().map(str::to_string),
+            view: SharedView::new(
+                setup.target.health_path().map(str::to_string),
+                setup.target.ready_path().map(str::to_string),
+            ),
         };
+        // Only oracles that read the view need it kept.
+        let view = setup
+            .invariants
+            .iter()
+            .any(|invariant| invariant.reads_view())
+            .then(|| context.view.clone());
         Self {
+            view,
             world: World::new(setup, case.seed, horizon, &recorder),
             setup,
             case,
@@ -459,15 +473,22 @@ impl<'a> Director<'a> {
             return self.oracles.iter_mut().find_map(|oracle| oracle.tick(now));
         }
         let oracles = &mut self.oracles;
+        let view = &self.view;
         let judged = self.judged;
         let verdict = self.recorder.with_events(|events| {
             events[judged..total]
                 .iter()
                 .zip(judged..)
                 .find_map(|(event, index)| {
-                    oracles
+                    let verdict = oracles
                         .iter_mut()
-                        .find_map(|oracle| oracle.observe(index, event))
+                        .find_map(|oracle| oracle.observe(index, event));
+                    // Each oracle judged the state before the event; now the
+                    // shared view takes it in.
+                    if let Some(view) = view {
+                        view.0.borrow_mut().observe(index, event);
+                    }
+                    verdict
                 })
         });
         self.judged = total;

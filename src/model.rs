@@ -287,10 +287,18 @@ impl Builtin {
     /// names none: the cluster's for a cluster, the others for one host.
     pub fn invariants(&self) -> Vec<Invariant> {
         let cluster = [Invariant::UsedBeforeStarted, Invariant::ClusterConverges];
+        // The serving invariants were made for users' services; the models'
+        // races have their own.
+        let serving = [
+            Invariant::AcceptedRequestFailed,
+            Invariant::FailedWhileReady,
+            Invariant::RecoversAfterRestart,
+        ];
         let is_cluster = self.hosts().len() > 1;
         Invariant::ALL
             .into_iter()
             .filter(|invariant| cluster.contains(invariant) == is_cluster)
+            .filter(|invariant| !serving.contains(invariant))
             .collect()
     }
 

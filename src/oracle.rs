@@ -155,6 +155,12 @@ impl Invariant {
         )
     }
 
+    /// Whether its oracle reads the run's shared view of connections,
+    /// requests and signals.
+    pub(crate) fn reads_view(self) -> bool {
+        self.black_box()
+    }
+
     /// What the invariant needs the service to have.
     pub fn needs(self) -> Needs {
         match self {
@@ -202,7 +208,7 @@ impl Invariant {
 }
 
 /// What oracles know of the service beyond the trace.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Context {
     /// How long the service promises a stop takes at most.
     pub drain_deadline: Duration,
@@ -216,6 +222,9 @@ pub struct Context {
     pub health_path: Option<String>,
     /// The service's readiness path, if it has one.
     pub ready_path: Option<String>,
+    /// What the shutdown and serving oracles keep track of, kept once per
+    /// run by the director and read by each of them.
+    pub(crate) view: crate::oracles::SharedView,
 }
 
 impl Context {

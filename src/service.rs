@@ -467,8 +467,7 @@ impl AsyncRead for Stream {
         let before = buf.filled().len();
         let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
         if let Poll::Ready(Ok(())) = &polled {
-            let read = buf.filled()[before..].to_vec();
-            self.sniff(&read);
+            self.sniff(&buf.filled()[before..]);
         }
         polled
     }

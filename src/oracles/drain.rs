@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::view::View;
+use super::view::SharedView;
 use crate::oracle::{Context, Invariant, Oracle, Violation};
 use crate::trace::{Event, EventKind, Outcome};
 
@@ -14,7 +14,7 @@ const DEADLINE_TOLERANCE: Duration = Duration::from_millis(100);
 /// Checks [`Invariant::DrainDeadline`]: liveness, judged as time passes.
 pub(crate) struct DrainDeadline {
     deadline: Duration,
-    view: View,
+    view: SharedView,
     reported: bool,
     /// The connections open when SIGTERM arrived: when each opened, and
     /// when it closed, if it has.
@@ -25,7 +25,7 @@ impl DrainDeadline {
     pub(crate) fn new(context: &Context) -> Self {
         Self {
             deadline: context.drain_deadline,
-            view: View::new(context),
+            view: context.view.clone(),
             reported: false,
             at_sigterm: BTreeMap::new(),
         }
@@ -33,12 +33,11 @@ impl DrainDeadline {
 }
 
 impl Oracle for DrainDeadline {
-    fn observe(&mut self, index: usize, event: &Event) -> Option<Violation> {
-        self.view.observe(index, event);
+    fn observe(&mut self, _index: usize, event: &Event) -> Option<Violation> {
+        let view = self.view.get();
         match &event.kind {
             EventKind::Sigterm => {
-                self.at_sigterm = self
-                    .view
+                self.at_sigterm = view
                     .connections
                     .iter()
                     .map(|(connection, opened)| (*connection, (*opened, None)))
@@ -56,9 +55,10 @@ impl Oracle for DrainDeadline {
     }
 
     fn tick(&mut self, now: Duration) -> Option<Violation> {
-        let (sigterm_at, sigterm_event) = self.view.sigterm?;
+        let view = self.view.get();
+        let (sigterm_at, sigterm_event) = view.sigterm?;
         let late = now > sigterm_at + self.deadline + DEADLINE_TOLERANCE;
-        if self.view.stopped || !late || self.reported {
+        if view.stopped || !late || self.reported {
             return None;
         }
         self.reported = true;
@@ -72,7 +72,7 @@ impl Oracle for DrainDeadline {
                 sigterm_at.as_millis(),
                 now.saturating_sub(sigterm_at).as_millis(),
                 self.deadline.as_millis(),
-                self.view.describe_open(now),
+                view.describe_open(now),
                 self.describe_at_sigterm(),
             ),
         })
@@ -107,27 +107,28 @@ impl DrainDeadline {
 /// end in a reset while its process lives (a kill or crash excuses it; the
 /// orchestrator's kills are judged by `killed-with-requests-in-flight`).
 pub(crate) struct RequestCut {
-    view: View,
+    view: SharedView,
 }
 
 impl RequestCut {
     pub(crate) fn new(context: &Context) -> Self {
         Self {
-            view: View::new(context),
+            view: context.view.clone(),
         }
     }
 }
 
 impl Oracle for RequestCut {
     fn observe(&mut self, index: usize, event: &Event) -> Option<Violation> {
+        let view = self.view.get();
         let violation = match &event.kind {
             EventKind::Observed {
                 request,
                 outcome: Outcome::Reset,
             } => {
-                let sent = self.view.sent.get(request);
-                let same_process = sent.is_some_and(|sent| sent.generation == self.view.generation);
-                (self.view.accepted.contains(request) && same_process).then(|| Violation {
+                let sent = view.sent.get(request);
+                let same_process = sent.is_some_and(|sent| sent.generation == view.generation);
+                (view.accepted.contains(request) && same_process).then(|| Violation {
                     invariant: Invariant::RequestCut,
                     event: index,
                     at: event.at,
@@ -140,7 +141,6 @@ impl Oracle for RequestCut {
             }
             _ => None,
         };
-        self.view.observe(index, event);
         violation
     }
 }

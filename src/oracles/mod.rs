@@ -14,3 +14,4 @@ pub(crate) use self::handles::StaleHandle;
 pub(crate) use self::probes::{HealthDuringDrain, KilledWithRequestsInFlight, ReadyAfterStop};
 pub(crate) use self::serving::{AcceptedRequestFailed, FailedWhileReady, RecoversAfterRestart};
 pub(crate) use self::startup::ServedBeforeInitialised;
+pub(crate) use self::view::SharedView;

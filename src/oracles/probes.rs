@@ -1,7 +1,7 @@
 //! The status invariants (race 4): `health-during-drain`, `ready-after-stop`
 //! and `killed-with-requests-in-flight`.
 
-use super::view::View;
+use super::view::SharedView;
 use crate::oracle::{Context, Invariant, Oracle, Violation};
 use crate::trace::{Event, EventKind, Outcome};
 
@@ -13,30 +13,30 @@ fn passed(outcome: &Outcome) -> bool {
 /// fault (a partition or hold between prober and server) is not the
 /// service's failure and is not judged.
 pub(crate) struct HealthDuringDrain {
-    view: View,
+    view: SharedView,
 }
 
 impl HealthDuringDrain {
     pub(crate) fn new(context: &Context) -> Self {
         Self {
-            view: View::new(context),
+            view: context.view.clone(),
         }
     }
 }
 
 impl Oracle for HealthDuringDrain {
     fn observe(&mut self, index: usize, event: &Event) -> Option<Violation> {
+        let view = self.view.get();
         let mut violation = None;
         if let EventKind::Observed { request, outcome } = &event.kind {
-            let sent = self.view.sent.get(request);
+            let sent = view.sent.get(request);
             let health =
-                sent.is_some_and(|sent| Some(sent.path.as_str()) == self.view.health.as_deref());
+                sent.is_some_and(|sent| Some(sent.path.as_str()) == view.health.as_deref());
             let excused = matches!(outcome, Outcome::NotRouted)
-                || sent.is_some_and(|sent| self.view.cut_off(&sent.host) || sent.faulted);
-            let busy = self.view.traffic_in_flight().next().is_some();
+                || sent.is_some_and(|sent| view.cut_off(&sent.host) || sent.faulted);
+            let busy = view.traffic_in_flight().next().is_some();
             if health && !excused && !passed(outcome) && busy {
-                let busy: Vec<String> = self
-                    .view
+                let busy: Vec<String> = view
                     .traffic_in_flight()
                     .map(|(request, (path, _))| format!("r{request} {path}"))
                     .collect();
@@ -48,13 +48,12 @@ impl Oracle for HealthDuringDrain {
                         "{} probe r{request} of {} saw {outcome} while the server was still \
                          handling {}",
                         event.host,
-                        self.view.health.as_deref().unwrap_or("/health"),
+                        view.health.as_deref().unwrap_or("/health"),
                         busy.join(", ")
                     ),
                 });
             }
         }
-        self.view.observe(index, event);
         violation
     }
 }
@@ -64,24 +63,25 @@ impl Oracle for HealthDuringDrain {
 /// to the orchestrator, which is what the invariant protects, so only a 2xx
 /// breaks it.
 pub(crate) struct ReadyAfterStop {
-    view: View,
+    view: SharedView,
 }
 
 impl ReadyAfterStop {
     pub(crate) fn new(context: &Context) -> Self {
         Self {
-            view: View::new(context),
+            view: context.view.clone(),
         }
     }
 }
 
 impl Oracle for ReadyAfterStop {
     fn observe(&mut self, index: usize, event: &Event) -> Option<Violation> {
+        let view = self.view.get();
         let mut violation = None;
         if let EventKind::Observed { request, outcome } = &event.kind {
-            let sent = self.view.sent.get(request);
-            if let (Some(sent), Some((sigterm_at, _))) = (sent, self.view.sigterm) {
-                let ready = Some(sent.path.as_str()) == self.view.ready.as_deref()
+            let sent = view.sent.get(request);
+            if let (Some(sent), Some((sigterm_at, _))) = (sent, view.sigterm) {
+                let ready = Some(sent.path.as_str()) == view.ready.as_deref()
                     && matches!(outcome, Outcome::Status(200..=299));
                 if ready && sent.at >= sigterm_at {
                     violation = Some(Violation {
@@ -99,7 +99,6 @@ impl Oracle for ReadyAfterStop {
                 }
             }
         }
-        self.view.observe(index, event);
         violation
     }
 }
@@ -108,23 +107,23 @@ impl Oracle for ReadyAfterStop {
 /// SIGKILL (grace expired, or a failed probe), no application request may be
 /// unfinished. Kills a schedule injects as faults are not judged.
 pub(crate) struct KilledWithRequestsInFlight {
-    view: View,
+    view: SharedView,
 }
 
 impl KilledWithRequestsInFlight {
     pub(crate) fn new(context: &Context) -> Self {
         Self {
-            view: View::new(context),
+            view: context.view.clone(),
         }
     }
 }
 
 impl Oracle for KilledWithRequestsInFlight {
     fn observe(&mut self, index: usize, event: &Event) -> Option<Violation> {
+        let view = self.view.get();
         let mut violation = None;
         if let EventKind::Sigkill { reason } = &event.kind {
-            let unfinished: Vec<String> = self
-                .view
+            let unfinished: Vec<String> = view
                 .traffic_in_flight()
                 .map(|(request, (path, since))| {
                     format!(
@@ -145,7 +144,6 @@ impl Oracle for KilledWithRequestsInFlight {
                 });
             }
         }
-        self.view.observe(index, event);
         violation
     }
 }

@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use super::view::{Sent, View};
+use super::view::{Sent, SharedView, View};
 use crate::oracle::{Context, Invariant, Oracle, Violation};
 use crate::schedule::{Action, Host, Link};
 use crate::trace::{Event, EventKind, Milestone, Outcome};
@@ -36,22 +36,23 @@ fn judged<'a>(view: &'a View, event: &'a Event) -> Option<(u64, &'a Sent, &'a Ou
 /// Checks [`Invariant::AcceptedRequestFailed`]: from listening until a stop
 /// is requested, a request the service read gets neither a 5xx nor a reset.
 pub(crate) struct AcceptedRequestFailed {
-    view: View,
+    view: SharedView,
 }
 
 impl AcceptedRequestFailed {
     pub(crate) fn new(context: &Context) -> Self {
         Self {
-            view: View::new(context),
+            view: context.view.clone(),
         }
     }
 }
 
 impl Oracle for AcceptedRequestFailed {
     fn observe(&mut self, index: usize, event: &Event) -> Option<Violation> {
-        let violation = judged(&self.view, event).and_then(|(request, sent, outcome)| {
-            let accepted = self.view.accepted.contains(&request);
-            let serving = self.view.sigterm.is_none();
+        let view = self.view.get();
+        let violation = judged(&view, event).and_then(|(request, sent, outcome)| {
+            let accepted = view.accepted.contains(&request);
+            let serving = view.sigterm.is_none();
             (accepted && serving && broken(outcome)).then(|| Violation {
                 invariant: Invariant::AcceptedRequestFailed,
                 event: index,
@@ -64,7 +65,6 @@ impl Oracle for AcceptedRequestFailed {
                 ),
             })
         });
-        self.view.observe(index, event);
         violation
     }
 }
@@ -72,7 +72,7 @@ impl Oracle for AcceptedRequestFailed {
 /// Checks [`Invariant::FailedWhileReady`]: a request sent after `/ready`
 /// answered 2xx, and before a stop, is not refused, reset or answered 5xx.
 pub(crate) struct FailedWhileReady {
-    view: View,
+    view: SharedView,
     /// When the current process's `/ready` last answered 2xx, if its last
     /// answer was that, and the process generation it was in.
     ready_since: Option<(Duration, u64)>,
@@ -81,7 +81,7 @@ pub(crate) struct FailedWhileReady {
 impl FailedWhileReady {
     pub(crate) fn new(context: &Context) -> Self {
         Self {
-            view: View::new(context),
+            view: context.view.clone(),
             ready_since: None,
         }
     }
@@ -89,17 +89,18 @@ impl FailedWhileReady {
 
 impl Oracle for FailedWhileReady {
     fn observe(&mut self, index: usize, event: &Event) -> Option<Violation> {
+        let view = self.view.get();
         let mut violation = None;
         if let EventKind::Observed { request, outcome } = &event.kind {
-            let sent = self.view.sent.get(request);
-            let probe = sent.filter(|sent| Some(sent.path.as_str()) == self.view.ready.as_deref());
-            if let Some(probe) = probe.filter(|probe| probe.generation == self.view.generation) {
+            let sent = view.sent.get(request);
+            let probe = sent.filter(|sent| Some(sent.path.as_str()) == view.ready.as_deref());
+            if let Some(probe) = probe.filter(|probe| probe.generation == view.generation) {
                 self.ready_since = match outcome {
                     Outcome::Status(200..=299) => {
                         self.ready_since.or(Some((event.at, probe.generation)))
                     }
                     // A fault between prober and server says nothing of the service.
-                    _ if self.view.cut_off(&probe.host) || probe.faulted => self.ready_since,
+                    _ if view.cut_off(&probe.host) || probe.faulted => self.ready_since,
                     Outcome::NotRouted => self.ready_since,
                     _ => None,
                 };
@@ -107,12 +108,12 @@ impl Oracle for FailedWhileReady {
         }
         let ready_since = self
             .ready_since
-            .filter(|(_, generation)| *generation == self.view.generation);
+            .filter(|(_, generation)| *generation == view.generation);
         if let (Some((since, _)), Some((request, sent, outcome))) =
-            (ready_since, judged(&self.view, event))
+            (ready_since, judged(&view, event))
         {
             let failed = broken(outcome) || *outcome == Outcome::Refused;
-            if failed && sent.at >= since && self.view.sigterm.is_none() {
+            if failed && sent.at >= since && view.sigterm.is_none() {
                 violation = Some(Violation {
                     invariant: Invariant::FailedWhileReady,
                     event: index,
@@ -122,13 +123,12 @@ impl Oracle for FailedWhileReady {
                          answered 2xx at {}ms and no stop was requested",
                         sent.path,
                         sent.at.as_millis(),
-                        self.view.ready.as_deref().unwrap_or("/ready"),
+                        view.ready.as_deref().unwrap_or("/ready"),
                         since.as_millis()
                     ),
                 });
             }
         }
-        self.view.observe(index, event);
         violation
     }
 }
@@ -136,7 +136,7 @@ impl Oracle for FailedWhileReady {
 /// Checks [`Invariant::RecoversAfterRestart`]: a request sent once the
 /// recovery bound has passed since the last start or restart is served.
 pub(crate) struct RecoversAfterRestart {
-    view: View,
+    view: SharedView,
     bound: Duration,
     /// When the service was last started or restarted, while nothing has
     /// stopped it since.
@@ -151,7 +151,7 @@ pub(crate) struct RecoversAfterRestart {
 impl RecoversAfterRestart {
     pub(crate) fn new(context: &Context) -> Self {
         Self {
-            view: View::new(context),
+            view: context.view.clone(),
             bound: context.recovery_bound,
             up_since: None,
             stopping: false,
@@ -162,6 +162,7 @@ impl RecoversAfterRestart {
 
 impl Oracle for RecoversAfterRestart {
     fn observe(&mut self, index: usize, event: &Event) -> Option<Violation> {
+        let view = self.view.get();
         let mut violation = None;
         match &event.kind {
             EventKind::Step(Action::Start { .. }) if !self.stopping => {
@@ -189,11 +190,11 @@ impl Oracle for RecoversAfterRestart {
             _ => {}
         }
         if let (Some(up_since), Some((request, sent, outcome))) =
-            (self.up_since, judged(&self.view, event))
+            (self.up_since, judged(&view, event))
         {
             // A request the server read and is still answering shows it is
             // up (a slow endpoint); one it never read shows it is not.
-            let read = self.view.accepted.contains(&request);
+            let read = view.accepted.contains(&request);
             let timed_out = *outcome == Outcome::TimedOut && !self.slowed && !read;
             let failed = broken(outcome) || *outcome == Outcome::Refused || timed_out;
             if failed && sent.at >= up_since + self.bound {
@@ -213,7 +214,6 @@ impl Oracle for RecoversAfterRestart {
                 });
             }
         }
-        self.view.observe(index, event);
         violation
     }
 }

@@ -7,7 +7,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 use std::time::Duration;
 
-use crate::oracle::Context;
 use crate::schedule::{Action, Host, Link};
 use crate::trace::{Event, EventKind, Milestone};
 
@@ -22,6 +21,29 @@ pub(crate) struct Sent {
     /// while it was pending: turmoil does not retransmit, so its bytes may
     /// be lost for good, which is the network's doing, not the service's.
     pub(crate) faulted: bool,
+}
+
+/// The one view of a run, shared by its oracles: the director updates it
+/// after every oracle has judged an event, so each judges the state before
+/// the event, and the work is done once, not once per oracle.
+#[derive(Clone)]
+pub(crate) struct SharedView(pub(crate) Rc<std::cell::RefCell<View>>);
+
+impl SharedView {
+    pub(crate) fn new(health: Option<String>, ready: Option<String>) -> Self {
+        SharedView(Rc::new(std::cell::RefCell::new(View::new(health, ready))))
+    }
+
+    /// The view as it stands.
+    pub(crate) fn get(&self) -> std::cell::Ref<'_, View> {
+        self.0.borrow()
+    }
+}
+
+impl std::fmt::Debug for SharedView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SharedView")
+    }
 }
 
 pub(crate) struct View {
@@ -51,10 +73,10 @@ pub(crate) struct View {
 }
 
 impl View {
-    pub(crate) fn new(context: &Context) -> Self {
+    pub(crate) fn new(health: Option<String>, ready: Option<String>) -> Self {
         Self {
-            health: context.health_path.clone(),
-            ready: context.ready_path.clone(),
+            health,
+            ready,
             connections: BTreeMap::new(),
             requests: BTreeMap::new(),
             request_connections: BTreeMap::new(),
