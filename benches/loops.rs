@@ -227,25 +227,34 @@ fn main() {
             setup.invariants.clear();
         }
         let (mut harness_time, mut bare_time) = (Duration::ZERO, Duration::ZERO);
+        // The machine's speed drifts: each round's ratio is taken side by
+        // side, and the median round is reported with the spread.
+        let mut ratios = Vec::new();
         for round in 0..rounds {
             let started = Instant::now();
             for index in 0..loops_per_round {
                 harness_loop(&setup, round * loops_per_round + index, &schedule);
             }
-            harness_time += started.elapsed();
+            let harness_round = started.elapsed();
             let started = Instant::now();
             for index in 0..loops_per_round {
                 bare_loop(round * loops_per_round + index);
             }
-            bare_time += started.elapsed();
+            let bare_round = started.elapsed();
+            ratios.push(harness_round.as_secs_f64() / bare_round.as_secs_f64());
+            harness_time += harness_round;
+            bare_time += bare_round;
         }
+        ratios.sort_by(f64::total_cmp);
         let loops = (loops_per_round * rounds) as f64;
         let harness_rate = loops / harness_time.as_secs_f64();
         let bare_rate = loops / bare_time.as_secs_f64();
         println!(
             "  {name:<26} {harness_rate:>8.1} loops/s   bare turmoil {bare_rate:>8.1} loops/s   \
-             ratio {:.2}x   ({} invariants checked)",
-            bare_rate / harness_rate,
+             ratio {:.2}x (median round; rounds {:.2}-{:.2})   {} invariants",
+            ratios[ratios.len() / 2],
+            ratios[0],
+            ratios[ratios.len() - 1],
             setup.invariants.len()
         );
     }
