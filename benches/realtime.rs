@@ -3,6 +3,9 @@
 //! (plain tokio + hyper, the same buggy logic as the models), run for a
 //! bounded time, side by side with the simulated campaigns that find them.
 //!
+//! `WIDEN_WINDOW=1` holds the drain's window open for 1 ms in the real-time
+//! loop: the control that shows the loop detects a hang when one happens.
+//!
 //! Run with `cargo bench --bench realtime`. `REAL_SECONDS` bounds each
 //! real-time attempt (default 20), `ATTEMPTS` sets how many attempts and
 //! simulated base seeds (default 5). Under `cargo test` it runs one short
@@ -52,8 +55,35 @@ struct Attempt {
     found: bool,
 }
 
+/// A client connection's sender, its connection task, and the response
+/// to one `GET /` on it.
+type Exchange = (
+    hyper::client::conn::http1::SendRequest<Empty<Bytes>>,
+    tokio::task::JoinHandle<hyper::Result<()>>,
+    Response<hyper::body::Incoming>,
+);
+
+/// Connects to `address` and sends `GET /`; the connection stays open.
+async fn get(address: std::net::SocketAddr) -> std::io::Result<Exchange> {
+    let stream = TcpStream::connect(address).await?;
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake::<_, Empty<Bytes>>(TokioIo::new(stream))
+            .await
+            .map_err(std::io::Error::other)?;
+    let connection = tokio::spawn(connection);
+    let request = Request::get("/")
+        .header(hyper::header::HOST, "localhost")
+        .body(Empty::new())
+        .map_err(std::io::Error::other)?;
+    let response = sender
+        .send_request(request)
+        .await
+        .map_err(std::io::Error::other)?;
+    Ok((sender, connection, response))
+}
+
 /// One real drain: start, a keep-alive request, stop. True if the stop hung.
-async fn real_drain_once() -> std::io::Result<bool> {
+async fn real_drain_once(widen: bool) -> std::io::Result<bool> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
     let live = Arc::new(AtomicUsize::new(0));
@@ -95,25 +125,17 @@ async fn real_drain_once() -> std::io::Result<bool> {
             draining.send_replace(true);
             // The bug: check, then wait; the wakeup can fall in between.
             if live.load(Ordering::SeqCst) > 0 {
+                if widen {
+                    // The control: hold the window open, as the simulation's
+                    // preemption point can, to show this loop detects a hang.
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
                 closed.notified().await;
             }
         })
     };
     // A client with a keep-alive connection, idle after its response.
-    let stream = TcpStream::connect(address).await?;
-    let (mut sender, connection) =
-        hyper::client::conn::http1::handshake::<_, Empty<Bytes>>(TokioIo::new(stream))
-            .await
-            .map_err(std::io::Error::other)?;
-    let client = tokio::spawn(connection);
-    let request = Request::get("/")
-        .header(hyper::header::HOST, "localhost")
-        .body(Empty::new())
-        .map_err(std::io::Error::other)?;
-    let response = sender
-        .send_request(request)
-        .await
-        .map_err(std::io::Error::other)?;
+    let (sender, client, response) = get(address).await?;
     response
         .into_body()
         .collect()
@@ -168,20 +190,7 @@ async fn real_startup_once(jitter: &mut u64) -> std::io::Result<bool> {
     *jitter ^= *jitter >> 7;
     *jitter ^= *jitter << 17;
     tokio::time::sleep(Duration::from_micros(*jitter % 10_000)).await;
-    let stream = TcpStream::connect(address).await?;
-    let (mut sender, connection) =
-        hyper::client::conn::http1::handshake::<_, Empty<Bytes>>(TokioIo::new(stream))
-            .await
-            .map_err(std::io::Error::other)?;
-    tokio::spawn(connection);
-    let request = Request::get("/")
-        .header(hyper::header::HOST, "localhost")
-        .body(Empty::new())
-        .map_err(std::io::Error::other)?;
-    let response = sender
-        .send_request(request)
-        .await
-        .map_err(std::io::Error::other)?;
+    let (sender, _, response) = get(address).await?;
     let failed = response.status() == StatusCode::INTERNAL_SERVER_ERROR;
     drop(sender);
     server.abort();
@@ -190,6 +199,7 @@ async fn real_startup_once(jitter: &mut u64) -> std::io::Result<bool> {
 
 /// Runs a real-time loop until it finds the bug or `bound` passes.
 fn real_time(bound: Duration, drain: bool, seed: u64) -> Attempt {
+    let widen = std::env::var("WIDEN_WINDOW").is_ok();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -202,7 +212,7 @@ fn real_time(bound: Duration, drain: bool, seed: u64) -> Attempt {
         while started.elapsed() < bound {
             iterations += 1;
             let found = if drain {
-                real_drain_once().await
+                real_drain_once(widen).await
             } else {
                 real_startup_once(&mut jitter).await
             };
