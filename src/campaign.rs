@@ -73,10 +73,10 @@ pub enum Determinism {
     Diverged {
         /// Index of the first differing event.
         index: usize,
-        /// That event in the first run, if it had one.
-        first: Option<Box<Event>>,
-        /// That event in the second run, if it had one.
-        second: Option<Box<Event>>,
+        /// That event of the first run as a trace line, if it had one.
+        first: Option<String>,
+        /// That event of the second run as a trace line, if it had one.
+        second: Option<String>,
     },
 }
 
@@ -188,19 +188,21 @@ impl Campaign {
         let found = AtomicU64::new(0);
         // The lowest position (in `indices`) of a failing case so far.
         let first = AtomicU64::new(u64::MAX);
-        let failing: Mutex<Vec<u64>> = Mutex::new(Vec::new());
+        // Each failing case's trace as text, by position: runs hold `Rc`s
+        // and stay on their thread, so the text is what crosses threads.
+        let failing: Mutex<Vec<(u64, String)>> = Mutex::new(Vec::new());
         let work = || loop {
             let position = next.fetch_add(1, Ordering::Relaxed);
             if position >= total || position > first.load(Ordering::Relaxed) {
                 return;
             }
             let (case, _) = self.case(indices[position as usize]);
-            let passed = self.run_case(&case).verdict == Verdict::Pass;
+            let run = self.run_case(&case);
             let done_now = done.fetch_add(1, Ordering::Relaxed) + 1;
-            if !passed {
+            if run.verdict != Verdict::Pass {
                 first.fetch_min(position, Ordering::Relaxed);
                 if let Ok(mut failing) = failing.lock() {
-                    failing.push(position);
+                    failing.push((position, trace::render(&run.events)));
                 }
                 found.fetch_add(1, Ordering::Relaxed);
             }
@@ -219,12 +221,27 @@ impl Campaign {
             });
         }
         let first = first.into_inner();
+        let failing = failing.into_inner().unwrap_or_default();
         let failure = (first != u64::MAX).then(|| {
-            // Runs hold `Rc`s and stay on their thread: the failing case is
-            // run again here, which `fail` compares with a third run.
+            // The failing case is run again here; it must fail as it did on
+            // its worker (and `fail` compares it with a third run).
             let (case, generated) = self.case(indices[first as usize]);
             let run = self.run_case(&case);
-            self.fail(case, run, generated)
+            let worker = failing
+                .iter()
+                .find(|(position, _)| *position == first)
+                .map(|(_, text)| text.as_str());
+            match worker.and_then(|text| diverged_from(text, &run.events)) {
+                Some(determinism) => Failure {
+                    seed: case.seed,
+                    original: case.schedule.clone(),
+                    shrunk: case.schedule,
+                    run,
+                    shrink_runs: 0,
+                    determinism,
+                },
+                None => self.fail(case, run, generated),
+            }
         });
         Report {
             cases_run: if failure.is_some() { first + 1 } else { total },
@@ -317,14 +334,33 @@ impl Campaign {
     }
 }
 
+/// Where a run's trace differs from an earlier run's trace text (one line
+/// per event), if it does.
+fn diverged_from(earlier: &str, events: &[Event]) -> Option<Determinism> {
+    let later = trace::render(events);
+    if later == earlier {
+        return None;
+    }
+    let (earlier, later): (Vec<&str>, Vec<&str>) =
+        (earlier.lines().collect(), later.lines().collect());
+    let index = (0..earlier.len().min(later.len()))
+        .find(|&index| earlier[index] != later[index])
+        .unwrap_or(earlier.len().min(later.len()));
+    Some(Determinism::Diverged {
+        index,
+        first: earlier.get(index).map(|line| line.to_string()),
+        second: later.get(index).map(|line| line.to_string()),
+    })
+}
+
 /// Compares the traces of two runs of the same case.
 pub fn compare(first: &[Event], second: &[Event]) -> Determinism {
     match trace::first_difference(first, second) {
         None => Determinism::Identical(trace::hash(first)),
         Some(index) => Determinism::Diverged {
             index,
-            first: first.get(index).cloned().map(Box::new),
-            second: second.get(index).cloned().map(Box::new),
+            first: first.get(index).map(Event::to_string),
+            second: second.get(index).map(Event::to_string),
         },
     }
 }
@@ -408,5 +444,44 @@ mod tests {
         assert!(report.failure.is_none());
         assert_eq!(report.cases_run, campaign.case_seeds(shard).len() as u64);
         assert_eq!(report.cases_run, 3);
+    }
+
+    #[test]
+    fn a_rerun_that_differs_from_its_worker_run_is_reported_where_it_differs() {
+        let campaign = campaign(1);
+        let (case, _) = campaign.case(0);
+        let run = campaign.run_case(&case);
+        let text = trace::render(&run.events);
+        assert_eq!(diverged_from(&text, &run.events), None);
+        let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+        assert!(lines.len() > 2, "a run records events");
+        lines[2] = "a different event".to_string();
+        let earlier = lines.join("\n") + "\n";
+        let Some(Determinism::Diverged {
+            index,
+            first,
+            second,
+        }) = diverged_from(&earlier, &run.events)
+        else {
+            panic!("the traces differ");
+        };
+        assert_eq!(index, 2);
+        assert_eq!(first.as_deref(), Some("a different event"));
+        assert_eq!(second, Some(run.events[2].to_string()));
+        // A shorter earlier run differs where it ended.
+        let shorter: String = text
+            .lines()
+            .take(1)
+            .map(|line| format!("{line}\n"))
+            .collect();
+        let diverged = diverged_from(&shorter, &run.events);
+        assert!(matches!(
+            diverged,
+            Some(Determinism::Diverged {
+                index: 1,
+                first: None,
+                ..
+            })
+        ));
     }
 }

@@ -24,14 +24,17 @@ const EXIT_UNMET: u8 = 100;
 /// The input could not be used.
 const EXIT_BAD_INPUT: u8 = 2;
 
+/// The exit codes, under every command's `--help`.
+const EXIT_CODES_HELP: &str = "Exit codes:
+  0    every expectation met (replay: the schedule passes and replays identically)
+  100  an expectation not met (replay: the schedule violates an invariant or does not replay identically)
+  2    bad input: a malformed scenario file, a bad flag value, an unwritable output";
+
 /// Deterministic simulation testing of service lifecycle races.
 ///
-/// Exit codes: 0 every expectation met (replay: the schedule passes);
-/// 100 an expectation not met (replay: the schedule violates an invariant or
-/// does not replay identically); 2 bad input (a malformed scenario, a bad
-/// flag value). Logs go to stderr, filtered by RUST_LOG.
+/// Logs go to stderr, filtered by RUST_LOG.
 #[derive(Parser)]
-#[command(version, about, long_about)]
+#[command(version, about, long_about, after_help = EXIT_CODES_HELP)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -41,10 +44,12 @@ struct Cli {
 enum Command {
     /// List the built-in models and their variants, the invariants, and the
     /// scenarios shipped in the crate, each with one line on what it is.
+    #[command(after_help = EXIT_CODES_HELP)]
     List,
     /// Run scenario files (or every *.toml under directories) and judge each
     /// against its expectation. LIFECYCLE_SEED runs one case seed;
     /// LIFECYCLE_CASES sets the case count; flags win over both.
+    #[command(after_help = EXIT_CODES_HELP)]
     Run {
         /// Scenario files or directories.
         #[arg(default_value = "scenarios")]
@@ -78,6 +83,7 @@ enum Command {
     },
     /// Run a saved failure's fixed schedule twice: print its timeline and
     /// verdict, and whether the two runs were identical.
+    #[command(after_help = EXIT_CODES_HELP)]
     Replay {
         /// A scenario file with a fixed `schedule` and `run.seed`.
         file: PathBuf,
@@ -268,9 +274,20 @@ fn load(paths: &[PathBuf], settings: &Settings) -> Result<Vec<Scenario>, u8> {
         }
         match Scenario::load(file) {
             Ok(mut scenario) => {
+                let as_written = scenario.campaign.cases.clone();
                 if let Err(error) = scenario.apply_environment() {
                     eprintln!("error: {error}");
                     return Err(EXIT_BAD_INPUT);
+                }
+                // --seed wins over LIFECYCLE_SEED: the campaign stays generated.
+                if let (Some(_), Cases::Seed(_), Cases::Generated { base_seed, count }) =
+                    (settings.seed, &scenario.campaign.cases, as_written)
+                {
+                    let count = lifecycle_sim::seed::cases_from_environment()
+                        .ok()
+                        .flatten()
+                        .unwrap_or(count);
+                    scenario.campaign.cases = Cases::Generated { base_seed, count };
                 }
                 if let Cases::Generated { base_seed, count } = &mut scenario.campaign.cases {
                     *count = settings.cases.unwrap_or(*count);

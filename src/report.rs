@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use crate::campaign::{Determinism, Failure};
+use crate::campaign::{Cases, Determinism, Failure};
 use crate::check::{replay_commands, Checked};
 use crate::director::Verdict;
 use crate::scenario::{Expect, Scenario};
@@ -101,11 +101,7 @@ pub fn failure(scenario: &Scenario, checked: &Checked, failure: &Failure) -> Str
             first,
             second,
         } => {
-            let show = |event: &Option<Box<Event>>| {
-                event
-                    .as_ref()
-                    .map_or("(none)".into(), |event| event.to_string())
-            };
+            let show = |line: &Option<String>| line.as_deref().unwrap_or("(no event)").to_string();
             let _ = writeln!(
                 text,
                 "  NONDETERMINISM: two runs of this seed differ at event #{index}:"
@@ -173,8 +169,15 @@ pub fn json_lines(scenario: &Scenario, checked: &Checked) -> Vec<String> {
         .map_or("pass".to_string(), |failure| {
             outcome_name(&failure.run.verdict)
         });
+    // The base seed of a generated campaign; the one case's seed otherwise.
+    let seed = match &scenario.campaign.cases {
+        Cases::Generated { base_seed, .. } => *base_seed,
+        Cases::Seed(seed) => *seed,
+        Cases::Fixed(case) => case.seed,
+    };
     let mut lines = vec![serde_json::json!({
         "record": "scenario",
+        "seed": render_seed(seed),
         "name": scenario.name,
         "file": scenario.path.display().to_string(),
         "target": scenario.campaign.setup.target.to_string(),

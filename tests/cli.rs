@@ -272,3 +272,94 @@ fn replay_draws_the_timeline_as_svg() {
         "{texts:?}"
     );
 }
+
+#[test]
+fn four_shards_run_together_exactly_the_cases_of_the_unsharded_run() {
+    let run = |shard: Option<&str>| {
+        let mut arguments = vec![
+            "run",
+            "scenarios/startup-window-fixed.toml",
+            "--seed",
+            "0x51",
+            "--cases",
+            "10",
+            "--format",
+            "json",
+        ];
+        if let Some(shard) = shard {
+            arguments.extend(["--shard", shard]);
+        }
+        let records = records(&arguments);
+        assert_eq!(records.len(), 1, "{records:?}");
+        records[0]["cases_run"].as_u64().expect("a case count")
+    };
+    let shares: Vec<u64> = ["1/4", "2/4", "3/4", "4/4"]
+        .into_iter()
+        .map(|shard| run(Some(shard)))
+        .collect();
+    // Case i belongs to share i mod 4: cases 0..10 split 3, 3, 2, 2. (Which
+    // seeds each share runs is tested on `Campaign::case_seeds`.)
+    assert_eq!(shares, [3, 3, 2, 2]);
+    assert_eq!(shares.iter().sum::<u64>(), run(None));
+}
+
+#[test]
+fn the_seed_flag_wins_over_lifecycle_seed() {
+    let output = Command::new(env!("CARGO_BIN_EXE_lifecycle-sim"))
+        .args([
+            "run",
+            "scenarios/startup-window-fixed.toml",
+            "--seed",
+            "7",
+            "--cases",
+            "4",
+            "--format",
+            "json",
+        ])
+        .current_dir(repository())
+        .env("LIFECYCLE_SEED", "0x5")
+        .env_remove("LIFECYCLE_CASES")
+        .output()
+        .unwrap();
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{text}");
+    let record: serde_json::Value = serde_json::from_str(text.trim()).expect("one record");
+    assert_eq!(record["seed"], "0x0000000000000007", "{text}");
+    assert_eq!(record["cases_run"], 4, "{text}");
+
+    // Without the flag, LIFECYCLE_SEED runs its one case.
+    let output = Command::new(env!("CARGO_BIN_EXE_lifecycle-sim"))
+        .args([
+            "run",
+            "scenarios/startup-window-fixed.toml",
+            "--format",
+            "json",
+        ])
+        .current_dir(repository())
+        .env("LIFECYCLE_SEED", "0x5")
+        .output()
+        .unwrap();
+    let record: serde_json::Value = serde_json::from_str(stdout(&output).trim()).unwrap();
+    assert_eq!(record["seed"], "0x0000000000000005");
+    assert_eq!(record["cases_run"], 1);
+}
+
+#[test]
+fn every_help_documents_the_exit_codes() {
+    for arguments in [
+        &["--help"][..],
+        &["list", "--help"],
+        &["run", "--help"],
+        &["replay", "--help"],
+    ] {
+        let text = stdout(&lifecycle_sim(arguments));
+        for line in [
+            "Exit codes:",
+            "  0    every expectation met",
+            "  100  an expectation not met",
+            "  2    bad input",
+        ] {
+            assert!(text.contains(line), "{arguments:?} lacks {line:?}: {text}");
+        }
+    }
+}
