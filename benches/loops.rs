@@ -8,8 +8,8 @@
 //! sides); the models' lines add what the models do beyond a plain server.
 //!
 //! Run with `cargo bench --bench loops`. `LOOPS_PER_ROUND` and `ROUNDS` set the
-//! sample size (defaults 200 and 5); rounds alternate the two sides so that
-//! machine noise falls on both. `TARGET` picks one line. The harness checks
+//! sample size (defaults 200 and 5); the two sides alternate loop by loop so
+//! that machine noise falls on both, and each round gives one ratio. `TARGET` picks one line. The harness checks
 //! the target's invariants; `ONE_ORACLE=1` checks only the first and
 //! `NO_ORACLE=1` none, to separate the oracles' cost from the trace's and
 //! the director's.
@@ -46,19 +46,22 @@ fn standard_schedule() -> Schedule {
     Schedule::parse_lines(&lines).expect("the standard loop parses")
 }
 
-/// One loop through the harness.
-fn harness_loop(setup: &Setup, seed: u64, schedule: &Schedule) {
+/// One loop through the harness; returns the simulated time it took.
+fn harness_loop(setup: &Setup, seed: u64, schedule: &Schedule) -> Duration {
     let case = Case {
         seed,
         schedule: schedule.clone(),
     };
     let run = director::run(setup, &case);
     assert_eq!(run.verdict, Verdict::Pass, "the fixed standard loop passes");
+    run.elapsed
 }
 
 /// The same loop on bare turmoil: the same server shape and client traffic,
-/// nothing recorded or judged.
-fn bare_loop(seed: u64) {
+/// nothing recorded or judged. `date_header` as the server compared with:
+/// hyper's default (on) for `Service::hyper`, off for the built-in models.
+/// Returns the simulated time it took.
+fn bare_loop(seed: u64, date_header: bool) -> Duration {
     let mut sim = turmoil::Builder::new()
         .rng_seed(seed)
         .epoch(SystemTime::UNIX_EPOCH + Duration::from_secs(1_704_067_200))
@@ -91,7 +94,9 @@ fn bare_loop(seed: u64) {
                         Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"hello"))))
                     });
                     let mut builder = http1::Builder::new();
-                    builder.auto_date_header(false).timer(TokioTimer::new());
+                    builder
+                        .auto_date_header(date_header)
+                        .timer(TokioTimer::new());
                     let served = builder.serve_connection(TokioIo::new(stream), service);
                     let mut served = std::pin::pin!(served);
                     let drain_began = tokio::select! {
@@ -123,11 +128,12 @@ fn bare_loop(seed: u64) {
     });
     sim.client("client", async move {
         tokio::time::sleep(FIRST_REQUEST).await;
+        let mut requests = Vec::new();
         for index in 0..REQUESTS {
             let due = FIRST_REQUEST + REQUEST_SPACING * index as u32;
             let now = turmoil::sim_elapsed().unwrap_or_default();
             tokio::time::sleep(due.saturating_sub(now)).await;
-            tokio::task::spawn_local(async {
+            requests.push(tokio::task::spawn_local(async {
                 let stream = TcpStream::connect(("server", 8080)).await?;
                 let (mut sender, connection) =
                     hyper::client::conn::http1::handshake::<_, Empty<Bytes>>(TokioIo::new(stream))
@@ -139,7 +145,12 @@ fn bare_loop(seed: u64) {
                 let response = sender.send_request(request).await?;
                 response.into_body().collect().await?;
                 Ok::<_, Box<dyn std::error::Error>>(())
-            });
+            }));
+        }
+        // The loop is over when every request has its answer (or its
+        // error), as the harness's is: the same traffic on both sides.
+        for request in requests {
+            let _ = request.await;
         }
         Ok(())
     });
@@ -152,7 +163,7 @@ fn bare_loop(seed: u64) {
         }
         let clients_done = sim.step().expect("the bare loop runs");
         if clients_done && stopped.get() {
-            break;
+            return sim.elapsed();
         }
     }
 }
@@ -212,7 +223,7 @@ fn main() {
     let only = std::env::var("TARGET").ok();
     println!(
         "standard loop: start -> {REQUESTS} requests -> graceful stop, {} loops per side, \
-         rounds alternating with bare turmoil",
+         alternating loop by loop with bare turmoil",
         loops_per_round * rounds
     );
     for (name, target) in targets {
@@ -226,21 +237,27 @@ fn main() {
         if std::env::var("NO_ORACLE").is_ok() {
             setup.invariants.clear();
         }
+        // The same server on both sides: `Service::hyper` serves with hyper's
+        // defaults (a Date header); the built-in models' endpoint sends none.
+        let date_header = matches!(setup.target, Target::Service(_));
         let (mut harness_time, mut bare_time) = (Duration::ZERO, Duration::ZERO);
+        // Simulated time per loop on each side: the same traffic takes the same time.
+        let (mut harness_simulated, mut bare_simulated) = (Duration::ZERO, Duration::ZERO);
         // The machine's speed drifts: each round's ratio is taken side by
         // side, and the median round is reported with the spread.
         let mut ratios = Vec::new();
         for round in 0..rounds {
-            let started = Instant::now();
+            // Loop by loop, one side then the other: noise falls on both.
+            let (mut harness_round, mut bare_round) = (Duration::ZERO, Duration::ZERO);
             for index in 0..loops_per_round {
-                harness_loop(&setup, round * loops_per_round + index, &schedule);
+                let seed = round * loops_per_round + index;
+                let started = Instant::now();
+                harness_simulated += harness_loop(&setup, seed, &schedule);
+                harness_round += started.elapsed();
+                let started = Instant::now();
+                bare_simulated += bare_loop(seed, date_header);
+                bare_round += started.elapsed();
             }
-            let harness_round = started.elapsed();
-            let started = Instant::now();
-            for index in 0..loops_per_round {
-                bare_loop(round * loops_per_round + index);
-            }
-            let bare_round = started.elapsed();
             ratios.push(harness_round.as_secs_f64() / bare_round.as_secs_f64());
             harness_time += harness_round;
             bare_time += bare_round;
@@ -251,11 +268,14 @@ fn main() {
         let bare_rate = loops / bare_time.as_secs_f64();
         println!(
             "  {name:<26} {harness_rate:>8.1} loops/s   bare turmoil {bare_rate:>8.1} loops/s   \
-             ratio {:.2}x (median round; rounds {:.2}-{:.2})   {} invariants",
+             ratio {:.2}x (median round; rounds {:.2}-{:.2})   {} invariants   \
+             simulated ms per loop {:.1} / {:.1}",
             ratios[ratios.len() / 2],
             ratios[0],
             ratios[ratios.len() - 1],
-            setup.invariants.len()
+            setup.invariants.len(),
+            harness_simulated.as_secs_f64() * 1000.0 / loops,
+            bare_simulated.as_secs_f64() * 1000.0 / loops,
         );
     }
 }
