@@ -45,8 +45,15 @@ fn simulated_per_wall(file: &str, cases: u64) -> (Duration, Duration) {
 }
 
 /// Cases per second of a scenario's campaign (all passing).
-fn cases_per_second(file: &str, cases: u64) -> f64 {
+/// Runs `cases` cases of a scenario (a cluster's with `nodes` nodes) on one
+/// thread: cases per second.
+fn cases_per_second(file: &str, nodes: Option<u8>, cases: u64) -> f64 {
     let mut scenario = scenario(file);
+    if let (Some(nodes), Target::Builtin(builtin)) = (nodes, &mut scenario.campaign.setup.target) {
+        // As `target.nodes` in the file would: the hosts and the schedules' nodes.
+        builtin.nodes = nodes;
+        scenario.campaign.generator.nodes = nodes;
+    }
     if let Cases::Generated { count, .. } = &mut scenario.campaign.cases {
         *count = cases;
     }
@@ -95,13 +102,16 @@ fn main() {
     }
 
     println!("cases per second by number of service hosts ({cases} cases each)");
-    for (file, hosts) in [
-        ("startup-window-fixed.toml", 1),
-        ("init-order-fixed.toml", 3),
+    for (file, nodes) in [
+        ("startup-window-fixed.toml", None),
+        ("init-order-fixed.toml", Some(3)),
+        ("init-order-fixed.toml", Some(5)),
+        ("init-order-fixed.toml", Some(10)),
     ] {
         println!(
-            "  {hosts} host(s)  {file:<28} {:>8.1} cases/s",
-            cases_per_second(file, cases)
+            "  {:>2} host(s)  {file:<28} {:>8.1} cases/s",
+            nodes.unwrap_or(1),
+            cases_per_second(file, nodes, cases)
         );
     }
 

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use crate::lifecycle::{self, Process, ServiceConfig, StatusPolicy};
 use crate::models;
-use crate::models::init_order::CLUSTER_SIZE;
+use crate::models::init_order::CLUSTER_SIZE_DEFAULT;
 use crate::oracle::Invariant;
 use crate::schedule::Host;
 use crate::service::Service;
@@ -44,13 +44,16 @@ pub enum Variant {
     Fixed,
 }
 
-/// A built-in service: a model and its variant.
+/// A built-in service: a model, its variant, and for a cluster model its size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Builtin {
     /// Which model.
     pub model: Model,
     /// Which policy.
     pub variant: Variant,
+    /// How many service hosts: 1, or a cluster's nodes (2 to
+    /// [`NODES_MAX`](crate::schedule::NODES_MAX); init-order's default is 3).
+    pub nodes: u8,
 }
 
 /// The software of one service process, as the director runs it.
@@ -102,6 +105,20 @@ impl Model {
     pub fn from_name(name: &str) -> Option<Model> {
         Model::ALL.into_iter().find(|model| model.name() == name)
     }
+
+    /// How many service hosts the model runs unless told: a cluster's
+    /// nodes, or 1.
+    pub fn nodes_default(self) -> u8 {
+        match self {
+            Model::InitOrder => CLUSTER_SIZE_DEFAULT,
+            _ => 1,
+        }
+    }
+
+    /// Whether the model is a cluster, whose size a scenario may set.
+    pub fn is_cluster(self) -> bool {
+        self.nodes_default() > 1
+    }
 }
 
 impl Variant {
@@ -145,7 +162,11 @@ impl From<Service> for Target {
 impl Target {
     /// A built-in model's variant as a target.
     pub fn builtin(model: Model, variant: Variant) -> Target {
-        Target::Builtin(Builtin { model, variant })
+        Target::Builtin(Builtin {
+            model,
+            variant,
+            nodes: model.nodes_default(),
+        })
     }
 
     /// Starts one process of the target's service.
@@ -270,7 +291,7 @@ impl Builtin {
     pub fn software(&self, process: Process) -> Software {
         match self.model {
             Model::InitOrder => {
-                let config = models::init_order::config(self.variant, process.seed);
+                let config = models::init_order::config(self.variant, process.seed, self.nodes);
                 Box::pin(crate::cluster::serve(config, process))
             }
             _ => Box::pin(lifecycle::serve(self.config(process.seed), process)),
@@ -305,7 +326,7 @@ impl Builtin {
     /// The service hosts: one `server`, or the nodes of a cluster.
     pub fn hosts(&self) -> Vec<Host> {
         match self.model {
-            Model::InitOrder => (1..=CLUSTER_SIZE).map(Host::Node).collect(),
+            Model::InitOrder => (1..=self.nodes).map(Host::Node).collect(),
             _ => vec![Host::Server],
         }
     }
@@ -323,6 +344,10 @@ impl Builtin {
 
 impl fmt::Display for Builtin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.model.name(), self.variant.name())
+        write!(f, "{}/{}", self.model.name(), self.variant.name())?;
+        if self.nodes != self.model.nodes_default() {
+            write!(f, " ({} nodes)", self.nodes)?;
+        }
+        Ok(())
     }
 }

@@ -17,8 +17,9 @@ use crate::campaign::{Campaign, Cases, Failure, ShrinkLimits};
 use crate::director::{Case, Limits, Setup, GRACE_DEFAULT};
 use crate::generate::{Fault, Generator};
 use crate::kubelet::{KubeletConfig, ProbeConfig};
-use crate::model::{Model, Target, Variant};
+use crate::model::{Builtin, Model, Target, Variant};
 use crate::oracle::Invariant;
+use crate::schedule::NODES_MAX;
 use crate::schedule::{check_path, parse_duration, render_duration, Schedule, Step};
 use crate::seed::{self, derive, parse_seed, render_seed};
 use crate::service::Service;
@@ -151,6 +152,7 @@ struct TargetTable {
     model: Option<Spanned<String>>,
     variant: Option<Spanned<String>>,
     service: Option<Spanned<String>>,
+    nodes: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -633,8 +635,15 @@ fn target(
     table: &TargetTable,
     services: &[Service],
 ) -> Result<Target, ScenarioError> {
+    if let (Some(nodes), Some(_)) = (&table.nodes, &table.service) {
+        return Err(reader.error(
+            nodes.span(),
+            "target.nodes",
+            "a service runs on one host; only a cluster model (init-order) has nodes".into(),
+        ));
+    }
     match (&table.model, &table.variant, &table.service) {
-        (Some(model), Some(variant), None) => builtin(reader, model, variant),
+        (Some(model), Some(variant), None) => builtin(reader, model, variant, table.nodes.as_ref()),
         (None, None, Some(name)) => service(reader, name, services),
         (_, _, Some(name)) => Err(reader.error(
             name.span(),
@@ -672,6 +681,7 @@ fn builtin(
     reader: &Reader,
     model: &Spanned<String>,
     variant: &Spanned<String>,
+    nodes: Option<&Spanned<i64>>,
 ) -> Result<Target, ScenarioError> {
     let model_named = Model::from_name(model.get_ref()).ok_or_else(|| {
         reader.error(
@@ -694,7 +704,34 @@ fn builtin(
             ),
         )
     })?;
-    Ok(Target::builtin(model_named, variant_named))
+    let mut builtin = Builtin {
+        model: model_named,
+        variant: variant_named,
+        nodes: model_named.nodes_default(),
+    };
+    if let Some(nodes) = nodes {
+        if !model_named.is_cluster() {
+            return Err(reader.error(
+                nodes.span(),
+                "target.nodes",
+                format!(
+                    "`{}` runs one service host; only a cluster model (init-order) has nodes",
+                    model_named.name()
+                ),
+            ));
+        }
+        builtin.nodes = u8::try_from(*nodes.get_ref())
+            .ok()
+            .filter(|count| (2..=NODES_MAX).contains(count))
+            .ok_or_else(|| {
+                reader.error(
+                    nodes.span(),
+                    "target.nodes",
+                    format!("{} nodes: a cluster has 2 to {NODES_MAX}", nodes.get_ref()),
+                )
+            })?;
+    }
+    Ok(Target::Builtin(builtin))
 }
 
 fn service(

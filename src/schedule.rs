@@ -27,13 +27,17 @@ pub enum Host {
     Server,
     /// The orchestrator's host, when the scenario has one.
     Kubelet,
-    /// Node `n` (1 to 9) of a cluster model.
+    /// Node `n` (1 to [`NODES_MAX`]) of a cluster model.
     Node(u8),
 }
 
+/// The most nodes a cluster may have.
+pub const NODES_MAX: u8 = 16;
+
 /// The names of cluster nodes, so that every host name is static.
-const NODE_NAMES: [&str; 9] = [
+const NODE_NAMES: [&str; NODES_MAX as usize] = [
     "node-1", "node-2", "node-3", "node-4", "node-5", "node-6", "node-7", "node-8", "node-9",
+    "node-10", "node-11", "node-12", "node-13", "node-14", "node-15", "node-16",
 ];
 
 impl Host {
@@ -43,7 +47,7 @@ impl Host {
             Host::Client => "client",
             Host::Server => "server",
             Host::Kubelet => "kubelet",
-            Host::Node(n) => NODE_NAMES[usize::from(n.clamp(1, 9)) - 1],
+            Host::Node(n) => NODE_NAMES[usize::from(n.clamp(1, NODES_MAX)) - 1],
         }
     }
 
@@ -58,7 +62,7 @@ impl Host {
                 .position(|node| *node == name)
                 .map(|index| Host::Node(index as u8 + 1))
                 .ok_or_else(|| {
-                    format!("unknown host `{name}`: expected client, server, kubelet or node-1 to node-9")
+                    format!("unknown host `{name}`: expected client, server, kubelet or node-1 to node-16")
                 }),
         }
     }
@@ -306,7 +310,7 @@ fn parse_action(verb: &str, arguments: &[&str]) -> Result<Action, String> {
         {
             let host = Host::from_name(first).map_err(|_| {
                 format!(
-                    "`{first}` is neither a host (server, node-1 to node-9) nor an option such as \
+                    "`{first}` is neither a host (server, node-1 to node-16) nor an option such as \
                      `grace=5s`"
                 )
             })?;

@@ -90,3 +90,53 @@ fn the_race_depends_on_the_drawn_start_up_times() {
         .count();
     assert!((1..100).contains(&failing), "{failing} of 100 cases failed");
 }
+
+/// A shipped init-order scenario with `nodes` set and `cases` cases.
+fn with_nodes(file_name: &str, nodes: u8, cases: u64) -> lifecycle_sim::Scenario {
+    let path = sim_tests::scenarios_directory().join(file_name);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let text = text
+        .replace("[target]\n", &format!("[target]\nnodes = {nodes}\n"))
+        .lines()
+        .map(|line| {
+            if line.starts_with("cases = ") {
+                format!("cases = {cases}")
+            } else {
+                line.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    lifecycle_sim::Scenario::parse(&path, &text).unwrap_or_else(|error| panic!("{error}"))
+}
+
+#[test]
+fn a_ten_node_cluster_in_dependency_order_converges_under_faults() {
+    let scenario = with_nodes("init-order-fixed-faults.toml", 10, 40);
+    assert_eq!(scenario.campaign.setup.target.hosts().len(), 10);
+    let report = scenario.campaign.run();
+    if let Some(failure) = &report.failure {
+        panic!("case seed {:#x}: {}", failure.seed, failure.run.verdict);
+    }
+    assert_eq!(report.cases_run, 40);
+    // Every node ran: the tenth node's components reported ready.
+    let seed = scenario.campaign.case_seeds(lifecycle_sim::Shard::ALL)[0];
+    let schedule = scenario.campaign.generator.generate(seed).current();
+    let run = scenario.campaign.run_case(&Case { seed, schedule });
+    assert!(
+        run.events.iter().any(|event| &*event.host == "node-10"
+            && matches!(event.kind, EventKind::ComponentReady { .. })),
+        "{}",
+        lifecycle_sim::trace::render(&run.events)
+    );
+}
+
+#[test]
+fn a_ten_node_cluster_started_in_parallel_is_found_using_a_component_before_it_is_ready() {
+    let report = with_nodes("init-order-buggy.toml", 10, 200).campaign.run();
+    let failure = report.failure.expect("the race is found");
+    let Verdict::Violation(violation) = &failure.run.verdict else {
+        panic!("{}", failure.run.verdict);
+    };
+    assert_eq!(violation.invariant, Invariant::UsedBeforeStarted);
+}

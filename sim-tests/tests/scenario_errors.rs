@@ -156,3 +156,25 @@ fn a_grace_period_within_the_drain_deadline_is_refused() {
         "must be longer than the service's drain deadline",
     );
 }
+
+#[test]
+fn nodes_are_for_a_cluster_model_only_and_within_range() {
+    let error = error_of(&VALID.replace("variant = \"fixed\"", "variant = \"fixed\"\nnodes = 5"));
+    assert_points_at(&error, 7, "target.nodes", "only a cluster model");
+    let cluster = VALID.replace("\"startup-window\"", "\"init-order\"");
+    for bad in ["1", "17", "-3"] {
+        let text = cluster.replace(
+            "variant = \"fixed\"",
+            &format!("variant = \"fixed\"\nnodes = {bad}"),
+        );
+        assert_points_at(&error_of(&text), 7, "target.nodes", "a cluster has 2 to 16");
+    }
+    let ten = cluster.replace("variant = \"fixed\"", "variant = \"fixed\"\nnodes = 10");
+    let scenario = Scenario::parse(Path::new("scenarios/bad.toml"), &ten).unwrap();
+    assert_eq!(scenario.campaign.setup.target.hosts().len(), 10);
+    assert_eq!(scenario.campaign.generator.nodes, 10);
+    assert_eq!(
+        scenario.campaign.setup.target.to_string(),
+        "init-order/fixed (10 nodes)"
+    );
+}

@@ -1,6 +1,6 @@
 //! Race 2, init ordering (seen in the OpenZiti controller).
 //!
-//! Each of three nodes runs an HTTP layer and a consensus layer that talks to
+//! Each node (three unless a scenario sets `target.nodes`) runs an HTTP layer and a consensus layer that talks to
 //! its peers through it. Started in parallel, consensus can read the peer
 //! table before the HTTP layer has filled it (and keep the empty table for
 //! good), and the router dispatches peer messages to a consensus layer that
@@ -15,17 +15,17 @@ use crate::component::StartPolicy;
 use crate::model::Variant;
 use crate::models::draw_milliseconds;
 
-/// How many nodes the cluster has.
-pub(crate) const CLUSTER_SIZE: u8 = 3;
+/// How many nodes the cluster has unless a scenario says otherwise.
+pub(crate) const CLUSTER_SIZE_DEFAULT: u8 = 3;
 
-/// The configuration of one process of one node.
-pub(crate) fn config(variant: Variant, seed: u64) -> NodeConfig {
+/// The configuration of one process of one node of a cluster of `nodes`.
+pub(crate) fn config(variant: Variant, seed: u64, nodes: u8) -> NodeConfig {
     NodeConfig {
         start: match variant {
             Variant::Buggy => StartPolicy::Parallel,
             Variant::Fixed => StartPolicy::DependencyOrder,
         },
-        cluster_size: usize::from(CLUSTER_SIZE),
+        cluster_size: usize::from(nodes),
         http_init: draw_milliseconds(seed, 1..=300),
         raft_load: draw_milliseconds(seed ^ 0x7a7f, 1..=300),
         // A peer message costs a connection and an exchange, four one-way
