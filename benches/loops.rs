@@ -26,7 +26,9 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use lifecycle_sim::{director, Case, Model, Schedule, Service, Setup, Target, Variant, Verdict};
+use lifecycle_sim::{
+    director, Case, EventKind, Model, Outcome, Schedule, Service, Setup, Target, Variant, Verdict,
+};
 use tokio::sync::watch;
 use turmoil::net::{TcpListener, TcpStream};
 
@@ -46,22 +48,45 @@ fn standard_schedule() -> Schedule {
     Schedule::parse_lines(&lines).expect("the standard loop parses")
 }
 
-/// One loop through the harness; returns the simulated time it took.
-fn harness_loop(setup: &Setup, seed: u64, schedule: &Schedule) -> Duration {
+/// What one loop did: the simulated time it took, and how many requests
+/// were answered with a status (the rest were refused, reset or timed out).
+struct Done {
+    simulated: Duration,
+    answered: u64,
+}
+
+/// One loop through the harness.
+fn harness_loop(setup: &Setup, seed: u64, schedule: &Schedule) -> Done {
     let case = Case {
         seed,
         schedule: schedule.clone(),
     };
     let run = director::run(setup, &case);
     assert_eq!(run.verdict, Verdict::Pass, "the fixed standard loop passes");
-    run.elapsed
+    let answered = run
+        .events
+        .iter()
+        .filter(|event| {
+            &*event.host == "client"
+                && matches!(
+                    event.kind,
+                    EventKind::Observed {
+                        outcome: Outcome::Status(_),
+                        ..
+                    }
+                )
+        })
+        .count() as u64;
+    Done {
+        simulated: run.elapsed,
+        answered,
+    }
 }
 
 /// The same loop on bare turmoil: the same server shape and client traffic,
 /// nothing recorded or judged. `date_header` as the server compared with:
 /// hyper's default (on) for `Service::hyper`, off for the built-in models.
-/// Returns the simulated time it took.
-fn bare_loop(seed: u64, date_header: bool) -> Duration {
+fn bare_loop(seed: u64, date_header: bool) -> Done {
     let mut sim = turmoil::Builder::new()
         .rng_seed(seed)
         .epoch(SystemTime::UNIX_EPOCH + Duration::from_secs(1_704_067_200))
@@ -70,6 +95,8 @@ fn bare_loop(seed: u64, date_header: bool) -> Duration {
         .build();
     let (stop, stop_signal) = watch::channel(false);
     let stopped = Rc::new(Cell::new(false));
+    let answered = Rc::new(Cell::new(0_u64));
+    let client_answered = Rc::clone(&answered);
     let server_stopped = Rc::clone(&stopped);
     sim.host("server", move || {
         let mut stop_signal = stop_signal.clone();
@@ -133,7 +160,8 @@ fn bare_loop(seed: u64, date_header: bool) -> Duration {
             let due = FIRST_REQUEST + REQUEST_SPACING * index as u32;
             let now = turmoil::sim_elapsed().unwrap_or_default();
             tokio::time::sleep(due.saturating_sub(now)).await;
-            requests.push(tokio::task::spawn_local(async {
+            let answered = Rc::clone(&client_answered);
+            requests.push(tokio::task::spawn_local(async move {
                 let stream = TcpStream::connect(("server", 8080)).await?;
                 let (mut sender, connection) =
                     hyper::client::conn::http1::handshake::<_, Empty<Bytes>>(TokioIo::new(stream))
@@ -144,6 +172,7 @@ fn bare_loop(seed: u64, date_header: bool) -> Duration {
                     .body(Empty::new())?;
                 let response = sender.send_request(request).await?;
                 response.into_body().collect().await?;
+                answered.set(answered.get() + 1);
                 Ok::<_, Box<dyn std::error::Error>>(())
             }));
         }
@@ -163,7 +192,10 @@ fn bare_loop(seed: u64, date_header: bool) -> Duration {
         }
         let clients_done = sim.step().expect("the bare loop runs");
         if clients_done && stopped.get() {
-            return sim.elapsed();
+            return Done {
+                simulated: sim.elapsed(),
+                answered: answered.get(),
+            };
         }
     }
 }
@@ -241,8 +273,15 @@ fn main() {
         // defaults (a Date header); the built-in models' endpoint sends none.
         let date_header = matches!(setup.target, Target::Service(_));
         let (mut harness_time, mut bare_time) = (Duration::ZERO, Duration::ZERO);
-        // Simulated time per loop on each side: the same traffic takes the same time.
-        let (mut harness_simulated, mut bare_simulated) = (Duration::ZERO, Duration::ZERO);
+        // What each side did in all: the same traffic, the same simulated time.
+        let mut harness_side = Done {
+            simulated: Duration::ZERO,
+            answered: 0,
+        };
+        let mut bare_side = Done {
+            simulated: Duration::ZERO,
+            answered: 0,
+        };
         // The machine's speed drifts: each round's ratio is taken side by
         // side, and the median round is reported with the spread.
         let mut ratios = Vec::new();
@@ -251,12 +290,34 @@ fn main() {
             let (mut harness_round, mut bare_round) = (Duration::ZERO, Duration::ZERO);
             for index in 0..loops_per_round {
                 let seed = round * loops_per_round + index;
-                let started = Instant::now();
-                harness_simulated += harness_loop(&setup, seed, &schedule);
-                harness_round += started.elapsed();
-                let started = Instant::now();
-                bare_simulated += bare_loop(seed, date_header);
-                bare_round += started.elapsed();
+                let harness = || {
+                    let started = Instant::now();
+                    let done = harness_loop(&setup, seed, &schedule);
+                    (done, started.elapsed())
+                };
+                let bare = || {
+                    let started = Instant::now();
+                    let done = bare_loop(seed, date_header);
+                    (done, started.elapsed())
+                };
+                // Each side goes first every other loop, so that what one
+                // leaves in caches and the allocator falls on both.
+                let ((harness_done, harness_wall), (bare_done, bare_wall)) = if index % 2 == 0 {
+                    let first = harness();
+                    (first, bare())
+                } else {
+                    let first = bare();
+                    (harness(), first)
+                };
+                harness_round += harness_wall;
+                bare_round += bare_wall;
+                for (side, done) in [
+                    (&mut harness_side, harness_done),
+                    (&mut bare_side, bare_done),
+                ] {
+                    side.simulated += done.simulated;
+                    side.answered += done.answered;
+                }
             }
             ratios.push(harness_round.as_secs_f64() / bare_round.as_secs_f64());
             harness_time += harness_round;
@@ -269,13 +330,15 @@ fn main() {
         println!(
             "  {name:<26} {harness_rate:>8.1} loops/s   bare turmoil {bare_rate:>8.1} loops/s   \
              ratio {:.2}x (median round; rounds {:.2}-{:.2})   {} invariants   \
-             simulated ms per loop {:.1} / {:.1}",
+             per loop: simulated ms {:.1} / {:.1}, answered {:.2} / {:.2}",
             ratios[ratios.len() / 2],
             ratios[0],
             ratios[ratios.len() - 1],
             setup.invariants.len(),
-            harness_simulated.as_secs_f64() * 1000.0 / loops,
-            bare_simulated.as_secs_f64() * 1000.0 / loops,
+            harness_side.simulated.as_secs_f64() * 1000.0 / loops,
+            bare_side.simulated.as_secs_f64() * 1000.0 / loops,
+            harness_side.answered as f64 / loops,
+            bare_side.answered as f64 / loops,
         );
     }
 }

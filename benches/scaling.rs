@@ -44,7 +44,6 @@ fn simulated_per_wall(file: &str, cases: u64) -> (Duration, Duration) {
     (simulated, wall)
 }
 
-/// Cases per second of a scenario's campaign (all passing).
 /// Runs `cases` cases of a scenario (a cluster's with `nodes` nodes) on one
 /// thread: cases per second.
 fn cases_per_second(file: &str, nodes: Option<u8>, cases: u64) -> f64 {

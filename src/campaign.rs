@@ -2,7 +2,8 @@
 //!
 //! Case `i` of a campaign runs the schedule generated from its case seed. The
 //! first case whose verdict is not a pass is a failure: it is run again with
-//! the same seed to prove it replays (two traces, compared event by event),
+//! the same seed to prove it replays (two traces, compared event by event;
+//! on many threads, the worker's trace is compared as text with the re-run),
 //! then shrunk with the seed held fixed, keeping only simplifications that
 //! fail the same way. The result names the seed, the original and the shrunk
 //! schedule, and the shrunk run's trace.
@@ -188,9 +189,9 @@ impl Campaign {
         let found = AtomicU64::new(0);
         // The lowest position (in `indices`) of a failing case so far.
         let first = AtomicU64::new(u64::MAX);
-        // Each failing case's trace as text, by position: runs hold `Rc`s
-        // and stay on their thread, so the text is what crosses threads.
-        let failing: Mutex<Vec<(u64, String)>> = Mutex::new(Vec::new());
+        // Each failing case's verdict and trace lines, by position: runs
+        // hold `Rc`s and stay on their thread, so text is what crosses.
+        let failing: Mutex<Vec<(u64, Verdict, Vec<String>)>> = Mutex::new(Vec::new());
         let work = || loop {
             let position = next.fetch_add(1, Ordering::Relaxed);
             if position >= total || position > first.load(Ordering::Relaxed) {
@@ -201,8 +202,9 @@ impl Campaign {
             let done_now = done.fetch_add(1, Ordering::Relaxed) + 1;
             if run.verdict != Verdict::Pass {
                 first.fetch_min(position, Ordering::Relaxed);
+                let lines = run.events.iter().map(Event::to_string).collect();
                 if let Ok(mut failing) = failing.lock() {
-                    failing.push((position, trace::render(&run.events)));
+                    failing.push((position, run.verdict, lines));
                 }
                 found.fetch_add(1, Ordering::Relaxed);
             }
@@ -226,20 +228,33 @@ impl Campaign {
             // The failing case is run again here; it must fail as it did on
             // its worker (and `fail` compares it with a third run).
             let (case, generated) = self.case(indices[first as usize]);
-            let run = self.run_case(&case);
+            let mut run = self.run_case(&case);
             let worker = failing
-                .iter()
-                .find(|(position, _)| *position == first)
-                .map(|(_, text)| text.as_str());
-            match worker.and_then(|text| diverged_from(text, &run.events)) {
-                Some(determinism) => Failure {
-                    seed: case.seed,
-                    original: case.schedule.clone(),
-                    shrunk: case.schedule,
-                    run,
-                    shrink_runs: 0,
-                    determinism,
-                },
+                .into_iter()
+                .find(|(position, _, _)| *position == first);
+            // A wall-time bound falls where the machine's speed puts it: a
+            // run cut by it is no evidence of nondeterminism.
+            let comparable =
+                |verdict: &Verdict| !matches!(verdict, Verdict::Bounded(Bound::WallTime(_)));
+            let diverged = worker
+                .filter(|(_, verdict, _)| comparable(verdict) && comparable(&run.verdict))
+                .and_then(|(_, verdict, lines)| {
+                    Some((verdict, diverged_from(&lines, &run.events)?))
+                });
+            match diverged {
+                Some((verdict, determinism)) => {
+                    // What was found is the worker's verdict; the run here
+                    // shows where the two differ.
+                    run.verdict = verdict;
+                    Failure {
+                        seed: case.seed,
+                        original: case.schedule.clone(),
+                        shrunk: case.schedule,
+                        run,
+                        shrink_runs: 0,
+                        determinism,
+                    }
+                }
                 None => self.fail(case, run, generated),
             }
         });
@@ -334,22 +349,18 @@ impl Campaign {
     }
 }
 
-/// Where a run's trace differs from an earlier run's trace text (one line
-/// per event), if it does.
-fn diverged_from(earlier: &str, events: &[Event]) -> Option<Determinism> {
-    let later = trace::render(events);
-    if later == earlier {
-        return None;
-    }
-    let (earlier, later): (Vec<&str>, Vec<&str>) =
-        (earlier.lines().collect(), later.lines().collect());
-    let index = (0..earlier.len().min(later.len()))
+/// Where a run's trace differs from an earlier run's trace, given as one
+/// line per event, if it does.
+fn diverged_from(earlier: &[String], events: &[Event]) -> Option<Determinism> {
+    let later: Vec<String> = events.iter().map(Event::to_string).collect();
+    let shared = earlier.len().min(later.len());
+    let index = (0..shared)
         .find(|&index| earlier[index] != later[index])
-        .unwrap_or(earlier.len().min(later.len()));
+        .or((earlier.len() != later.len()).then_some(shared))?;
     Some(Determinism::Diverged {
         index,
-        first: earlier.get(index).map(|line| line.to_string()),
-        second: later.get(index).map(|line| line.to_string()),
+        first: earlier.get(index).cloned(),
+        second: later.get(index).cloned(),
     })
 }
 
@@ -451,12 +462,11 @@ mod tests {
         let campaign = campaign(1);
         let (case, _) = campaign.case(0);
         let run = campaign.run_case(&case);
-        let text = trace::render(&run.events);
-        assert_eq!(diverged_from(&text, &run.events), None);
-        let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+        let lines: Vec<String> = run.events.iter().map(Event::to_string).collect();
+        assert_eq!(diverged_from(&lines, &run.events), None);
         assert!(lines.len() > 2, "a run records events");
-        lines[2] = "a different event".to_string();
-        let earlier = lines.join("\n") + "\n";
+        let mut earlier = lines.clone();
+        earlier[2] = "a different event".to_string();
         let Some(Determinism::Diverged {
             index,
             first,
@@ -469,12 +479,7 @@ mod tests {
         assert_eq!(first.as_deref(), Some("a different event"));
         assert_eq!(second, Some(run.events[2].to_string()));
         // A shorter earlier run differs where it ended.
-        let shorter: String = text
-            .lines()
-            .take(1)
-            .map(|line| format!("{line}\n"))
-            .collect();
-        let diverged = diverged_from(&shorter, &run.events);
+        let diverged = diverged_from(&lines[..1], &run.events);
         assert!(matches!(
             diverged,
             Some(Determinism::Diverged {

@@ -44,11 +44,12 @@ struct Cli {
 enum Command {
     /// List the built-in models and their variants, the invariants, and the
     /// scenarios shipped in the crate, each with one line on what it is.
-    #[command(after_help = EXIT_CODES_HELP)]
+    /// Exits 0.
     List,
     /// Run scenario files (or every *.toml under directories) and judge each
     /// against its expectation. LIFECYCLE_SEED runs one case seed;
-    /// LIFECYCLE_CASES sets the case count; flags win over both.
+    /// LIFECYCLE_CASES sets the case count; --seed wins over LIFECYCLE_SEED
+    /// and --cases over LIFECYCLE_CASES.
     #[command(after_help = EXIT_CODES_HELP)]
     Run {
         /// Scenario files or directories.

@@ -96,7 +96,7 @@ impl Model {
                 "race 5: a re-run reuses the handle of a worker that has exited (Ash)"
             }
             Model::InitOrder => {
-                "race 2: in a 3-node cluster, consensus uses the HTTP layer before it is up (OpenZiti)"
+                "race 2: in a cluster (3 nodes unless `nodes` says), consensus uses the HTTP layer before it is up (OpenZiti)"
             }
         }
     }
@@ -326,7 +326,9 @@ impl Builtin {
     /// The service hosts: one `server`, or the nodes of a cluster.
     pub fn hosts(&self) -> Vec<Host> {
         match self.model {
-            Model::InitOrder => (1..=self.nodes).map(Host::Node).collect(),
+            Model::InitOrder => (1..=self.nodes.clamp(1, crate::schedule::NODES_MAX))
+                .map(Host::Node)
+                .collect(),
             _ => vec![Host::Server],
         }
     }

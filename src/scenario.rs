@@ -585,6 +585,10 @@ impl Scenario {
             Target::Builtin(builtin) => {
                 text.push_str(&format!("model = {}\n", quote(builtin.model.name())));
                 text.push_str(&format!("variant = {}\n", quote(builtin.variant.name())));
+                // Always for a cluster: the replay runs on as many nodes.
+                if builtin.model.is_cluster() {
+                    text.push_str(&format!("nodes = {}\n", builtin.nodes));
+                }
             }
             Target::Service(service) => {
                 text.push_str(&format!("service = {}\n", quote(service.name())));

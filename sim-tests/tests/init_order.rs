@@ -107,13 +107,26 @@ fn with_nodes(file_name: &str, nodes: u8, cases: u64) -> lifecycle_sim::Scenario
         })
         .collect::<Vec<_>>()
         .join("\n");
-    lifecycle_sim::Scenario::parse(&path, &text).unwrap_or_else(|error| panic!("{error}"))
+    let scenario =
+        lifecycle_sim::Scenario::parse(&path, &text).unwrap_or_else(|error| panic!("{error}"));
+    assert_eq!(
+        scenario.campaign.setup.target.hosts().len(),
+        usize::from(nodes)
+    );
+    assert_eq!(scenario.campaign.generator.nodes, nodes);
+    assert_eq!(
+        scenario
+            .campaign
+            .case_seeds(lifecycle_sim::Shard::ALL)
+            .len() as u64,
+        cases
+    );
+    scenario
 }
 
 #[test]
 fn a_ten_node_cluster_in_dependency_order_converges_under_faults() {
     let scenario = with_nodes("init-order-fixed-faults.toml", 10, 40);
-    assert_eq!(scenario.campaign.setup.target.hosts().len(), 10);
     let report = scenario.campaign.run();
     if let Some(failure) = &report.failure {
         panic!("case seed {:#x}: {}", failure.seed, failure.run.verdict);
@@ -139,4 +152,24 @@ fn a_ten_node_cluster_started_in_parallel_is_found_using_a_component_before_it_i
         panic!("{}", failure.run.verdict);
     };
     assert_eq!(violation.invariant, Invariant::UsedBeforeStarted);
+}
+
+#[test]
+fn a_saved_failure_of_a_ten_node_cluster_replays_on_ten_nodes() {
+    let scenario = with_nodes("init-order-buggy.toml", 10, 200);
+    let failure = scenario.campaign.run().failure.expect("the race is found");
+    let text = scenario.failure_file(&failure, "replay");
+    assert!(text.contains("\nnodes = 10\n"), "{text}");
+    let saved = lifecycle_sim::Scenario::parse(std::path::Path::new("saved.toml"), &text)
+        .unwrap_or_else(|error| panic!("{error}\n{text}"));
+    assert_eq!(saved.campaign.setup.target.hosts().len(), 10);
+    let lifecycle_sim::Cases::Fixed(case) = &saved.campaign.cases else {
+        panic!("a saved failure is a fixed case");
+    };
+    let replayed = saved.campaign.run_case(case);
+    assert_eq!(replayed.verdict, failure.run.verdict);
+    assert_eq!(
+        lifecycle_sim::compare(&replayed.events, &failure.run.events),
+        lifecycle_sim::compare(&failure.run.events, &failure.run.events)
+    );
 }
