@@ -19,14 +19,25 @@ const LABEL_WIDTH_PX: f64 = 110.0;
 const PLOT_WIDTH_PX: f64 = 960.0;
 /// Space at the right for the labels of the last events, in pixels.
 const RIGHT_PX: f64 = 190.0;
-/// Height of one host's lane, in pixels.
+/// Height of one host's lane at least, in pixels: a lane with many
+/// overlapping requests grows a row for each.
 const LANE_HEIGHT_PX: f64 = 56.0;
+/// Height of one row of requests, in pixels.
+const ROW_HEIGHT_PX: f64 = 10.0;
+/// Rows of requests in one lane at most; past it, labels may overprint.
+const ROWS_MAX: usize = 16;
+/// Width of one character of a request's label (9 px text), in pixels.
+const LABEL_CHAR_PX: f64 = 5.2;
+/// Height of one row of step labels, in pixels.
+const STEP_ROW_HEIGHT_PX: f64 = 13.0;
+/// Width of one character of a step's label (11 px text), in pixels.
+const STEP_CHAR_PX: f64 = 6.2;
 /// Space above the lanes (title, axis), in pixels.
 const TOP_PX: f64 = 56.0;
 /// Requests drawn at most, so a long trace stays a picture.
 const REQUESTS_MAX: usize = 200;
 /// Characters of the violation's reason per line of text.
-const REASON_LINE_CHARS: usize = 150;
+const REASON_LINE_CHARS: usize = 190;
 
 /// A phase of a service process, as drawn.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -72,7 +83,57 @@ pub fn render(events: &[Event], verdict: &Verdict, title: &str) -> String {
     let lanes = lanes(events);
     let lane_of = |host: &str| lanes.iter().position(|lane| lane == host).unwrap_or(0);
     let x = |at: Duration| LABEL_WIDTH_PX + at.as_secs_f64() / end.as_secs_f64() * PLOT_WIDTH_PX;
-    let y = |lane: usize| TOP_PX + lane as f64 * LANE_HEIGHT_PX;
+    let requests: Vec<Request> = requests(events).into_iter().take(REQUESTS_MAX).collect();
+    let rows = pack(requests.iter().map(|request| {
+        let left = x(request.sent);
+        let right = x(request.outcome.as_ref().map_or(end, |(_, at)| *at)).max(left + 2.0)
+            + 4.0
+            + label(request).chars().count() as f64 * LABEL_CHAR_PX;
+        (request.host.as_str(), left, right)
+    }));
+    let steps: Vec<(&Event, String)> = events
+        .iter()
+        .filter_map(|event| match &event.kind {
+            EventKind::Step(action) => Some((event, action.to_string())),
+            _ => None,
+        })
+        .collect();
+    let step_rows = pack(steps.iter().map(|(event, text)| {
+        let left = x(event.at);
+        (
+            &*event.host,
+            left,
+            left + 8.0 + text.chars().count() as f64 * STEP_CHAR_PX,
+        )
+    }));
+    // Each lane is as tall as its rows of requests need; `tops` ends with
+    // the bottom of the last lane.
+    let mut tops = vec![TOP_PX];
+    for (index, lane) in lanes.iter().enumerate() {
+        let rows_used = requests
+            .iter()
+            .zip(&rows)
+            .filter(|(request, _)| request.host == *lane)
+            .map(|(_, row)| row + 1)
+            .max()
+            .unwrap_or(0);
+        let step_rows_used = steps
+            .iter()
+            .zip(&step_rows)
+            .filter(|((event, _), _)| *event.host == **lane)
+            .map(|(_, row)| row + 1)
+            .max()
+            .unwrap_or(0);
+        let height = LANE_HEIGHT_PX
+            .max(28.0 + rows_used as f64 * ROW_HEIGHT_PX)
+            .max(20.0 + step_rows_used as f64 * STEP_ROW_HEIGHT_PX);
+        tops.push(tops[index] + height);
+    }
+    let y = |lane: usize| tops[lane.min(tops.len() - 1)];
+    let lane_height = |lane: usize| {
+        tops.get(lane + 1)
+            .map_or(LANE_HEIGHT_PX, |next| next - tops[lane])
+    };
     let reason_lines = match verdict {
         Verdict::Pass => vec![format!("verdict: {verdict}")],
         _ => wrap(&format!("{verdict}"), REASON_LINE_CHARS),
@@ -93,11 +154,12 @@ pub fn render(events: &[Event], verdict: &Verdict, title: &str) -> String {
     axis(&mut svg, end, &x);
     for (index, lane) in lanes.iter().enumerate() {
         let top = y(index);
+        let height = lane_height(index);
         let fill = if index % 2 == 0 { "#f7f7f7" } else { "#ffffff" };
         let _ = writeln!(
             svg,
-            r#"<rect x="0" y="{top:.1}" width="{width:.0}" height="{LANE_HEIGHT_PX}" fill="{fill}"/><text x="10" y="{:.1}" font-weight="bold">{}</text>"#,
-            top + LANE_HEIGHT_PX / 2.0 + 4.0,
+            r#"<rect x="0" y="{top:.1}" width="{width:.0}" height="{height:.1}" fill="{fill}"/><text x="10" y="{:.1}" font-weight="bold">{}</text>"#,
+            top + height / 2.0 + 4.0,
             escape(lane)
         );
     }
@@ -115,47 +177,40 @@ pub fn render(events: &[Event], verdict: &Verdict, title: &str) -> String {
             stop.as_millis()
         );
     }
-    for (index, request) in requests(events).iter().enumerate().take(REQUESTS_MAX) {
-        draw_request(&mut svg, request, index, end, &x, &|host| y(lane_of(host)));
+    for (request, row) in requests.iter().zip(&rows) {
+        draw_request(&mut svg, request, *row, end, &x, &|host| y(lane_of(host)));
     }
-    // Step labels close together are staggered so they do not overprint.
-    let mut last_step_px = f64::MIN;
-    let mut stagger = 0;
+    // Each step: a tick at the bottom of its lane, its text above, starting
+    // at the tick, in the first row where it overprints no other.
+    for ((event, text), row) in steps.iter().zip(&step_rows) {
+        let lane = lane_of(&event.host);
+        let bottom = y(lane) + lane_height(lane);
+        let _ = writeln!(
+            svg,
+            r##"<line x1="{0:.1}" y1="{1:.1}" x2="{0:.1}" y2="{2:.1}" stroke="#555" stroke-width="1"/><text x="{3:.1}" y="{4:.1}" fill="#333">{5}</text>"##,
+            x(event.at),
+            bottom - 13.0,
+            bottom - 2.0,
+            x(event.at) + 2.0,
+            bottom - 16.0 - STEP_ROW_HEIGHT_PX * *row as f64,
+            escape(text)
+        );
+    }
     for event in events {
         let mark = match &event.kind {
             EventKind::Sigterm => Some(("SIGTERM", "#c05000")),
             EventKind::Sigkill { .. } => Some(("SIGKILL", "#900000")),
-            EventKind::Step(action) => {
-                let text = action.to_string();
-                stagger = if x(event.at) - last_step_px < 90.0 {
-                    (stagger + 1) % 3
-                } else {
-                    0
-                };
-                last_step_px = x(event.at);
-                let top = y(lane_of(&event.host)) - 12.0 * stagger as f64;
-                let _ = writeln!(
-                    svg,
-                    r##"<line x1="{0:.1}" y1="{1:.1}" x2="{0:.1}" y2="{2:.1}" stroke="#555" stroke-width="1"/><text x="{3:.1}" y="{4:.1}" fill="#333">{5}</text>"##,
-                    x(event.at),
-                    top + LANE_HEIGHT_PX - 14.0,
-                    top + LANE_HEIGHT_PX - 2.0,
-                    x(event.at) + 2.0,
-                    top + LANE_HEIGHT_PX - 16.0,
-                    escape(&text)
-                );
-                None
-            }
             _ => None,
         };
         if let Some((label, colour)) = mark {
-            let top = y(lane_of(&event.host));
+            let lane = lane_of(&event.host);
+            let top = y(lane);
             let _ = writeln!(
                 svg,
                 r#"<line x1="{0:.1}" y1="{1:.1}" x2="{0:.1}" y2="{2:.1}" stroke="{3}" stroke-width="2"/><text x="{4:.1}" y="{5:.1}" fill="{3}" font-weight="bold">{6}</text>"#,
                 x(event.at),
                 top + 2.0,
-                top + LANE_HEIGHT_PX - 2.0,
+                top + lane_height(lane) - 2.0,
                 colour,
                 x(event.at) + 3.0,
                 top + 30.0,
@@ -254,6 +309,40 @@ fn phases(events: &[Event], end: Duration) -> Vec<(String, Duration, Duration, P
     phases
 }
 
+/// A row for each span (lane, left, right) in its lane: the first row
+/// whose last span ends before this one begins, so that nothing overprints.
+fn pack<'a>(spans: impl Iterator<Item = (&'a str, f64, f64)>) -> Vec<usize> {
+    // Per lane, where each row is free from.
+    let mut free_from: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    spans
+        .map(|(lane, left, right)| {
+            let rows = free_from.entry(lane).or_default();
+            let row = match rows.iter().position(|free| *free <= left) {
+                Some(row) => row,
+                None if rows.len() < ROWS_MAX => {
+                    rows.push(f64::MIN);
+                    rows.len() - 1
+                }
+                // Every row is taken: the one free soonest.
+                None => (0..rows.len())
+                    .min_by(|a, b| rows[*a].total_cmp(&rows[*b]))
+                    .unwrap_or(0),
+            };
+            rows[row] = right;
+            row
+        })
+        .collect()
+}
+
+/// The text beside a request's bar: its path and what became of it.
+fn label(request: &Request) -> String {
+    let outcome = request
+        .outcome
+        .as_ref()
+        .map_or("no answer".to_string(), |(outcome, _)| outcome.to_string());
+    format!("{} {outcome}", request.path)
+}
+
 /// The requests, in the order they were sent.
 fn requests(events: &[Event]) -> Vec<Request> {
     let mut by_number: BTreeMap<u64, Request> = BTreeMap::new();
@@ -292,12 +381,12 @@ fn requests(events: &[Event]) -> Vec<Request> {
 fn draw_request(
     svg: &mut String,
     request: &Request,
-    index: usize,
+    row: usize,
     end: Duration,
     x: &dyn Fn(Duration) -> f64,
     lane_top: &dyn Fn(&str) -> f64,
 ) {
-    let top = lane_top(&request.host) + 22.0 + (index % 4) as f64 * 7.0;
+    let top = lane_top(&request.host) + 20.0 + row as f64 * ROW_HEIGHT_PX;
     let (finished, outcome) = match &request.outcome {
         Some((outcome, at)) => (*at, outcome.to_string()),
         None => (end, "no answer".to_string()),
@@ -316,11 +405,10 @@ fn draw_request(
     );
     let _ = writeln!(
         svg,
-        r#"<text x="{:.1}" y="{:.1}" fill="{colour}" font-size="9">{} {}</text>"#,
+        r#"<text x="{:.1}" y="{:.1}" fill="{colour}" font-size="9">{}</text>"#,
         right + 2.0,
         top + 3.0,
-        escape(&request.path),
-        escape(&outcome)
+        escape(&label(request))
     );
     if let Some((server, read)) = &request.read {
         let target = lane_top(server) + 20.0;
@@ -438,4 +526,70 @@ pub fn escape(text: &str) -> String {
         }
     }
     escaped
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::director::{self, Case, Setup};
+    use crate::model::{Model, Target, Variant};
+    use crate::schedule::Schedule;
+
+    #[test]
+    fn a_span_takes_the_first_row_free_before_it_begins() {
+        let spans = [
+            ("a", 0.0, 10.0),
+            ("a", 5.0, 15.0),
+            ("a", 12.0, 20.0),
+            ("b", 0.0, 10.0),
+            ("a", 16.0, 30.0),
+        ];
+        assert_eq!(pack(spans.into_iter()), [0, 1, 0, 0, 1]);
+        // However many overlap, the rows stop at ROWS_MAX.
+        let crowd = pack((0..40).map(|_| ("a", 0.0, 10.0)));
+        assert_eq!(crowd.iter().max(), Some(&(ROWS_MAX - 1)));
+    }
+
+    #[test]
+    fn requests_close_together_get_rows_of_their_own_in_a_taller_lane() {
+        let mut lines = vec!["0ms start".to_string()];
+        lines.extend((0..10).map(|index| format!("{}ms request /", 250 + 10 * index)));
+        lines.push("400ms stop grace=5s".to_string());
+        let case = Case {
+            seed: 3,
+            schedule: Schedule::parse_lines(&lines).unwrap(),
+        };
+        let setup = Setup::new(Target::builtin(Model::StartupWindow, Variant::Fixed));
+        let run = director::run(&setup, &case);
+        let svg = render(&run.events, &run.verdict, "dense");
+        let document = roxmltree::Document::parse(&svg).expect("well-formed XML");
+        // The request labels: at most one per (row, x range) — none overprints another.
+        let mut labels: Vec<(f64, f64, f64)> = document
+            .descendants()
+            .filter(|node| node.attribute("font-size") == Some("9"))
+            .map(|node| {
+                let x: f64 = node.attribute("x").unwrap().parse().unwrap();
+                let y: f64 = node.attribute("y").unwrap().parse().unwrap();
+                let width = node.text().unwrap_or("").chars().count() as f64 * LABEL_CHAR_PX;
+                (y, x, x + width)
+            })
+            .collect();
+        assert_eq!(labels.len(), 10, "{svg}");
+        labels.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        for pair in labels.windows(2) {
+            let ((y1, _, right1), (y2, left2, _)) = (pair[0], pair[1]);
+            assert!(y1 != y2 || right1 <= left2, "labels overprint: {pair:?}");
+        }
+        // The client's lane grew past the default height to hold its rows.
+        let client_lane = document
+            .descendants()
+            .find(|node| {
+                node.has_tag_name("rect")
+                    && node.attribute("x") == Some("0")
+                    && node.attribute("y") == Some(&*format!("{TOP_PX:.1}"))
+            })
+            .expect("the first lane");
+        let height: f64 = client_lane.attribute("height").unwrap().parse().unwrap();
+        assert!(height > LANE_HEIGHT_PX, "{height}");
+    }
 }
