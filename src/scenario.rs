@@ -20,7 +20,7 @@ use crate::kubelet::{KubeletConfig, ProbeConfig};
 use crate::model::{Builtin, Model, Target, Variant};
 use crate::oracle::Invariant;
 use crate::schedule::NODES_MAX;
-use crate::schedule::{check_path, parse_duration, render_duration, Schedule, Step};
+use crate::schedule::{check_path, parse_duration, render_duration, Action, Host, Schedule, Step};
 use crate::seed::{self, derive, parse_seed, render_seed};
 use crate::service::Service;
 
@@ -487,6 +487,25 @@ impl Scenario {
                         })
                     })
                     .collect::<Result<Vec<_>, _>>()?;
+                // A step naming a host the scenario does not have would be
+                // skipped at run time: refuse it here, where it is a typo or
+                // a saved failure read against the wrong target.
+                for (line, step) in lines.iter().zip(&steps) {
+                    if let Some(host) = absent_host(&step.action, &target, kubelet.is_some()) {
+                        let hosts: Vec<&str> =
+                            target.hosts().iter().map(|host| host.name()).collect();
+                        return Err(reader.error(
+                            line.span(),
+                            "schedule",
+                            format!(
+                                "`{}` names `{}`, which this scenario does not have (its service hosts: {})",
+                                line.get_ref(),
+                                host.name(),
+                                hosts.join(", ")
+                            ),
+                        ));
+                    }
+                }
                 Cases::Fixed(Case {
                     seed,
                     schedule: Schedule::new(steps),
@@ -678,6 +697,26 @@ fn target(
             field: Some("target".into()),
             message: "names no target: give `model` and `variant`, or `service`".into(),
         }),
+    }
+}
+
+/// The first host a step names that the scenario does not have: a
+/// lifecycle step acts on a service host; a network step joins the client,
+/// the kubelet (when there is one) and the service hosts.
+fn absent_host(action: &Action, target: &Target, kubelet: bool) -> Option<Host> {
+    let service_hosts = target.hosts();
+    match action {
+        Action::Start { host }
+        | Action::Stop { host, .. }
+        | Action::Kill { host }
+        | Action::Restart { host }
+        | Action::Crash { host } => host.filter(|host| !service_hosts.contains(host)),
+        Action::Network { a, b, .. } => [*a, *b].into_iter().find(|host| match host {
+            Host::Client => false,
+            Host::Kubelet => !kubelet,
+            _ => !service_hosts.contains(host),
+        }),
+        Action::Request { .. } | Action::Wait => None,
     }
 }
 

@@ -178,3 +178,35 @@ fn nodes_are_for_a_cluster_model_only_and_within_range() {
         "init-order/fixed (10 nodes)"
     );
 }
+
+#[test]
+fn a_fixed_step_naming_a_host_the_scenario_lacks_is_refused() {
+    let cluster = |nodes: &str, step: &str| {
+        format!(
+            "schema_version = 1\nexpect = \"pass\"\nschedule = [\n  \"0ms start\",\n  \"{step}\",\n]\n\
+             [target]\nmodel = \"init-order\"\nvariant = \"fixed\"\n{nodes}[run]\nseed = 7\n"
+        )
+    };
+    let error = error_of(&cluster("", "5ms restart node-5"));
+    assert_points_at(
+        &error,
+        5,
+        "schedule",
+        "names `node-5`, which this scenario does not have",
+    );
+    assert!(error.message.contains("node-1, node-2, node-3"), "{error}");
+    let error = error_of(&cluster("", "5ms partition kubelet node-1"));
+    assert_points_at(&error, 5, "schedule", "names `kubelet`");
+    // With five nodes, node-5 is there.
+    Scenario::parse(
+        Path::new("scenarios/bad.toml"),
+        &cluster("nodes = 5\n", "5ms restart node-5"),
+    )
+    .unwrap();
+    // The server of a single-host model is not a cluster node.
+    let single = VALID.replace("[run]\ncases = 3\n", "[run]\n").replace(
+        "expect = \"pass\"\n",
+        "expect = \"pass\"\nschedule = [\"0ms start node-1\"]\n",
+    );
+    assert_points_at(&error_of(&single), 3, "schedule", "names `node-1`");
+}
