@@ -49,9 +49,8 @@ fn simulated_per_wall(file: &str, cases: u64) -> (Duration, Duration) {
 fn cases_per_second(file: &str, nodes: Option<u8>, cases: u64) -> f64 {
     let mut scenario = scenario(file);
     if let (Some(nodes), Target::Builtin(builtin)) = (nodes, &mut scenario.campaign.setup.target) {
-        // As `target.nodes` in the file would: the hosts and the schedules' nodes.
+        // As `target.nodes` in the file would; schedules follow the target.
         builtin.nodes = nodes;
-        scenario.campaign.generator.nodes = nodes;
     }
     if let Cases::Generated { count, .. } = &mut scenario.campaign.cases {
         *count = cases;

@@ -105,9 +105,9 @@ pub struct Generator {
     pub horizon: Duration,
     /// The cluster's size: 1 for a single service host (steps name no
     /// host), more for a cluster whose nodes start one by one in any order,
-    /// with faults on single nodes and partitions between nodes. It must be
-    /// the target's number of hosts: a scenario file sets both from
-    /// `target.nodes`. Default: 1.
+    /// with faults on single nodes and partitions between nodes. A campaign
+    /// generates with its target's number of hosts whatever this says.
+    /// Default: 1.
     pub nodes: u8,
     /// At most this many cycles. Default: 1.
     pub cycles_max: usize,
