@@ -34,7 +34,7 @@ fn simulated_per_wall(file: &str, cases: u64) -> (Duration, Duration) {
         let seed = lifecycle_sim::seed::case_seed(base_seed, index);
         let case = Case {
             seed,
-            schedule: campaign.generator.generate(seed).current(),
+            schedule: campaign.schedule(seed),
         };
         let started = Instant::now();
         let run = director::run(&campaign.setup, &case);
@@ -49,7 +49,7 @@ fn simulated_per_wall(file: &str, cases: u64) -> (Duration, Duration) {
 fn cases_per_second(file: &str, nodes: Option<u8>, cases: u64) -> f64 {
     let mut scenario = scenario(file);
     if let (Some(nodes), Target::Builtin(builtin)) = (nodes, &mut scenario.campaign.setup.target) {
-        // As `target.nodes` in the file would; schedules follow the target.
+        // As `target.nodes` in the file would: schedules follow the target.
         builtin.nodes = nodes;
     }
     if let Cases::Generated { count, .. } = &mut scenario.campaign.cases {

@@ -103,12 +103,6 @@ impl Fault {
 pub struct Generator {
     /// How long one cycle lasts; its start falls in its first quarter. Default: 1 s.
     pub horizon: Duration,
-    /// The cluster's size: 1 for a single service host (steps name no
-    /// host), more for a cluster whose nodes start one by one in any order,
-    /// with faults on single nodes and partitions between nodes. A campaign
-    /// generates with its target's number of hosts whatever this says.
-    /// Default: 1.
-    pub nodes: u8,
     /// At most this many cycles. Default: 1.
     pub cycles_max: usize,
     /// At most this many requests per cycle. Default: 8.
@@ -134,7 +128,6 @@ impl Default for Generator {
     fn default() -> Self {
         Self {
             horizon: Duration::from_secs(1),
-            nodes: 1,
             cycles_max: 1,
             requests_max: 8,
             paths: vec!["/".into(), "/ready".into(), "/health".into()],
@@ -171,8 +164,11 @@ impl Shrinkable {
 }
 
 impl Generator {
-    /// The schedule of the case with this seed, ready to shrink.
-    pub fn generate(&self, case_seed: u64) -> Shrinkable {
+    /// The schedule of the case with this seed for a target of `nodes`
+    /// service hosts, ready to shrink. With one, steps name no host; with
+    /// more (a cluster), the nodes start one by one in any order, and faults
+    /// hit single nodes and the links between them.
+    pub fn generate(&self, case_seed: u64, nodes: u8) -> Shrinkable {
         let mut seed_bytes = [0_u8; 32];
         for (index, chunk) in seed_bytes.chunks_mut(8).enumerate() {
             let word = derive(case_seed, &format!("schedule-{index}"));
@@ -181,13 +177,13 @@ impl Generator {
         let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &seed_bytes);
         let mut runner = TestRunner::new_with_rng(Config::default(), rng);
         let tree = self
-            .strategy()
+            .strategy(nodes)
             .new_tree(&mut runner)
             .expect("schedule strategies never reject");
         Shrinkable { tree }
     }
 
-    fn strategy(&self) -> BoxedStrategy<Schedule> {
+    fn strategy(&self, nodes: u8) -> BoxedStrategy<Schedule> {
         let milliseconds =
             |duration: Duration| u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);
         let cycle_ms = milliseconds(self.horizon).max(1);
@@ -206,7 +202,7 @@ impl Generator {
         } else {
             Just(None).boxed()
         };
-        let nodes = self.nodes.max(1);
+        let nodes = nodes.max(1);
         // A single host keeps the simplest shapes, so its seeds keep drawing
         // the schedules they always drew.
         let starts = if nodes == 1 {

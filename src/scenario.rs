@@ -401,7 +401,6 @@ impl Scenario {
             .map(|seed| reader.seed(seed))
             .transpose()?;
         let mut generator = generator(&reader, file.generate.as_ref())?;
-        generator.nodes = u8::try_from(target.hosts().len()).unwrap_or(u8::MAX);
         let paths_named = file
             .generate
             .as_ref()
@@ -900,7 +899,6 @@ fn generator(reader: &Reader, table: Option<&GenerateTable>) -> Result<Generator
     }
     Ok(Generator {
         horizon,
-        nodes: defaults.nodes,
         cycles_max: table.cycles_max.unwrap_or(defaults.cycles_max),
         requests_max: table.requests_max.unwrap_or(defaults.requests_max),
         paths,

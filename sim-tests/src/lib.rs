@@ -94,7 +94,7 @@ pub fn twin_run(buggy_file: &str, fixed_file: &str, seed: u64) -> Run {
     let buggy = scenario(buggy_file).campaign;
     let case = Case {
         seed,
-        schedule: buggy.generator.generate(seed).current(),
+        schedule: buggy.schedule(seed),
     };
     scenario(fixed_file).campaign.run_case(&case)
 }

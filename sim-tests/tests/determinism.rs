@@ -20,7 +20,7 @@ fn two_hundred_seeds_replay_identical_traces_for_every_scenario() {
         for seed in 0..SEEDS {
             let case = Case {
                 seed,
-                schedule: campaign.generator.generate(seed).current(),
+                schedule: campaign.schedule(seed),
             };
             let first = campaign.run_case(&case);
             let second = campaign.run_case(&case);
@@ -44,7 +44,7 @@ fn different_seeds_give_different_runs() {
         .map(|seed| {
             let case = Case {
                 seed,
-                schedule: campaign.generator.generate(seed).current(),
+                schedule: campaign.schedule(seed),
             };
             hash(&campaign.run_case(&case).events)
         })
@@ -84,7 +84,7 @@ fn every_generated_schedule_survives_its_text_form_exactly() {
     for file in scenario_files() {
         let campaign = scenario(&file).campaign;
         for seed in 0..SEEDS {
-            let schedule = campaign.generator.generate(seed).current();
+            let schedule = campaign.schedule(seed);
             let reread = Schedule::parse_lines(&schedule.lines()).unwrap();
             assert_eq!(reread, schedule, "{file} seed {seed}");
         }

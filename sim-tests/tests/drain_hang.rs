@@ -56,7 +56,7 @@ fn robust_drain_runs_a_thousand_stop_loops_without_violation_or_nondeterminism()
     while loops < 1000 {
         let case = Case {
             seed,
-            schedule: campaign.generator.generate(seed).current(),
+            schedule: campaign.schedule(seed),
         };
         let first = campaign.run_case(&case);
         let second = campaign.run_case(&case);
@@ -96,7 +96,7 @@ fn the_seed_decides_the_preemption_point() {
     // The same schedule hangs under some seeds and stops under others: the
     // window between check and wait opens only where the seed yields there.
     let campaign = scenario("drain-hang-buggy.toml").campaign;
-    let schedule = campaign.generator.generate(PINNED_BUGGY_SEED).current();
+    let schedule = campaign.schedule(PINNED_BUGGY_SEED);
     let hangs = (0..40)
         .filter(|seed| {
             let case = Case {

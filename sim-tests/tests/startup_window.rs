@@ -106,7 +106,7 @@ fn pinned_seed_twin_finds_the_same_violation() {
 fn pinned_seed_passes_against_the_fixed_order() {
     let buggy = scenario("startup-window-buggy.toml").campaign;
     let mut fixed = scenario("startup-window-fixed.toml").campaign;
-    let schedule = buggy.generator.generate(PINNED_BUGGY_SEED).current();
+    let schedule = buggy.schedule(PINNED_BUGGY_SEED);
     fixed.cases = Cases::Fixed(Case {
         seed: PINNED_BUGGY_SEED,
         schedule,
