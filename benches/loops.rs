@@ -7,10 +7,11 @@
 //! that line is the harness's overhead proper (the same server on both
 //! sides); the models' lines add what the models do beyond a plain server.
 //!
-//! Run with `cargo bench --bench loops`. `LOOPS_PER_ROUND` and `ROUNDS` set the
-//! sample size (defaults 200 and 5); the two sides alternate loop by loop so
-//! that machine noise falls on both, and each round gives one ratio. `TARGET` picks one line. The harness checks
-//! the target's invariants; `ONE_ORACLE=1` checks only the first and
+//! Run with `cargo bench --bench loops`. `LOOPS_PER_ROUND` and `ROUNDS` set
+//! the sample size (defaults 300 and 9, as in the README); the two sides
+//! alternate loop by loop so that machine noise falls on both, and each
+//! round gives one ratio. `TARGET` picks one line. The harness checks the
+//! target's invariants; `ONE_ORACLE=1` checks only the first and
 //! `NO_ORACLE=1` none, to separate the oracles' cost from the trace's and
 //! the director's.
 
@@ -223,12 +224,12 @@ fn main() {
     // test, run one loop of each side as a smoke check.
     let benchmarking = std::env::args().any(|argument| argument == "--bench");
     let loops_per_round = if benchmarking {
-        environment_number("LOOPS_PER_ROUND", 200)
+        environment_number("LOOPS_PER_ROUND", 300)
     } else {
         1
     };
     let rounds = if benchmarking {
-        environment_number("ROUNDS", 5)
+        environment_number("ROUNDS", 9)
     } else {
         1
     };
