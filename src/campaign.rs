@@ -189,9 +189,9 @@ impl Campaign {
         let found = AtomicU64::new(0);
         // The lowest position (in `indices`) of a failing case so far.
         let first = AtomicU64::new(u64::MAX);
-        // Each failing case's verdict and trace lines, by position: runs
-        // hold `Rc`s and stay on their thread, so text is what crosses.
-        let failing: Mutex<Vec<(u64, Verdict, Vec<String>)>> = Mutex::new(Vec::new());
+        // The lowest failing case so far: its position, verdict and trace
+        // lines. Runs hold `Rc`s and stay on their thread; text crosses.
+        let lowest: Mutex<Option<(u64, Verdict, Vec<String>)>> = Mutex::new(None);
         let work = || loop {
             let position = next.fetch_add(1, Ordering::Relaxed);
             if position >= total || position > first.load(Ordering::Relaxed) {
@@ -202,9 +202,11 @@ impl Campaign {
             let done_now = done.fetch_add(1, Ordering::Relaxed) + 1;
             if run.verdict != Verdict::Pass {
                 first.fetch_min(position, Ordering::Relaxed);
-                let lines = run.events.iter().map(Event::to_string).collect();
-                if let Ok(mut failing) = failing.lock() {
-                    failing.push((position, run.verdict, lines));
+                if let Ok(mut lowest) = lowest.lock() {
+                    if lowest.as_ref().is_none_or(|(at, _, _)| position < *at) {
+                        let lines = run.events.iter().map(Event::to_string).collect();
+                        *lowest = Some((position, run.verdict, lines));
+                    }
                 }
                 found.fetch_add(1, Ordering::Relaxed);
             }
@@ -223,15 +225,13 @@ impl Campaign {
             });
         }
         let first = first.into_inner();
-        let failing = failing.into_inner().unwrap_or_default();
+        let lowest = lowest.into_inner().ok().flatten();
         let failure = (first != u64::MAX).then(|| {
             // The failing case is run again here; it must fail as it did on
             // its worker (and `fail` compares it with a third run).
             let (case, generated) = self.case(indices[first as usize]);
             let mut run = self.run_case(&case);
-            let worker = failing
-                .into_iter()
-                .find(|(position, _, _)| *position == first);
+            let worker = lowest.filter(|(position, _, _)| *position == first);
             // A wall-time bound falls where the machine's speed puts it: a
             // run cut by it is no evidence of nondeterminism.
             let comparable =

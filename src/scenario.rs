@@ -19,8 +19,9 @@ use crate::generate::{Fault, Generator};
 use crate::kubelet::{KubeletConfig, ProbeConfig};
 use crate::model::{Builtin, Model, Target, Variant};
 use crate::oracle::Invariant;
-use crate::schedule::NODES_MAX;
-use crate::schedule::{check_path, parse_duration, render_duration, Action, Host, Schedule, Step};
+use crate::schedule::{
+    check_path, parse_duration, render_duration, Action, Host, Schedule, Step, NODES_MAX,
+};
 use crate::seed::{self, derive, parse_seed, render_seed};
 use crate::service::Service;
 

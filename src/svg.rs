@@ -84,7 +84,7 @@ pub fn render(events: &[Event], verdict: &Verdict, title: &str) -> String {
     let lane_of = |host: &str| lanes.iter().position(|lane| lane == host).unwrap_or(0);
     let x = |at: Duration| LABEL_WIDTH_PX + at.as_secs_f64() / end.as_secs_f64() * PLOT_WIDTH_PX;
     let requests: Vec<Request> = requests(events).into_iter().take(REQUESTS_MAX).collect();
-    let rows = pack(requests.iter().map(|request| {
+    let (rows, request_rows_used) = pack(requests.iter().map(|request| {
         let left = x(request.sent);
         let right = x(request.outcome.as_ref().map_or(end, |(_, at)| *at)).max(left + 2.0)
             + 4.0
@@ -98,7 +98,7 @@ pub fn render(events: &[Event], verdict: &Verdict, title: &str) -> String {
             _ => None,
         })
         .collect();
-    let step_rows = pack(steps.iter().map(|(event, text)| {
+    let (step_rows, step_rows_used) = pack(steps.iter().map(|(event, text)| {
         let left = x(event.at);
         (
             &*event.host,
@@ -110,23 +110,12 @@ pub fn render(events: &[Event], verdict: &Verdict, title: &str) -> String {
     // the bottom of the last lane.
     let mut tops = vec![TOP_PX];
     for (index, lane) in lanes.iter().enumerate() {
-        let rows_used = requests
-            .iter()
-            .zip(&rows)
-            .filter(|(request, _)| request.host == *lane)
-            .map(|(_, row)| row + 1)
-            .max()
-            .unwrap_or(0);
-        let step_rows_used = steps
-            .iter()
-            .zip(&step_rows)
-            .filter(|((event, _), _)| *event.host == **lane)
-            .map(|(_, row)| row + 1)
-            .max()
-            .unwrap_or(0);
+        let used = |rows_used: &BTreeMap<&str, usize>| {
+            rows_used.get(lane.as_str()).copied().unwrap_or(0) as f64
+        };
         let height = LANE_HEIGHT_PX
-            .max(28.0 + rows_used as f64 * ROW_HEIGHT_PX)
-            .max(20.0 + step_rows_used as f64 * STEP_ROW_HEIGHT_PX);
+            .max(28.0 + used(&request_rows_used) * ROW_HEIGHT_PX)
+            .max(20.0 + used(&step_rows_used) * STEP_ROW_HEIGHT_PX);
         tops.push(tops[index] + height);
     }
     let y = |lane: usize| tops[lane.min(tops.len() - 1)];
@@ -311,10 +300,13 @@ fn phases(events: &[Event], end: Duration) -> Vec<(String, Duration, Duration, P
 
 /// A row for each span (lane, left, right) in its lane: the first row
 /// whose last span ends before this one begins, so that nothing overprints.
-fn pack<'a>(spans: impl Iterator<Item = (&'a str, f64, f64)>) -> Vec<usize> {
+/// Also how many rows each lane uses.
+fn pack<'a>(
+    spans: impl Iterator<Item = (&'a str, f64, f64)>,
+) -> (Vec<usize>, BTreeMap<&'a str, usize>) {
     // Per lane, where each row is free from.
     let mut free_from: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
-    spans
+    let rows = spans
         .map(|(lane, left, right)| {
             let rows = free_from.entry(lane).or_default();
             let row = match rows.iter().position(|free| *free <= left) {
@@ -331,7 +323,12 @@ fn pack<'a>(spans: impl Iterator<Item = (&'a str, f64, f64)>) -> Vec<usize> {
             rows[row] = right;
             row
         })
-        .collect()
+        .collect();
+    let used = free_from
+        .into_iter()
+        .map(|(lane, rows)| (lane, rows.len()))
+        .collect();
+    (rows, used)
 }
 
 /// The text beside a request's bar: its path and what became of it.
@@ -544,10 +541,13 @@ mod tests {
             ("b", 0.0, 10.0),
             ("a", 16.0, 30.0),
         ];
-        assert_eq!(pack(spans.into_iter()), [0, 1, 0, 0, 1]);
+        let (rows, used) = pack(spans.into_iter());
+        assert_eq!(rows, [0, 1, 0, 0, 1]);
+        assert_eq!(used, BTreeMap::from([("a", 2), ("b", 1)]));
         // However many overlap, the rows stop at ROWS_MAX.
-        let crowd = pack((0..40).map(|_| ("a", 0.0, 10.0)));
+        let (crowd, used) = pack((0..40).map(|_| ("a", 0.0, 10.0)));
         assert_eq!(crowd.iter().max(), Some(&(ROWS_MAX - 1)));
+        assert_eq!(used["a"], ROWS_MAX);
     }
 
     #[test]
