@@ -14,7 +14,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use crate::client::Order;
+use crate::client::{Connection, Order};
 use crate::kubelet::KubeletConfig;
 use crate::model::Target;
 use crate::oracle::{Context, Invariant, Oracle, Violation};
@@ -343,10 +343,16 @@ impl<'a> Director<'a> {
                 }
             }
             Action::Wait => {}
-            Action::Request { path, keep } => self.world.client.send(Order {
+            Action::Request { path, keep, manner } => self.world.client.send(Order {
                 path: path.clone(),
                 port: self.setup.target.port(),
                 keep: *keep,
+                manner: *manner,
+            }),
+            Action::Connect { partial, hold } => self.world.client.connect(Connection {
+                port: self.setup.target.port(),
+                partial: *partial,
+                hold: *hold,
             }),
             Action::Stop { host, grace } => {
                 for host in self.hosts(*host) {

@@ -13,7 +13,7 @@ use proptest::prelude::*;
 use proptest::strategy::{BoxedStrategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
-use crate::schedule::{Action, Host, Link, Schedule, Step};
+use crate::schedule::{Action, Host, Link, Manner, Schedule, Step};
 use crate::seed::derive;
 
 /// A fault a generated schedule may contain.
@@ -93,6 +93,110 @@ impl Fault {
     }
 }
 
+/// A behaviour of the clients a generated schedule may draw for a request:
+/// the traffic real services see, from browsers, pools, load balancers and
+/// slow links.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Behaviour {
+    /// A GET written at once, answered, the connection closed or kept
+    /// (`request /`). The simplest: shrinking moves toward it.
+    Whole,
+    /// A connection that sends nothing: held for a drawn while, or until the
+    /// server closes it (`connect`, `connect hold=…`): a browser's
+    /// preconnect, a pool warming up, a load balancer's TCP check.
+    Silent,
+    /// Half a request head, then silence for a drawn while (`connect partial
+    /// hold=…`): a slow client. Always bounded: a client that stalls for
+    /// ever is an attack a server meets with timeouts, not a drain.
+    Partial,
+    /// A POST whose body arrives slowly over a drawn span (`request / slow=…`).
+    SlowBody,
+    /// A GET, then a half-close of the client's sending side (`request /
+    /// half-close`).
+    HalfClose,
+    /// A GET on a kept connection, then a second on the same connection,
+    /// drawn close to the cycle's stop when it has one (`request /
+    /// reuse=…`): a pool reusing a connection right at SIGTERM.
+    Reuse,
+}
+
+impl Behaviour {
+    /// Every behaviour, simplest first.
+    pub const ALL: [Behaviour; 6] = [
+        Behaviour::Whole,
+        Behaviour::Silent,
+        Behaviour::Partial,
+        Behaviour::SlowBody,
+        Behaviour::HalfClose,
+        Behaviour::Reuse,
+    ];
+
+    /// The name scenario files use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Behaviour::Whole => "whole",
+            Behaviour::Silent => "silent",
+            Behaviour::Partial => "partial",
+            Behaviour::SlowBody => "slow-body",
+            Behaviour::HalfClose => "half-close",
+            Behaviour::Reuse => "reuse",
+        }
+    }
+
+    /// The behaviour with this name.
+    pub fn from_name(name: &str) -> Option<Behaviour> {
+        Behaviour::ALL
+            .into_iter()
+            .find(|behaviour| behaviour.name() == name)
+    }
+
+    /// The action of a request drawn with this behaviour at `at_ms`: `span_ms`
+    /// is its drawn hold, body span or reuse delay, `forever` whether a
+    /// silent connection is held until the server closes it, `stop_ms` the
+    /// cycle's stop.
+    fn action(
+        self,
+        path: String,
+        keep: Option<Duration>,
+        draw: (u64, u64, bool),
+        stop_ms: Option<u64>,
+    ) -> Action {
+        let (at_ms, span_ms, forever) = draw;
+        let span = Duration::from_millis(span_ms);
+        let request = |manner| Action::Request {
+            path: path.clone(),
+            keep,
+            manner,
+        };
+        match self {
+            Behaviour::Whole => request(Manner::Whole),
+            Behaviour::Silent => Action::Connect {
+                partial: false,
+                hold: (!forever).then_some(span),
+            },
+            Behaviour::Partial => Action::Connect {
+                partial: true,
+                hold: Some(span),
+            },
+            Behaviour::SlowBody => request(Manner::SlowBody(span)),
+            Behaviour::HalfClose => Action::Request {
+                path,
+                keep: None,
+                manner: Manner::HalfClose,
+            },
+            Behaviour::Reuse => {
+                // Aim the second request within 50ms of the stop, if that
+                // lies ahead; else a short while after the first.
+                let aim = stop_ms
+                    .map(|stop| (stop + span_ms % 101).saturating_sub(50))
+                    .filter(|aim| *aim > at_ms);
+                let after_ms = aim.map_or(1 + span_ms % 500, |aim| aim - at_ms);
+                request(Manner::Reuse(Duration::from_millis(after_ms)))
+            }
+        }
+    }
+}
+
 /// The parameters of generated schedules.
 ///
 /// A schedule is one or more *cycles* of the service's life, each `horizon`
@@ -122,6 +226,9 @@ pub struct Generator {
     pub faults: Vec<Fault>,
     /// At most this many faults. Default: 2.
     pub faults_max: usize,
+    /// The client behaviours a request may be drawn with, simplest first.
+    /// Default: `whole` alone.
+    pub clients: Vec<Behaviour>,
 }
 
 impl Default for Generator {
@@ -136,6 +243,7 @@ impl Default for Generator {
             grace: None,
             faults: Vec::new(),
             faults_max: 2,
+            clients: vec![Behaviour::Whole],
         }
     }
 }
@@ -210,12 +318,22 @@ impl Generator {
         } else {
             prop::collection::vec(time(cycle_ms / 4 + 1), usize::from(nodes)).boxed()
         };
+        // With `whole` alone, requests draw what they always drew, so
+        // existing seeds keep their schedules.
+        let behaviours = self.clients.clone();
+        let behaviour_count = behaviours.len().max(1);
+        let plain = behaviours.is_empty() || behaviours == [Behaviour::Whole];
+        let request = move || {
+            let shape = if plain {
+                Just((0, 1, false)).boxed()
+            } else {
+                (0..behaviour_count, 1..=cycle_ms, any::<bool>()).boxed()
+            };
+            (time(cycle_ms), 0..path_count, keep(), shape)
+        };
         let cycle = (
             starts,
-            prop::collection::vec(
-                (time(cycle_ms), 0..path_count, keep()),
-                0..=self.requests_max,
-            ),
+            prop::collection::vec(request(), 0..=self.requests_max),
             stop,
         );
         let cycles = prop::collection::vec(cycle, 1..=self.cycles_max.max(1));
@@ -253,12 +371,19 @@ impl Generator {
                         at: offset + start,
                         action: Action::Start { host: node(index) },
                     }));
-                    steps.extend(requests.into_iter().map(|(at, path, keep)| Step {
-                        at: offset + at,
-                        action: Action::Request {
-                            path: paths.get(path).cloned().unwrap_or_else(|| "/".into()),
-                            keep,
-                        },
+                    let stop_ms = stop.map(|stop| stop.as_millis() as u64);
+                    steps.extend(requests.into_iter().map(|(at, path, keep, shape)| {
+                        let (behaviour, span_ms, forever) = shape;
+                        let behaviour = behaviours
+                            .get(behaviour)
+                            .copied()
+                            .unwrap_or(Behaviour::Whole);
+                        let path = paths.get(path).cloned().unwrap_or_else(|| "/".into());
+                        let draw = (at.as_millis() as u64, span_ms, forever);
+                        Step {
+                            at: offset + at,
+                            action: behaviour.action(path, keep, draw, stop_ms),
+                        }
                     }));
                     steps.extend(stop.map(|at| Step {
                         at: offset + at,

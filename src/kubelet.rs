@@ -1,5 +1,10 @@
 //! The kubelet: a model of the orchestrator on its own host.
 //!
+//! Which kubelet it is, is a setting ([`Probing`]): today's (Kubernetes 1.21
+//! and later, the default), where a terminating pod's liveness and startup
+//! probes stop and only readiness goes on, or the legacy one, where every
+//! probe goes on through the drain and a liveness failure kills the pod.
+//!
 //! It probes the service with Kubernetes' semantics: a startup probe gates
 //! the liveness and readiness probes; a probe passes on an HTTP status from
 //! 200 to 399 within its timeout; the failure and success thresholds count
@@ -18,6 +23,7 @@ use tokio::sync::watch;
 use tokio::time::MissedTickBehavior;
 
 use crate::client::{Order, Sender};
+use crate::schedule::Manner;
 use crate::trace::{EventKind, KillReason, Outcome, ProbeKind};
 
 /// One probe's settings; the defaults are Kubernetes'.
@@ -53,9 +59,44 @@ impl ProbeConfig {
     }
 }
 
+/// Which kubelet's probing is modelled.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Probing {
+    /// Kubernetes 1.21 and later (kubernetes PR #98571): once a pod is
+    /// terminating, the kubelet stops its liveness and startup probes (a
+    /// result already on its way is dropped), so they kill nothing; the
+    /// readiness probe goes on (kubernetes issue #110309), and only moves
+    /// endpoints, which a terminating pod has left anyway.
+    #[default]
+    Current,
+    /// Kubernetes before 1.21, and orchestrators that probe the same way:
+    /// every probe goes on through the drain, and a liveness failure kills
+    /// the pod, requests in flight and all.
+    Legacy,
+}
+
+impl Probing {
+    /// The name scenario files use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Probing::Current => "current",
+            Probing::Legacy => "legacy",
+        }
+    }
+
+    /// The probing with this name.
+    pub fn from_name(name: &str) -> Option<Probing> {
+        [Probing::Current, Probing::Legacy]
+            .into_iter()
+            .find(|probing| probing.name() == name)
+    }
+}
+
 /// The kubelet's settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KubeletConfig {
+    /// Which kubelet's probing: today's or the legacy one. Default: current.
+    pub probing: Probing,
     /// Default: `/health`.
     pub startup: ProbeConfig,
     /// Default: `/health`.
@@ -73,6 +114,7 @@ pub struct KubeletConfig {
 impl Default for KubeletConfig {
     fn default() -> Self {
         Self {
+            probing: Probing::Current,
             startup: ProbeConfig::with_path("/health"),
             liveness: ProbeConfig::with_path("/health"),
             readiness: ProbeConfig::with_path("/ready"),
@@ -134,7 +176,7 @@ pub(crate) async fn kubelet(config: KubeletConfig, pod: Rc<Pod>, sender: Sender,
 /// Probes one container until it must be killed (then waits to be cancelled).
 async fn probe_container(config: &KubeletConfig, pod: &Pod, sender: &Sender, port: u16) {
     if config.startup.enabled {
-        let passed = probe_until(&config.startup, ProbeKind::Startup, sender, port, |_| {}).await;
+        let passed = probe_until(config, ProbeKind::Startup, pod, sender, port, |_| {}).await;
         if !passed {
             pod.kill.set(Some(KillReason::Startup));
             return std::future::pending().await;
@@ -145,22 +187,16 @@ async fn probe_container(config: &KubeletConfig, pod: &Pod, sender: &Sender, por
             // Without a readiness probe, a started container is ready.
             pod.set_routed(sender, !pod.terminating.get());
         } else {
-            probe_until(
-                &config.readiness,
-                ProbeKind::Readiness,
-                sender,
-                port,
-                |ready| {
-                    pod.set_routed(sender, ready && !pod.terminating.get());
-                },
-            )
+            probe_until(config, ProbeKind::Readiness, pod, sender, port, |ready| {
+                pod.set_routed(sender, ready && !pod.terminating.get());
+            })
             .await;
         }
         std::future::pending::<()>().await
     };
     let liveness = async {
         if config.liveness.enabled
-            && !probe_until(&config.liveness, ProbeKind::Liveness, sender, port, |_| {}).await
+            && !probe_until(config, ProbeKind::Liveness, pod, sender, port, |_| {}).await
         {
             pod.kill.set(Some(KillReason::Liveness));
         }
@@ -172,14 +208,24 @@ async fn probe_container(config: &KubeletConfig, pod: &Pod, sender: &Sender, por
 /// Probes every period. A startup probe ends at its first pass (true) or at
 /// its failure threshold (false); a liveness probe runs until its failure
 /// threshold (false); a readiness probe runs on, reporting each change of
-/// state through `changed`.
+/// state through `changed`. Under [`Probing::Current`], a terminating pod's
+/// liveness and startup probes stop: nothing more is sent, and a result
+/// that comes back after the termination began is dropped.
 async fn probe_until(
-    config: &ProbeConfig,
+    kubelet: &KubeletConfig,
     kind: ProbeKind,
+    pod: &Pod,
     sender: &Sender,
     port: u16,
     mut changed: impl FnMut(bool),
 ) -> bool {
+    let config = match kind {
+        ProbeKind::Startup => &kubelet.startup,
+        ProbeKind::Liveness => &kubelet.liveness,
+        ProbeKind::Readiness => &kubelet.readiness,
+    };
+    let stops_at_termination = kind != ProbeKind::Readiness && kubelet.probing == Probing::Current;
+    let stopped = || stops_at_termination && pod.terminating.get();
     let mut sender = sender.clone();
     sender.timeout = config.timeout;
     tokio::time::sleep(config.initial_delay).await;
@@ -188,12 +234,23 @@ async fn probe_until(
     let (mut failures, mut successes) = (0, 0);
     loop {
         ticks.tick().await;
+        if stopped() {
+            // The container is terminating: this probe is over (the
+            // kubelet's worker is cancelled until the container is replaced).
+            return std::future::pending().await;
+        }
         let order = Order {
             path: config.path.clone(),
             port,
             keep: None,
+            manner: Manner::Whole,
         };
-        let passed = matches!(sender.send(order, true).await, Outcome::Status(200..=399));
+        let routed = Cell::new(true);
+        let outcome = sender.send(order, true, &routed).await;
+        if stopped() {
+            return std::future::pending().await;
+        }
+        let passed = matches!(outcome, Outcome::Status(200..=399));
         if passed {
             failures = 0;
             successes += 1;

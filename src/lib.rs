@@ -81,15 +81,15 @@ pub use crate::campaign::{
     compare, Campaign, Cases, Determinism, Failure, Options, Report, Shard, ShrinkLimits,
 };
 pub use crate::director::{Bound, Case, Limits, Run, Setup, Verdict};
-pub use crate::generate::{Fault, Generator, Shrinkable};
-pub use crate::kubelet::{KubeletConfig, ProbeConfig};
+pub use crate::generate::{Behaviour, Fault, Generator, Shrinkable};
+pub use crate::kubelet::{KubeletConfig, ProbeConfig, Probing};
 pub use crate::model::{Builtin, Model, Target, Variant};
 pub use crate::oracle::{Context, Invariant, Needs, Oracle, Violation};
 pub use crate::preempt::preempt;
 pub use crate::scenario::{Expect, Replay, Scenario, ScenarioError, ANY_SERVICE, SCHEMA_VERSION};
 pub use crate::schedule::{
-    parse_duration, render_duration, Action, Host, Link, Schedule, Step, StepError,
+    parse_duration, render_duration, Action, Host, Link, Manner, Schedule, Step, StepError,
 };
 pub use crate::service::{Launch, Listener, Service, Stream};
 pub use crate::suite::{Suite, BUILTIN_SCENARIOS, REGRESSIONS_DIRECTORY};
-pub use crate::trace::{Event, EventKind, KillReason, Milestone, Outcome, ProbeKind};
+pub use crate::trace::{Event, EventKind, KillReason, Milestone, Outcome, ProbeKind, Sending};

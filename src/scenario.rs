@@ -15,8 +15,8 @@ use toml::Spanned;
 
 use crate::campaign::{Campaign, Cases, Failure, ShrinkLimits};
 use crate::director::{Case, Limits, Setup, GRACE_DEFAULT};
-use crate::generate::{Fault, Generator};
-use crate::kubelet::{KubeletConfig, ProbeConfig};
+use crate::generate::{Behaviour, Fault, Generator};
+use crate::kubelet::{KubeletConfig, ProbeConfig, Probing};
 use crate::model::{Builtin, Model, Target, Variant};
 use crate::oracle::Invariant;
 use crate::schedule::{
@@ -127,6 +127,7 @@ struct File {
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct KubeletTable {
+    probing: Option<Spanned<String>>,
     termination_grace_period: Option<Spanned<String>>,
     pre_stop: Option<Spanned<String>>,
     endpoint_removal_lag: Option<Spanned<String>>,
@@ -181,6 +182,7 @@ struct GenerateTable {
     grace: Option<Spanned<String>>,
     faults: Option<Vec<Spanned<String>>>,
     faults_max: Option<usize>,
+    clients: Option<Vec<Spanned<String>>>,
 }
 
 /// Reads values out of a file, turning spans into lines.
@@ -716,7 +718,7 @@ fn absent_host(action: &Action, target: &Target, kubelet: bool) -> Option<Host> 
             Host::Kubelet => !kubelet,
             _ => !service_hosts.contains(host),
         }),
-        Action::Request { .. } | Action::Wait => None,
+        Action::Request { .. } | Action::Connect { .. } | Action::Wait => None,
     }
 }
 
@@ -876,13 +878,50 @@ fn generator(reader: &Reader, table: Option<&GenerateTable>) -> Result<Generator
                             name.span(),
                             "generate.faults",
                             format!(
-                                "unknown fault `{}`, expected `kill` or `restart`",
-                                name.get_ref()
+                                "unknown fault `{}`, expected one of {}",
+                                name.get_ref(),
+                                Fault::ALL.map(Fault::name).join(", ")
                             ),
                         )
                     })
             })
             .collect::<Result<_, _>>()?,
+    };
+    let clients = match &table.clients {
+        None => defaults.clients,
+        Some(names) if names.is_empty() => {
+            return Err(ScenarioError {
+                file: reader.path.to_path_buf(),
+                line: None,
+                field: Some("generate.clients".into()),
+                message: "needs at least one client behaviour, e.g. `whole`".into(),
+            })
+        }
+        Some(names) => {
+            let mut clients = names
+                .iter()
+                .map(|name| {
+                    Behaviour::from_name(name.get_ref()).ok_or_else(|| {
+                        let known: Vec<&str> =
+                            Behaviour::ALL.iter().map(|client| client.name()).collect();
+                        reader.error(
+                            name.span(),
+                            "generate.clients",
+                            format!(
+                                "unknown client behaviour `{}`, expected one of {}",
+                                name.get_ref(),
+                                known.join(", ")
+                            ),
+                        )
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            // Simplest first, whatever the file's order: shrinking moves
+            // toward the first.
+            clients.sort();
+            clients.dedup();
+            clients
+        }
     };
     for (field, value, max) in [
         ("generate.cycles_max", table.cycles_max, CYCLES_MAX),
@@ -908,6 +947,7 @@ fn generator(reader: &Reader, table: Option<&GenerateTable>) -> Result<Generator
         grace: grace.or(defaults.grace),
         faults,
         faults_max: table.faults_max.unwrap_or(defaults.faults_max),
+        clients,
     })
 }
 
@@ -932,7 +972,22 @@ fn kubelet(
     let duration = |value: &Option<Spanned<String>>, field: &str, default| {
         reader.optional_duration(value.as_ref(), &format!("kubelet.{field}"), default)
     };
+    let probing = match &table.probing {
+        None => defaults.probing,
+        Some(name) => Probing::from_name(name.get_ref()).ok_or_else(|| {
+            reader.error(
+                name.span(),
+                "kubelet.probing",
+                format!(
+                    "unknown probing `{}`, expected `current` (Kubernetes 1.21 on) or `legacy` \
+                     (before 1.21)",
+                    name.get_ref()
+                ),
+            )
+        })?,
+    };
     Ok(KubeletConfig {
+        probing,
         startup: probe(reader, table.startup.as_ref(), "startup", defaults.startup)?,
         liveness: probe(
             reader,
@@ -1023,7 +1078,9 @@ fn render_kubelet(kubelet: &KubeletConfig) -> String {
     let quote = |text: &str| toml::Value::String(text.to_string()).to_string();
     let duration = |value: Duration| quote(&render_duration(value));
     let mut text = format!(
-        "\n[kubelet]\ntermination_grace_period = {}\npre_stop = {}\nendpoint_removal_lag = {}\n",
+        "\n[kubelet]\nprobing = {}\ntermination_grace_period = {}\npre_stop = {}\n\
+         endpoint_removal_lag = {}\n",
+        quote(kubelet.probing.name()),
         duration(kubelet.termination_grace_period),
         duration(kubelet.pre_stop),
         duration(kubelet.endpoint_removal_lag)

@@ -11,8 +11,11 @@
 //! 300ms stop grace=5s
 //! ```
 //!
-//! Actions are declared simplest first: proptest shrinks a failing schedule
-//! toward fewer, earlier and simpler steps.
+//! Requests come in the manners real clients send them (`request / slow=2s`,
+//! `request / half-close`, `request / reuse=800ms`), and `connect` opens a
+//! connection that sends nothing, or half a request head (`connect partial
+//! hold=2s`): a browser's preconnect, a pool warming up, a load balancer's TCP
+//! check, a slow client.
 
 use std::fmt;
 use std::str::FromStr;
@@ -92,14 +95,27 @@ pub enum Action {
         /// The service host; none means every one.
         host: Option<Host>,
     },
-    /// Send one HTTP GET request for `path` on a new connection from the
+    /// Send one HTTP request for `path` on a new connection from the
     /// client host.
     Request {
         /// The request path, starting with `/`.
         path: String,
         /// How long the client keeps the connection open, idle, after the
-        /// response (a keep-alive connection); none closes it at once.
+        /// (last) response (a keep-alive connection); none closes it at once.
         keep: Option<Duration>,
+        /// How the client sends it.
+        manner: Manner,
+    },
+    /// Open a connection from the client host and send nothing on it, or
+    /// only the first half of a request head: it is never a request the
+    /// server could answer.
+    Connect {
+        /// Whether half a request head is sent (a slow client) rather than
+        /// nothing (a preconnect, a warm pool, a TCP health check).
+        partial: bool,
+        /// How long the client holds the connection before closing it; none
+        /// holds it until the server closes it.
+        hold: Option<Duration>,
     },
     /// Keep the run going until this step's time, even if all else is quiet.
     Wait,
@@ -137,6 +153,28 @@ pub enum Action {
         /// The other end.
         b: Host,
     },
+}
+
+/// How a client sends a request: the manners real clients have.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Manner {
+    /// A GET, written at once (`request /`).
+    #[default]
+    Whole,
+    /// A POST whose body arrives in four pieces spread over this long
+    /// (`request / slow=2s`): an upload on a slow link.
+    SlowBody(Duration),
+    /// A GET, then the client shuts down its sending half and waits for the
+    /// answer (`request / half-close`). Servers may take the half-close for
+    /// the client's going away (hyper does, by default), so the answer is
+    /// not owed; the stop still is.
+    HalfClose,
+    /// A GET on a connection the client keeps, then a second GET on the same
+    /// connection this long after the first was sent (`request / reuse=800ms`),
+    /// as a connection pool reuses it; a new connection if the server said
+    /// `connection: close` or closed it. Generated schedules aim the second
+    /// request at the stop.
+    Reuse(Duration),
 }
 
 /// An [`Action`] at a simulated time.
@@ -216,11 +254,28 @@ impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Action::Start { host } => write!(f, "start{}", on(*host)),
-            Action::Request { path, keep: None } => write!(f, "request {path}"),
-            Action::Request {
-                path,
-                keep: Some(keep),
-            } => write!(f, "request {path} keep={}", render_duration(*keep)),
+            Action::Request { path, keep, manner } => {
+                write!(f, "request {path}")?;
+                if let Some(keep) = keep {
+                    write!(f, " keep={}", render_duration(*keep))?;
+                }
+                match manner {
+                    Manner::Whole => Ok(()),
+                    Manner::SlowBody(span) => write!(f, " slow={}", render_duration(*span)),
+                    Manner::HalfClose => f.write_str(" half-close"),
+                    Manner::Reuse(after) => write!(f, " reuse={}", render_duration(*after)),
+                }
+            }
+            Action::Connect { partial, hold } => {
+                f.write_str("connect")?;
+                if *partial {
+                    f.write_str(" partial")?;
+                }
+                match hold {
+                    Some(hold) => write!(f, " hold={}", render_duration(*hold)),
+                    None => Ok(()),
+                }
+            }
             Action::Wait => f.write_str("wait"),
             Action::Stop { host, grace: None } => write!(f, "stop{}", on(*host)),
             Action::Stop {
@@ -329,17 +384,63 @@ fn parse_action(verb: &str, arguments: &[&str]) -> Result<Action, String> {
             host,
             grace: Some(option(grace, "grace")?),
         }),
-        ("request", [path, rest @ ..]) if rest.len() <= 1 => {
+        ("request", [path, rest @ ..]) => {
             check_path(path)?;
-            let keep = rest.first().map(|keep| option(keep, "keep")).transpose()?;
+            let (mut keep, mut manner) = (None, None);
+            for argument in rest {
+                let (name, value) = argument.split_once('=').unwrap_or((argument, ""));
+                let taken = match name {
+                    "keep" if keep.is_none() => {
+                        keep = Some(option(argument, "keep")?);
+                        continue;
+                    }
+                    "slow" => Manner::SlowBody(option(argument, "slow")?),
+                    "reuse" => Manner::Reuse(option(argument, "reuse")?),
+                    "half-close" if value.is_empty() && !argument.contains('=') => {
+                        Manner::HalfClose
+                    }
+                    _ => {
+                        return Err(format!(
+                            "`request` does not take `{argument}`: after the path it takes \
+                             `keep=<duration>` and one of `slow=<duration>`, \
+                             `reuse=<duration>` or `half-close`"
+                        ))
+                    }
+                };
+                if manner.replace(taken).is_some() {
+                    return Err(
+                        "`request` takes one manner at most: `slow=`, `reuse=` or `half-close`"
+                            .into(),
+                    );
+                }
+            }
             Ok(Action::Request {
                 path: path.to_string(),
                 keep,
+                manner: manner.unwrap_or_default(),
             })
         }
         ("request", _) => Err(
             "`request` takes a path starting with `/`, then optionally `keep=<duration>`".into(),
         ),
+        ("connect", arguments) => {
+            let (mut partial, mut hold) = (false, None);
+            for argument in arguments {
+                match *argument {
+                    "partial" if !partial => partial = true,
+                    _ if argument.starts_with("hold=") && hold.is_none() => {
+                        hold = Some(option(argument, "hold")?)
+                    }
+                    _ => {
+                        return Err(format!(
+                            "`connect` does not take `{argument}`: it takes `partial` and \
+                             `hold=<duration>`, each at most once"
+                        ))
+                    }
+                }
+            }
+            Ok(Action::Connect { partial, hold })
+        }
         ("partition", hosts) => link(Link::Partition, hosts),
         ("repair", hosts) => link(Link::Repair, hosts),
         ("hold", hosts) => link(Link::Hold, hosts),
@@ -355,8 +456,8 @@ fn parse_action(verb: &str, arguments: &[&str]) -> Result<Action, String> {
             Err(format!("`{verb}` does not take `{}`", extra.join(" ")))
         }
         (other, _) => Err(format!(
-            "unknown action `{other}`: expected start, request, wait, stop, kill, restart, crash, \
-             partition, repair, hold, release or latency"
+            "unknown action `{other}`: expected start, request, connect, wait, stop, kill, \
+             restart, crash, partition, repair, hold, release or latency"
         )),
     }
 }
@@ -423,6 +524,12 @@ mod tests {
         let text = [
             "0ms start",
             "12ms request /",
+            "13ms request /upload keep=2s slow=1500ms",
+            "14ms request / half-close",
+            "15ms request / keep=1s reuse=800ms",
+            "16ms connect",
+            "17ms connect partial hold=2s",
+            "18ms connect hold=0ms",
             "300ms stop grace=5s",
             "1s restart",
         ];
@@ -447,6 +554,14 @@ mod tests {
         assert!(error.reason.contains("unknown host `moon`"), "{error}");
         let error = "5ms request x".parse::<Step>().unwrap_err();
         assert!(error.reason.contains("path"), "{error}");
+        let error = "5ms request / slow=1s half-close".parse::<Step>().unwrap_err();
+        assert!(error.reason.contains("one manner at most"), "{error}");
+        let error = "5ms request / quickly".parse::<Step>().unwrap_err();
+        assert!(error.reason.contains("does not take `quickly`"), "{error}");
+        let error = "5ms connect partial partial".parse::<Step>().unwrap_err();
+        assert!(error.reason.contains("each at most once"), "{error}");
+        let error = "5ms connect hold=soon".parse::<Step>().unwrap_err();
+        assert!(error.reason.contains("soon"), "{error}");
     }
 
     #[test]

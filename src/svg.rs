@@ -345,7 +345,7 @@ fn requests(events: &[Event]) -> Vec<Request> {
     let mut by_number: BTreeMap<u64, Request> = BTreeMap::new();
     for event in events {
         match &event.kind {
-            EventKind::Sent { request, path } => {
+            EventKind::Sent { request, path, .. } => {
                 by_number.insert(
                     *request,
                     Request {

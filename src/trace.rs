@@ -48,6 +48,23 @@ pub enum Outcome {
     NotRouted,
 }
 
+/// How a client sent a request, as the oracles need to know it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum Sending {
+    /// A GET, written at once.
+    #[default]
+    Whole,
+    /// A POST whose body came in pieces.
+    SlowBody,
+    /// A GET, after which the client shut down its sending half.
+    HalfClose,
+    /// A GET on the connection of an earlier request, kept open by the client.
+    Reused {
+        /// The request whose connection it reused.
+        of: u64,
+    },
+}
+
 /// A probe of the kubelet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ProbeKind {
@@ -205,6 +222,14 @@ pub enum EventKind {
         request: u64,
         /// The request path.
         path: String,
+        /// How it was sent.
+        sending: Sending,
+    },
+    /// The service answered a request with a response that keeps the
+    /// connection open (no `connection: close`) after its stop was requested.
+    KeptAlive {
+        /// The connection it answered on.
+        connection: u64,
     },
     /// A client saw the end of a request.
     Observed {
@@ -412,7 +437,21 @@ impl fmt::Display for EventKind {
             EventKind::SteppedDown { term } => write!(f, "stepped down (term {term})"),
             EventKind::Follows { leader, term } => write!(f, "follows {leader} (term {term})"),
             EventKind::Failed { message } => write!(f, "failed: {message}"),
-            EventKind::Sent { request, path } => write!(f, "r{request} sent GET {path}"),
+            EventKind::Sent {
+                request,
+                path,
+                sending,
+            } => match sending {
+                Sending::Whole => write!(f, "r{request} sent GET {path}"),
+                Sending::SlowBody => write!(f, "r{request} sent POST {path} (body in pieces)"),
+                Sending::HalfClose => write!(f, "r{request} sent GET {path} and half-closed"),
+                Sending::Reused { of } => {
+                    write!(f, "r{request} sent GET {path} on r{of}'s connection")
+                }
+            },
+            EventKind::KeptAlive { connection } => {
+                write!(f, "c{connection} answered with keep-alive while draining")
+            }
             EventKind::Observed { request, outcome } => write!(f, "r{request} saw {outcome}"),
         }
     }

@@ -156,7 +156,10 @@ impl Oracle for ClusterConverges {
                         }
                     }
                 }
-                !matches!(action, Action::Request { .. } | Action::Wait)
+                !matches!(
+                    action,
+                    Action::Request { .. } | Action::Connect { .. } | Action::Wait
+                )
             }
             EventKind::Milestone(Milestone::Bound) => {
                 self.beliefs.insert(Rc::clone(&event.host), Belief::Unknown);

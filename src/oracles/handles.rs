@@ -56,7 +56,7 @@ impl Oracle for StaleHandle {
                     event.host
                 ));
             }
-            EventKind::Sent { request, path } => {
+            EventKind::Sent { request, path, .. } => {
                 self.sent.insert(*request, path.clone());
             }
             EventKind::Observed { request, outcome } => {

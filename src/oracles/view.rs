@@ -172,7 +172,7 @@ impl View {
                 self.requests.remove(request);
                 self.request_connections.remove(request);
             }
-            EventKind::Sent { request, path } => {
+            EventKind::Sent { request, path, .. } => {
                 let sent = Sent {
                     host: Rc::clone(&event.host),
                     path: path.clone(),
