@@ -18,6 +18,7 @@ use hyper_util::rt::TokioIo;
 use tokio::sync::mpsc;
 use turmoil::net::TcpStream;
 
+use crate::backlog::Backlog;
 use crate::lifecycle::REQUEST_HEADER;
 use crate::trace::{EventKind, Outcome, Recorder};
 
@@ -39,6 +40,8 @@ pub(crate) struct Sender {
     pub(crate) timeout: Duration,
     /// Request numbers, shared by every sender of the run.
     pub(crate) request_ids: Rc<Cell<u64>>,
+    /// The service's listen backlog, shared by every sender of the run.
+    pub(crate) backlog: Backlog,
 }
 
 impl Sender {
@@ -73,7 +76,13 @@ impl Sender {
 
     /// One HTTP/1.1 exchange on a fresh connection.
     async fn exchange(&self, order: &Order, request: u64) -> Outcome {
-        let stream = match TcpStream::connect((&*self.server, order.port)).await {
+        let Some(slot) = self.backlog.admit(&self.server, order.port) else {
+            // The listener's backlog is full: refused, as by the kernel.
+            return Outcome::Refused;
+        };
+        let connected = TcpStream::connect((&*self.server, order.port)).await;
+        drop(slot);
+        let stream = match connected {
             Ok(stream) => stream,
             Err(error) if error.kind() == io::ErrorKind::ConnectionRefused => {
                 return Outcome::Refused
