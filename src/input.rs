@@ -18,29 +18,48 @@ pub const SCENARIO_BYTES_MAX: usize = 1 << 20;
 pub const SCHEDULE_STEPS_MAX: usize = 10_000;
 
 /// Why a scenario file's text could not be had.
-pub(crate) fn too_large(bytes: usize) -> String {
-    format!(
-        "the file is larger than a scenario may be ({bytes} bytes or more; at most {SCENARIO_BYTES_MAX})"
-    )
+#[derive(Debug)]
+pub(crate) enum ReadError {
+    /// It could not be read, or is not UTF-8: why.
+    Unreadable(String),
+    /// It is larger than [`SCENARIO_BYTES_MAX`]: its first that many bytes
+    /// (cut at a character), where the error points.
+    TooLarge(String),
 }
 
-/// Reads a scenario file's text, refusing one larger than
-/// [`SCENARIO_BYTES_MAX`] after reading one byte past the limit. The error
-/// is the message of a [`ScenarioError`](crate::ScenarioError) without a line.
-pub(crate) fn read_text(path: &Path) -> Result<String, String> {
-    let file =
-        std::fs::File::open(path).map_err(|error| format!("cannot read the file: {error}"))?;
+/// The message of a file larger than [`SCENARIO_BYTES_MAX`].
+pub(crate) fn too_large() -> String {
+    format!("the file is larger than a scenario may be (at most {SCENARIO_BYTES_MAX} bytes, 1 MiB); refused before parsing")
+}
+
+/// The first [`SCENARIO_BYTES_MAX`] bytes of `text`, cut back to a
+/// character boundary.
+pub(crate) fn within_limit(text: &str) -> &str {
+    let mut end = SCENARIO_BYTES_MAX.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// Reads a scenario file's text, reading at most one byte past
+/// [`SCENARIO_BYTES_MAX`].
+pub(crate) fn read_text(path: &Path) -> Result<String, ReadError> {
+    let unreadable =
+        |error: std::io::Error| ReadError::Unreadable(format!("cannot read the file: {error}"));
+    let file = std::fs::File::open(path).map_err(unreadable)?;
     let mut bytes = Vec::new();
     file.take(SCENARIO_BYTES_MAX as u64 + 1)
         .read_to_end(&mut bytes)
-        .map_err(|error| format!("cannot read the file: {error}"))?;
+        .map_err(unreadable)?;
     if bytes.len() > SCENARIO_BYTES_MAX {
-        return Err(too_large(bytes.len()));
+        let text = String::from_utf8_lossy(&bytes);
+        return Err(ReadError::TooLarge(within_limit(&text).to_string()));
     }
     String::from_utf8(bytes).map_err(|error| {
-        format!(
+        ReadError::Unreadable(format!(
             "cannot read the file: it is not UTF-8 (at byte {})",
             error.utf8_error().valid_up_to()
-        )
+        ))
     })
 }

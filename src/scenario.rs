@@ -16,7 +16,9 @@ use toml::Spanned;
 use crate::campaign::{Campaign, Cases, Failure, ShrinkLimits};
 use crate::director::{Case, Limits, Setup, BACKLOG_DEFAULT, BACKLOG_MAX, GRACE_DEFAULT};
 use crate::generate::{Fault, Generator};
-use crate::input::{read_text, too_large, SCENARIO_BYTES_MAX, SCHEDULE_STEPS_MAX};
+use crate::input::{
+    read_text, too_large, within_limit, ReadError, SCENARIO_BYTES_MAX, SCHEDULE_STEPS_MAX,
+};
 use crate::kubelet::{KubeletConfig, ProbeConfig};
 use crate::model::{Builtin, Model, Target, Variant};
 use crate::name::check_name;
@@ -263,11 +265,14 @@ impl Scenario {
     /// A scenario file's text, read only up to [`SCENARIO_BYTES_MAX`]: a
     /// larger file is an error before anything of it is parsed.
     pub fn read_text(path: &Path) -> Result<String, ScenarioError> {
-        read_text(path).map_err(|message| ScenarioError {
-            file: path.to_path_buf(),
-            line: None,
-            field: None,
-            message,
+        read_text(path).map_err(|error| match error {
+            ReadError::Unreadable(message) => ScenarioError {
+                file: path.to_path_buf(),
+                line: None,
+                field: None,
+                message,
+            },
+            ReadError::TooLarge(prefix) => too_large_error(path, &prefix),
         })
     }
 
@@ -293,12 +298,7 @@ impl Scenario {
         services: &[Service],
     ) -> Result<Scenario, ScenarioError> {
         if text.len() > SCENARIO_BYTES_MAX {
-            return Err(ScenarioError {
-                file: path.to_path_buf(),
-                line: None,
-                field: None,
-                message: too_large(text.len()),
-            });
+            return Err(too_large_error(path, within_limit(text)));
         }
         let file: File = toml::from_str(text).map_err(|error| {
             let line = error.span().map(|span| line_of(text, span.start));
@@ -650,6 +650,18 @@ impl Scenario {
             text.push_str(&render_kubelet(kubelet));
         }
         text
+    }
+}
+
+/// A file over the size limit, pointing at the line where it crosses it
+/// and the field being written there (`prefix` is the part within it).
+fn too_large_error(path: &Path, prefix: &str) -> ScenarioError {
+    let line = line_of(prefix, prefix.len());
+    ScenarioError {
+        file: path.to_path_buf(),
+        line: Some(line),
+        field: field_at(prefix, line, ""),
+        message: too_large(),
     }
 }
 
