@@ -27,18 +27,21 @@ use std::rc::Rc;
 /// backlog. (turmoil's default, 64, is what a burst of 65 connections hit.)
 pub(crate) const TCP_CAPACITY: usize = usize::MAX >> 4;
 
+/// A listener: its host's name and its port.
+type ListenerAddress = (Rc<str>, u16);
+
 /// The connections pending on each listener of a run, and its backlog.
 #[derive(Clone)]
 pub(crate) struct Backlog {
     size: usize,
-    pending: Rc<RefCell<BTreeMap<(Rc<str>, u16), usize>>>,
+    pending: Rc<RefCell<BTreeMap<ListenerAddress, usize>>>,
 }
 
 /// A pending connection's place in its listener's backlog, given back when
 /// dropped.
 pub(crate) struct Slot {
     backlog: Backlog,
-    listener: (Rc<str>, u16),
+    listener: ListenerAddress,
 }
 
 impl Backlog {
