@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::campaign::{Determinism, Options, Report};
 use crate::director::Verdict;
+use crate::output::write_under;
 use crate::scenario::{Expect, Replay, Scenario};
 use crate::seed::{render_seed, SEED_VARIABLE};
 
@@ -54,11 +55,10 @@ pub fn save(scenario: &Scenario, checked: &mut Checked, failures: &Path) {
     let Some(failure) = &checked.report.failure else {
         return;
     };
-    let file = failures.join(format!(
-        "{}-{}.toml",
-        scenario.name,
-        render_seed(failure.seed)
-    ));
+    // The name is checked when the scenario is read; `write_under` keeps
+    // the files inside `failures` whatever it is.
+    let stem = format!("{}-{}", scenario.name, render_seed(failure.seed));
+    let file = failures.join(format!("{stem}.toml"));
     let replay = replay_commands(scenario, failure.seed, Some(&file));
     let text = scenario.failure_file(failure, &replay[0]);
     // The timeline as a picture, next to the file that replays it.
@@ -67,14 +67,11 @@ pub fn save(scenario: &Scenario, checked: &mut Checked, failures: &Path) {
         &failure.run.verdict,
         &format!("{}: seed {}", scenario.name, render_seed(failure.seed)),
     );
-    let written = std::fs::create_dir_all(failures)
-        .and_then(|()| std::fs::write(&file, text))
-        .and_then(|()| std::fs::write(file.with_extension("svg"), picture));
+    let written = write_under(failures, &format!("{stem}.toml"), &text)
+        .and_then(|saved| write_under(failures, &format!("{stem}.svg"), &picture).map(|_| saved));
     match written {
-        Ok(()) => checked.saved = Some(file),
-        Err(error) => {
-            checked.save_error = Some(format!("cannot write {}: {error}", file.display()))
-        }
+        Ok(saved) => checked.saved = Some(saved),
+        Err(error) => checked.save_error = Some(error.to_string()),
     }
 }
 

@@ -33,6 +33,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use turmoil::net::TcpStream;
 
+use crate::backlog::Backlog;
 use crate::lifecycle::REQUEST_HEADER;
 use crate::schedule::Manner;
 use crate::trace::{EventKind, Outcome, Recorder, Sending};
@@ -75,6 +76,8 @@ pub(crate) struct Sender {
     pub(crate) timeout: Duration,
     /// Request numbers, shared by every sender of the run.
     pub(crate) request_ids: Rc<Cell<u64>>,
+    /// The service's listen backlog, shared by every sender of the run.
+    pub(crate) backlog: Backlog,
 }
 
 /// A kept HTTP/1 connection: its request handle and its driver task.
@@ -187,7 +190,13 @@ impl Sender {
     }
 
     async fn connect(&self, port: u16) -> Result<TcpStream, Outcome> {
-        match TcpStream::connect((&*self.server, port)).await {
+        let Some(slot) = self.backlog.admit(&self.server, port) else {
+            // The listener's backlog is full: refused, as by the kernel.
+            return Err(Outcome::Refused);
+        };
+        let connected = TcpStream::connect((&*self.server, port)).await;
+        drop(slot);
+        match connected {
             Ok(stream) => Ok(stream),
             Err(error) if error.kind() == io::ErrorKind::ConnectionRefused => {
                 Err(Outcome::Refused)

@@ -63,7 +63,17 @@ pub struct Limits {
     /// How long a started or restarted service may take before requests
     /// must be served (`recovers-after-restart`). Default: 10 s.
     pub recovery_bound: Duration,
+    /// Connections a service's listener holds sent but not yet accepted, as
+    /// a kernel's listen backlog does; one more is refused. Default:
+    /// [`BACKLOG_DEFAULT`], at most [`BACKLOG_MAX`].
+    pub backlog: usize,
 }
+
+/// The listen backlog of a run unless it says: 1,024, what tokio's
+/// `TcpListener::bind` asks of the kernel (the listeners of hyper and axum).
+pub const BACKLOG_DEFAULT: usize = 1_024;
+/// The largest listen backlog: 65,535, Linux's `net.core.somaxconn` ceiling.
+pub const BACKLOG_MAX: usize = 65_535;
 
 impl Default for Limits {
     fn default() -> Self {
@@ -75,6 +85,7 @@ impl Default for Limits {
             tick: Duration::from_millis(1),
             convergence_bound: Duration::from_secs(15),
             recovery_bound: Duration::from_secs(10),
+            backlog: BACKLOG_DEFAULT,
         }
     }
 }
@@ -186,9 +197,14 @@ fn capture_panics() {
             let captured = PANIC.with(|panic| match &mut *panic.borrow_mut() {
                 Some(first) => {
                     if first.is_none() {
-                        let place = info
-                            .location()
-                            .map_or_else(String::new, |at| format!(" (at {at})"));
+                        let place = info.location().map_or_else(String::new, |at| {
+                            format!(
+                                " (at {}:{}:{})",
+                                crate_relative(at.file()),
+                                at.line(),
+                                at.column()
+                            )
+                        });
                         *first = Some(format!("{}{place}", payload_message(info.payload())));
                     }
                     true
@@ -200,6 +216,26 @@ fn capture_panics() {
             }
         }));
     });
+}
+
+/// A source file's path from its crate's directory on: a verdict names no
+/// directory of the machine that built it. `/home/me/.cargo/registry/src/
+/// index…/turmoil-0.7.2/src/host.rs` becomes `turmoil-0.7.2/src/host.rs`,
+/// `/home/me/app/src/main.rs` becomes `app/src/main.rs`; a path already
+/// relative (a workspace member's `src/lib.rs`) is kept.
+pub(crate) fn crate_relative(file: &str) -> String {
+    let file = file.replace('\\', "/");
+    let absolute = file.starts_with('/') || file.get(1..2) == Some(":");
+    if !absolute {
+        return file;
+    }
+    match file.rfind("/src/") {
+        Some(at) => {
+            let crate_directory = file[..at].rsplit('/').next().unwrap_or_default();
+            format!("{crate_directory}{}", &file[at..])
+        }
+        None => file.rsplit('/').next().unwrap_or_default().to_string(),
+    }
 }
 
 /// A panic payload's message.
@@ -543,5 +579,28 @@ impl fmt::Display for Verdict {
             Verdict::Bounded(bound) => write!(f, "inconclusive: {bound}"),
             Verdict::Crashed(message) => write!(f, "crashed: {message}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::crate_relative;
+
+    #[test]
+    fn a_panic_place_is_named_from_its_crate_on() {
+        assert_eq!(
+            crate_relative("/root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/turmoil-0.7.2/src/host.rs"),
+            "turmoil-0.7.2/src/host.rs"
+        );
+        assert_eq!(
+            crate_relative("/home/me/app/src/main.rs"),
+            "app/src/main.rs"
+        );
+        assert_eq!(
+            crate_relative("C:\\work\\app\\src\\lib.rs"),
+            "app/src/lib.rs"
+        );
+        assert_eq!(crate_relative("src/service.rs"), "src/service.rs");
+        assert_eq!(crate_relative("/build/generated.rs"), "generated.rs");
     }
 }

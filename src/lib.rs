@@ -50,6 +50,7 @@
 //!   `LIFECYCLE_CASES` variables.
 #![deny(missing_docs)]
 
+mod backlog;
 mod campaign;
 pub mod check;
 mod client;
@@ -59,13 +60,17 @@ pub mod determinism;
 pub mod director;
 mod endpoint;
 mod generate;
+mod input;
 mod kubelet;
 pub mod lifecycle;
 mod model;
 mod models;
+mod name;
 mod oracle;
 mod oracles;
+mod output;
 mod preempt;
+mod printable;
 pub mod query;
 pub mod report;
 mod scenario;
@@ -80,12 +85,16 @@ mod world;
 pub use crate::campaign::{
     compare, Campaign, Cases, Determinism, Failure, Options, Report, Shard, ShrinkLimits,
 };
-pub use crate::director::{Bound, Case, Limits, Run, Setup, Verdict};
+pub use crate::director::{Bound, Case, Limits, Run, Setup, Verdict, BACKLOG_DEFAULT, BACKLOG_MAX};
 pub use crate::generate::{Behaviour, Fault, Generator, Shrinkable};
+pub use crate::input::{SCENARIO_BYTES_MAX, SCHEDULE_STEPS_MAX};
 pub use crate::kubelet::{KubeletConfig, ProbeConfig, Probing};
 pub use crate::model::{Builtin, Model, Target, Variant};
+pub use crate::name::{check_name, NAME_LENGTH_MAX};
 pub use crate::oracle::{Context, Invariant, Needs, Oracle, Violation};
+pub use crate::output::{write_under, OutputError};
 pub use crate::preempt::preempt;
+pub use crate::printable::printable;
 pub use crate::scenario::{Expect, Replay, Scenario, ScenarioError, ANY_SERVICE, SCHEMA_VERSION};
 pub use crate::schedule::{
     parse_duration, render_duration, Action, Host, Link, Manner, Schedule, Step, StepError,

@@ -13,8 +13,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use lifecycle_sim::check::{judge_with, save, Checked, FAILURES_DIRECTORY};
 use lifecycle_sim::seed::parse_seed;
 use lifecycle_sim::{
-    compare, report, Cases, Determinism, Invariant, Model, Options, Scenario, Shard, Verdict,
-    BUILTIN_SCENARIOS,
+    compare, printable, report, write_under, Cases, Determinism, Invariant, Model, Options,
+    Scenario, Shard, Verdict, BUILTIN_SCENARIOS,
 };
 
 /// Every expectation was met.
@@ -59,8 +59,9 @@ enum Command {
         /// an SVG timeline beside each).
         #[arg(long, default_value = FAILURES_DIRECTORY)]
         failures: PathBuf,
-        /// Cases each generated scenario runs.
-        #[arg(long)]
+        /// Cases each generated scenario runs: at least 1 (0 would pass
+        /// having checked nothing, and is refused).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
         cases: Option<u64>,
         /// The base seed of each generated scenario (decimal or 0x hex);
         /// case seeds derive from it.
@@ -234,18 +235,24 @@ fn run(paths: &[PathBuf], settings: &Settings) -> u8 {
     };
     if let Some((name, text)) = machine {
         match &settings.out {
-            Some(directory) => {
-                let file = directory.join(name);
-                let written =
-                    std::fs::create_dir_all(directory).and_then(|()| std::fs::write(&file, text));
-                if let Err(error) = written {
-                    eprintln!("error: cannot write {}: {error}", file.display());
+            Some(directory) => match write_under(directory, name, &text) {
+                Ok(file) => println!("wrote {}", printable(&file.display().to_string())),
+                Err(error) => {
+                    eprintln!("error: {error}");
                     return EXIT_BAD_INPUT;
                 }
-                println!("wrote {}", file.display());
-            }
+            },
             None => print!("{text}"),
         }
+    }
+    // A failure that could not be saved (an unwritable or unsafe output
+    // directory) is bad input: its report said why.
+    if let Some(error) = results
+        .iter()
+        .find_map(|(_, checked)| checked.save_error.as_ref())
+    {
+        eprintln!("error: {}", printable(error));
+        return EXIT_BAD_INPUT;
     }
     if results.iter().all(|(_, checked)| checked.met) {
         EXIT_MET
@@ -264,12 +271,14 @@ fn load(paths: &[PathBuf], settings: &Settings) -> Result<Vec<Scenario>, u8> {
     let mut scenarios = Vec::new();
     let mut bad = false;
     for file in &files {
-        let text = std::fs::read_to_string(file).unwrap_or_default();
+        // Read once, bounded: a file too large is refused by `load` below.
+        let text = Scenario::read_text(file).unwrap_or_default();
         if let Some(service) = Scenario::service_named(&text) {
             // Written to stderr, so a machine format on stdout stays clean.
             eprintln!(
-                "skip {}: runs against a registered service (`{service}`), from a Suite in your tests",
-                file.display()
+                "skip {}: runs against a registered service (`{}`), from a Suite in your tests",
+                printable(&file.display().to_string()),
+                printable(&service)
             );
             continue;
         }
@@ -293,6 +302,13 @@ fn load(paths: &[PathBuf], settings: &Settings) -> Result<Vec<Scenario>, u8> {
                 if let Cases::Generated { base_seed, count } = &mut scenario.campaign.cases {
                     *count = settings.cases.unwrap_or(*count);
                     *base_seed = settings.seed.unwrap_or(*base_seed);
+                    if *count == 0 {
+                        // Only LIFECYCLE_CASES can say 0 here: the file and --cases cannot.
+                        eprintln!(
+                            "error: LIFECYCLE_CASES=0: a run of 0 cases would pass having checked nothing"
+                        );
+                        return Err(EXIT_BAD_INPUT);
+                    }
                 }
                 scenarios.push(scenario);
             }
@@ -381,7 +397,9 @@ fn replay(file: &Path, timeline: Option<&Path>) -> u8 {
     let second = campaign.run_case(case);
     println!(
         "{}: {} (seed {:#018x})",
-        scenario.name, campaign.setup.target, case.seed
+        printable(&scenario.name),
+        campaign.setup.target,
+        case.seed
     );
     println!("schedule:");
     for line in case.schedule.lines() {
@@ -389,7 +407,7 @@ fn replay(file: &Path, timeline: Option<&Path>) -> u8 {
     }
     println!("timeline:");
     print!("{}", lifecycle_sim::trace::render(&first.events));
-    println!("verdict: {}", first.verdict);
+    println!("verdict: {}", printable(&first.verdict.to_string()));
     let identical = match compare(&first.events, &second.events) {
         Determinism::Identical(hash) => {
             println!("replays: two runs identical (trace hash {hash:#018x})");

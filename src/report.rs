@@ -1,12 +1,19 @@
 //! Reports as people read them: one line per scenario, and for a failure the
 //! seed, the broken invariant in a sentence, the shrunk schedule, the timeline
 //! around the violation, and the commands that replay it.
+//!
+//! Everything shown that came from input (a name, a path, a panic's
+//! message, a reason quoting a response) goes through
+//! [`printable`](crate::printable()): a report never carries a raw control
+//! character, so an input cannot forge a line or drive the terminal. JSON
+//! escapes them itself; JUnit's XML gets the escaped text.
 
 use std::fmt::Write;
 
 use crate::campaign::{Cases, Determinism, Failure};
 use crate::check::{replay_commands, Checked};
 use crate::director::Verdict;
+use crate::printable::printable;
 use crate::scenario::{Expect, Scenario};
 use crate::seed::render_seed;
 use crate::trace::Event;
@@ -36,7 +43,7 @@ pub fn summary(scenario: &Scenario, checked: &Checked) -> String {
     };
     format!(
         "{mark} {:<28} {found}; {expected} [{:.2}s]",
-        scenario.name,
+        printable(&scenario.name),
         report.wall_time.as_secs_f64()
     )
 }
@@ -47,7 +54,7 @@ pub fn headline(verdict: &Verdict) -> String {
         Verdict::Pass => "pass".into(),
         Verdict::Violation(violation) => format!("found {}", violation.invariant),
         Verdict::Bounded(bound) => format!("inconclusive ({bound})"),
-        Verdict::Crashed(message) => format!("crashed ({message})"),
+        Verdict::Crashed(message) => format!("crashed ({})", printable(message)),
     }
 }
 
@@ -57,7 +64,7 @@ pub fn failure(scenario: &Scenario, checked: &Checked, failure: &Failure) -> Str
     let _ = writeln!(
         text,
         "{}: {}",
-        scenario.name,
+        printable(&scenario.name),
         headline(&failure.run.verdict)
     );
     let _ = writeln!(text, "  seed:      {}", render_seed(failure.seed));
@@ -73,11 +80,11 @@ pub fn failure(scenario: &Scenario, checked: &Checked, failure: &Failure) -> Str
                 text,
                 "  broken:    at {}ms: {}",
                 violation.at.as_millis(),
-                violation.reason
+                printable(&violation.reason)
             );
         }
         other => {
-            let _ = writeln!(text, "  verdict:   {other}");
+            let _ = writeln!(text, "  verdict:   {}", printable(&other.to_string()));
         }
     }
     let _ = writeln!(
@@ -88,7 +95,7 @@ pub fn failure(scenario: &Scenario, checked: &Checked, failure: &Failure) -> Str
         failure.shrink_runs
     );
     for line in failure.shrunk.lines() {
-        let _ = writeln!(text, "    {line}");
+        let _ = writeln!(text, "    {}", printable(&line));
     }
     let _ = writeln!(text, "  timeline:");
     text.push_str(&timeline(&failure.run.events, &failure.run.verdict, "    "));
@@ -101,7 +108,9 @@ pub fn failure(scenario: &Scenario, checked: &Checked, failure: &Failure) -> Str
             first,
             second,
         } => {
-            let show = |line: &Option<String>| line.as_deref().unwrap_or("(no event)").to_string();
+            let show = |line: &Option<String>| {
+                printable(line.as_deref().unwrap_or("(no event)")).into_owned()
+            };
             let _ = writeln!(
                 text,
                 "  NONDETERMINISM: two runs of this seed differ at event #{index}:"
@@ -113,10 +122,10 @@ pub fn failure(scenario: &Scenario, checked: &Checked, failure: &Failure) -> Str
     let _ = writeln!(text, "  replay:");
     let saved = checked.saved.as_deref();
     for command in replay_commands(scenario, failure.seed, saved) {
-        let _ = writeln!(text, "    {command}");
+        let _ = writeln!(text, "    {}", printable(&command));
     }
     if let Some(error) = &checked.save_error {
-        let _ = writeln!(text, "    (not saved: {error})");
+        let _ = writeln!(text, "    (not saved: {})", printable(error));
     }
     if matches!(scenario.replay, crate::scenario::Replay::Test { .. }) {
         let _ = writeln!(
@@ -143,7 +152,7 @@ pub fn timeline(events: &[Event], verdict: &Verdict, indent: &str) -> String {
     }
     for (index, event) in events.iter().enumerate().take(last + 1).skip(first) {
         let mark = if Some(index) == marked { ">>" } else { "  " };
-        let _ = writeln!(text, "{indent}{mark} {event}");
+        let _ = writeln!(text, "{indent}{mark} {}", printable(&event.to_string()));
     }
     if last + 1 < events.len() {
         let _ = writeln!(
@@ -247,9 +256,9 @@ pub fn junit(results: &[(&Scenario, &Checked)]) -> String {
         let _ = write!(
             xml,
             "    <testcase name=\"{}\" classname=\"lifecycle-sim.{}\" file=\"{}\" time=\"{:.3}\"",
-            escape(&scenario.name),
-            escape(&scenario.campaign.setup.target.to_string()),
-            escape(&scenario.path.display().to_string()),
+            escape(&printable(&scenario.name)),
+            escape(&printable(&scenario.campaign.setup.target.to_string())),
+            escape(&printable(&scenario.path.display().to_string())),
             checked.report.wall_time.as_secs_f64()
         );
         if checked.met {
@@ -273,10 +282,19 @@ pub fn junit(results: &[(&Scenario, &Checked)]) -> String {
         let _ = writeln!(
             xml,
             ">\n      <failure message=\"{}\" type=\"lifecycle-sim\">{}</failure>\n    </testcase>",
-            escape(&message),
-            escape(&body)
+            escape(&printable(&message)),
+            escape(&printable_lines(&body))
         );
     }
     xml.push_str("  </testsuite>\n</testsuites>\n");
     xml
+}
+
+/// A multi-line text with control characters escaped except the newlines
+/// that separate its lines (each line was made printable on its own).
+fn printable_lines(text: &str) -> String {
+    text.split('\n')
+        .map(|line| printable(line).into_owned())
+        .collect::<Vec<_>>()
+        .join("\n")
 }

@@ -14,11 +14,16 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::campaign::{Campaign, Cases, Failure, ShrinkLimits};
-use crate::director::{Case, Limits, Setup, GRACE_DEFAULT};
+use crate::director::{Case, Limits, Setup, BACKLOG_DEFAULT, BACKLOG_MAX, GRACE_DEFAULT};
 use crate::generate::{Behaviour, Fault, Generator};
+use crate::input::{
+    read_text, too_large, within_limit, ReadError, SCENARIO_BYTES_MAX, SCHEDULE_STEPS_MAX,
+};
 use crate::kubelet::{KubeletConfig, ProbeConfig, Probing};
 use crate::model::{Builtin, Model, Target, Variant};
+use crate::name::check_name;
 use crate::oracle::Invariant;
+use crate::printable::printable;
 use crate::schedule::{
     check_path, parse_duration, render_duration, Action, Host, Schedule, Step, NODES_MAX,
 };
@@ -95,15 +100,17 @@ pub struct ScenarioError {
 }
 
 impl fmt::Display for ScenarioError {
+    /// One line: control characters the input carried (in a value quoted
+    /// back, or in the file's name) are escaped.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.file.display())?;
+        write!(f, "{}", printable(&self.file.display().to_string()))?;
         if let Some(line) = self.line {
             write!(f, ":{line}")?;
         }
         if let Some(field) = &self.field {
-            write!(f, ": field `{field}`")?;
+            write!(f, ": field `{}`", printable(field))?;
         }
-        write!(f, ": {}", self.message)
+        write!(f, ": {}", printable(&self.message))
     }
 }
 
@@ -113,7 +120,7 @@ impl std::error::Error for ScenarioError {}
 #[serde(deny_unknown_fields)]
 struct File {
     schema_version: Spanned<u32>,
-    name: Option<String>,
+    name: Option<Spanned<String>>,
     description: Option<String>,
     expect: Spanned<String>,
     oracles: Option<Vec<Spanned<String>>>,
@@ -162,6 +169,7 @@ struct TargetTable {
 struct RunTable {
     cases: Option<Spanned<u64>>,
     seed: Option<Spanned<toml::Value>>,
+    backlog: Option<Spanned<i64>>,
     settle_max: Option<Spanned<String>>,
     request_timeout: Option<Spanned<String>>,
     wall_time_max: Option<Spanned<String>>,
@@ -252,13 +260,22 @@ impl Scenario {
 
     /// Reads and checks a scenario file whose target may be one of `services`.
     pub fn load_with(path: &Path, services: &[Service]) -> Result<Scenario, ScenarioError> {
-        let text = std::fs::read_to_string(path).map_err(|error| ScenarioError {
-            file: path.to_path_buf(),
-            line: None,
-            field: None,
-            message: format!("cannot read the file: {error}"),
-        })?;
+        let text = Scenario::read_text(path)?;
         Scenario::parse_with(path, &text, services)
+    }
+
+    /// A scenario file's text, read only up to [`SCENARIO_BYTES_MAX`]: a
+    /// larger file is an error before anything of it is parsed.
+    pub fn read_text(path: &Path) -> Result<String, ScenarioError> {
+        read_text(path).map_err(|error| match error {
+            ReadError::Unreadable(message) => ScenarioError {
+                file: path.to_path_buf(),
+                line: None,
+                field: None,
+                message,
+            },
+            ReadError::TooLarge(prefix) => too_large_error(path, &prefix),
+        })
     }
 
     /// Checks a scenario's text; `path` names it in errors. Its target must be
@@ -282,6 +299,9 @@ impl Scenario {
         text: &str,
         services: &[Service],
     ) -> Result<Scenario, ScenarioError> {
+        if text.len() > SCENARIO_BYTES_MAX {
+            return Err(too_large_error(path, within_limit(text)));
+        }
         let file: File = toml::from_str(text).map_err(|error| {
             let line = error.span().map(|span| line_of(text, span.start));
             ScenarioError {
@@ -302,12 +322,7 @@ impl Scenario {
                 ),
             ));
         }
-        let name = file.name.clone().unwrap_or_else(|| {
-            path.file_stem().map_or_else(
-                || "scenario".into(),
-                |stem| stem.to_string_lossy().into_owned(),
-            )
-        });
+        let name = scenario_name(&reader, file.name.as_ref())?;
         let target = target(&reader, &file.target, services)?;
         let expect = match file.expect.get_ref().as_str() {
             "pass" => Expect::Pass,
@@ -393,6 +408,7 @@ impl Scenario {
                 "run.recovery_bound",
                 defaults.recovery_bound,
             )?,
+            backlog: backlog(&reader, run.backlog.as_ref())?,
         };
         if limits.tick.is_zero() {
             let span = run.tick.as_ref().map_or(0..0, Spanned::span);
@@ -481,14 +497,7 @@ impl Scenario {
                     field: Some("run.seed".into()),
                     message: "a scenario with a fixed `schedule` needs the seed it ran with".into(),
                 })?;
-                let steps = lines
-                    .iter()
-                    .map(|line| {
-                        line.get_ref().parse::<Step>().map_err(|error| {
-                            reader.error(line.span(), "schedule", error.to_string())
-                        })
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
+                let steps = fixed_steps(&reader, lines)?;
                 // A step naming a host the scenario does not have would be
                 // skipped at run time: refuse it here, where it is a typo or
                 // a saved failure read against the wrong target.
@@ -513,10 +522,20 @@ impl Scenario {
                     schedule: Schedule::new(steps),
                 })
             }
-            None => Cases::Generated {
-                base_seed: seed.unwrap_or_else(|| derive(0, &name)),
-                count: run.cases.map_or(CASES_DEFAULT, |cases| *cases.get_ref()),
-            },
+            None => {
+                if let Some(cases) = run.cases.as_ref().filter(|cases| *cases.get_ref() == 0) {
+                    return Err(reader.error(
+                        cases.span(),
+                        "run.cases",
+                        "must be at least 1: a scenario of 0 cases would pass having checked nothing"
+                            .into(),
+                    ));
+                }
+                Cases::Generated {
+                    base_seed: seed.unwrap_or_else(|| derive(0, &name)),
+                    count: run.cases.map_or(CASES_DEFAULT, |cases| *cases.get_ref()),
+                }
+            }
         };
         Ok(Scenario {
             path: path.to_path_buf(),
@@ -628,11 +647,106 @@ impl Scenario {
         ] {
             text.push_str(&format!("{field} = {}\n", quote(&render_duration(value))));
         }
+        text.push_str(&format!("backlog = {}\n", limits.backlog));
         if let Some(kubelet) = &setup.kubelet {
             text.push_str(&render_kubelet(kubelet));
         }
         text
     }
+}
+
+/// A file over the size limit, pointing at the line where it crosses it
+/// and the field being written there (`prefix` is the part within it).
+fn too_large_error(path: &Path, prefix: &str) -> ScenarioError {
+    let line = line_of(prefix, prefix.len());
+    ScenarioError {
+        file: path.to_path_buf(),
+        line: Some(line),
+        field: field_at(prefix, line, ""),
+        message: too_large(),
+    }
+}
+
+/// The scenario's name: its `name`, else its file's stem; either must be a
+/// name ([`check_name`]), since it names the failure files written for it.
+fn scenario_name(reader: &Reader, name: Option<&Spanned<String>>) -> Result<String, ScenarioError> {
+    match name {
+        Some(name) => check_name(name.get_ref())
+            .map(|()| name.get_ref().clone())
+            .map_err(|reason| reader.error(name.span(), "name", reason)),
+        None => {
+            let stem = reader.path.file_stem().map_or_else(
+                || "scenario".into(),
+                |stem| stem.to_string_lossy().into_owned(),
+            );
+            check_name(&stem)
+                .map(|()| stem)
+                .map_err(|reason| ScenarioError {
+                    file: reader.path.to_path_buf(),
+                    line: Some(1),
+                    field: Some("name".into()),
+                    message: format!(
+                        "the file's stem names the scenario when it gives no `name`: {reason}; \
+                     give a `name` or rename the file"
+                    ),
+                })
+        }
+    }
+}
+
+/// `run.backlog`: connections a listener holds unaccepted, 1 to [`BACKLOG_MAX`].
+fn backlog(reader: &Reader, value: Option<&Spanned<i64>>) -> Result<usize, ScenarioError> {
+    let Some(value) = value else {
+        return Ok(BACKLOG_DEFAULT);
+    };
+    usize::try_from(*value.get_ref())
+        .ok()
+        .filter(|backlog| (1..=BACKLOG_MAX).contains(backlog))
+        .ok_or_else(|| {
+            reader.error(
+                value.span(),
+                "run.backlog",
+                format!(
+                    "{}: a listen backlog is 1 to {BACKLOG_MAX}",
+                    value.get_ref()
+                ),
+            )
+        })
+}
+
+/// A fixed schedule's steps, parsed: at most [`SCHEDULE_STEPS_MAX`], each
+/// no earlier than the one before it (a file out of order is a mistake, or
+/// an edit that changed what runs first; it is not re-sorted silently).
+fn fixed_steps(reader: &Reader, lines: &[Spanned<String>]) -> Result<Vec<Step>, ScenarioError> {
+    if let Some(over) = lines.get(SCHEDULE_STEPS_MAX) {
+        return Err(reader.error(
+            over.span(),
+            "schedule",
+            format!(
+                "{} steps: a fixed schedule holds at most {SCHEDULE_STEPS_MAX}",
+                lines.len()
+            ),
+        ));
+    }
+    let mut steps: Vec<Step> = Vec::with_capacity(lines.len());
+    for line in lines {
+        let step = line
+            .get_ref()
+            .parse::<Step>()
+            .map_err(|error| reader.error(line.span(), "schedule", error.to_string()))?;
+        if let Some(before) = steps.last().filter(|before| before.at > step.at) {
+            return Err(reader.error(
+                line.span(),
+                "schedule",
+                format!(
+                    "`{}` comes after `{before}` but is earlier: a schedule lists its steps in time order",
+                    line.get_ref()
+                ),
+            ));
+        }
+        steps.push(step);
+    }
+    Ok(steps)
 }
 
 fn collect(directory: &Path, files: &mut Vec<PathBuf>) -> Result<(), String> {
@@ -810,6 +924,15 @@ fn service(
             .iter()
             .find(|service| service.name() == name.get_ref())
     };
+    if let Some(service) = found {
+        check_name(service.name()).map_err(|reason| {
+            reader.error(
+                name.span(),
+                "target.service",
+                format!("the service registered for it has a bad name: {reason}"),
+            )
+        })?;
+    }
     found
         .map(|service| Target::Service(service.clone()))
         .ok_or_else(|| {

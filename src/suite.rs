@@ -28,6 +28,8 @@ use std::path::{Path, PathBuf};
 use libtest_mimic::{Arguments, Failed, Trial};
 
 use crate::check::{judge, save};
+use crate::name::check_name;
+use crate::printable::printable;
 use crate::report;
 use crate::scenario::{Replay, Scenario, ANY_SERVICE};
 use crate::service::Service;
@@ -222,7 +224,17 @@ impl Suite {
             .apply_environment()
             .map_err(|error| error.to_string())?;
         if spec.service.is_some() {
-            scenario.name = spec.name.replace("::", "-");
+            // The test's name names its failure files: it must be a name
+            // too (the file's stem and the service's name are checked apart).
+            let name = spec.name.replace("::", "-");
+            check_name(&name).map_err(|reason| {
+                format!(
+                    "{}: the test `{}`: {reason}",
+                    spec.source.path().display(),
+                    printable(&spec.name)
+                )
+            })?;
+            scenario.name = name;
         }
         scenario.replay = replay;
         let mut checked = judge(&scenario);
@@ -255,8 +267,7 @@ impl Source {
     fn read(&self) -> Result<String, String> {
         match self {
             Source::Builtin(_, text) => Ok(text.to_string()),
-            Source::File(path) => std::fs::read_to_string(path)
-                .map_err(|error| format!("{}: cannot read the file: {error}", path.display())),
+            Source::File(path) => Scenario::read_text(path).map_err(|error| error.to_string()),
         }
     }
 

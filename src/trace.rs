@@ -37,7 +37,8 @@ pub enum Milestone {
 pub enum Outcome {
     /// A complete HTTP response with this status.
     Status(u16),
-    /// The connection was refused: nothing listened on the port.
+    /// The connection was refused: nothing listened on the port, or its
+    /// listen backlog (`run.backlog`) was full.
     Refused,
     /// The connection broke before a whole response arrived.
     Reset,

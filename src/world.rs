@@ -16,6 +16,7 @@ use std::time::{Duration, SystemTime};
 
 use tokio::sync::watch;
 
+use crate::backlog::{Backlog, TCP_CAPACITY};
 use crate::client::{self, Client, Sender};
 use crate::director::Setup;
 use crate::kubelet::{self, Pod};
@@ -59,6 +60,7 @@ impl<'a> World<'a> {
             .epoch(SystemTime::UNIX_EPOCH + Duration::from_secs(EPOCH_SECONDS))
             .tick_duration(setup.limits.tick)
             .simulation_duration(horizon)
+            .tcp_capacity(TCP_CAPACITY)
             .build();
         let hosts = setup.target.hosts();
         let connection_ids = Arc::new(AtomicU64::new(0));
@@ -80,12 +82,14 @@ impl<'a> World<'a> {
             .collect();
 
         let request_ids = Rc::new(Cell::new(0));
+        let backlog = Backlog::new(setup.limits.backlog);
         let sender = |host: Host, timeout| Sender {
             host: host.name().into(),
             server: hosts[0].name().into(),
             recorder: recorder.clone(),
             timeout,
             request_ids: Rc::clone(&request_ids),
+            backlog: backlog.clone(),
         };
         let routed = Rc::new(Cell::new(setup.kubelet.is_none()));
         let (client, software) = client::client(

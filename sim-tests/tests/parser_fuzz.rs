@@ -1,5 +1,7 @@
 //! The scenario parser against 10,000+ mutated files: never a panic, never a
-//! hang, and every error is one line naming the file.
+//! hang, and every error is one line naming the file, with no raw control
+//! character. The mutants include untrusted-input shapes: escaping names,
+//! budgets of nothing, schedules out of order or too long, files too large.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -14,7 +16,7 @@ const MUTANTS_PER_FILE: usize = 500;
 /// The longest one parse may take.
 const PARSE_MAX: Duration = Duration::from_secs(1);
 
-const GARBAGE: [&str; 14] = [
+const GARBAGE: [&str; 29] = [
     "[target]",
     "[[run]]",
     "= =",
@@ -29,7 +31,39 @@ const GARBAGE: [&str; 14] = [
     "schedule = [\"0ms start\", 3]",
     "paths = [\"no-slash\"]",
     "é✓\u{0}",
+    // Untrusted input: names that could escape or garble, budgets of
+    // nothing, out-of-range backlogs, schedules out of order.
+    "name = \"../../escaped-x\"",
+    "name = \"/tmp/ABSOLUTE-ESCAPE\"",
+    "name = \"evil\\nname\\u001b[31m\"",
+    "name = \"nul\\u0000\"",
+    "name = \"..\"",
+    "name = \"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"",
+    "cases = 0",
+    "backlog = 0",
+    "backlog = 99999999999",
+    "backlog = 64",
+    "schedule = [\"400ms start\", \"0ms request /\"]",
+    "schedule = [\"0ms start\", \"1ms request /\", \"1ms request /\"]",
+    "description = \"evil\\u001b]0;title\\u0007\"",
+    "service = \"../svc\"",
+    "oracles = [\"evil\\n\"]",
 ];
+
+/// Mutants in every this many that are grown past a limit: a schedule of
+/// more steps than a fixed one may hold, or a file over the size limit.
+const OVERSIZED_EVERY: usize = 400;
+
+/// A mutant grown past one of the input limits.
+fn oversized(text: &str, rng: &mut StdRng) -> String {
+    if rng.random_bool(0.5) {
+        let steps = "\"1ms request /\",".repeat(lifecycle_sim::SCHEDULE_STEPS_MAX + 1);
+        format!("schedule = [{steps}]\n{text}")
+    } else {
+        let padding = "x".repeat(lifecycle_sim::SCENARIO_BYTES_MAX);
+        format!("{text}\n# {padding}\n")
+    }
+}
 
 fn mutate(text: &str, rng: &mut StdRng) -> String {
     let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
@@ -85,12 +119,16 @@ fn ten_thousand_mutated_files_never_panic_hang_or_give_a_vague_error() {
         Ok(())
     });
     let mut rng = StdRng::seed_from_u64(0xf022);
-    let (mut parsed, mut rejected) = (0_usize, 0_usize);
+    let (mut parsed, mut rejected, mut oversize) = (0_usize, 0_usize, 0_usize);
     let started = Instant::now();
     for file in &files {
         let text = std::fs::read_to_string(file).expect("a readable scenario");
         for index in 0..MUTANTS_PER_FILE {
-            let mutant = mutate(&text, &mut rng);
+            let mut mutant = mutate(&text, &mut rng);
+            if index % OVERSIZED_EVERY == OVERSIZED_EVERY - 1 {
+                mutant = oversized(&mutant, &mut rng);
+                oversize += 1;
+            }
             let path = Path::new("mutant.toml");
             let begun = Instant::now();
             let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -113,6 +151,10 @@ fn ten_thousand_mutated_files_never_panic_hang_or_give_a_vague_error() {
                     let line = error.to_string();
                     assert!(!line.contains('\n'), "a multi-line error: {line}\n{mutant}");
                     assert!(
+                        !line.contains(char::is_control),
+                        "a raw control character in: {line:?}"
+                    );
+                    assert!(
                         line.starts_with("mutant.toml"),
                         "an error not naming the file: {line}"
                     );
@@ -128,8 +170,9 @@ fn ten_thousand_mutated_files_never_panic_hang_or_give_a_vague_error() {
         parsed > 0 && rejected > 0,
         "{parsed} parsed, {rejected} rejected"
     );
+    assert!(oversize > 0);
     println!(
-        "{total} mutants: {parsed} parsed, {rejected} rejected, in {:.2}s",
+        "{total} mutants ({oversize} past a size limit): {parsed} parsed, {rejected} rejected, in {:.2}s",
         started.elapsed().as_secs_f64()
     );
 }

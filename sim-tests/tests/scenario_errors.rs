@@ -209,3 +209,37 @@ fn a_fixed_step_naming_a_host_the_scenario_lacks_is_refused() {
     );
     assert_points_at(&error_of(&single), 3, "schedule", "names `node-1`");
 }
+
+#[test]
+fn a_service_with_a_bad_name_is_refused_where_a_scenario_uses_it() {
+    let service = lifecycle_sim::Service::new("../evil\n", |launch| async move {
+        let _listener = launch.bind().await?;
+        launch.shutdown().await;
+        Ok(())
+    });
+    let text = "schema_version = 1\nexpect = \"pass\"\n[target]\nservice = \"*\"\n";
+    let error = Scenario::parse_with(Path::new("scenarios/bad.toml"), text, &[service])
+        .expect_err("the service's name is not a name");
+    assert_points_at(&error, 4, "target.service", "bad name");
+    assert!(!error.to_string().contains('\n'), "{error}");
+}
+
+#[test]
+fn a_backlog_out_of_range_is_named_with_its_line() {
+    for backlog in ["0", "-1", "65536"] {
+        let error = error_of(&VALID.replace("seed = 7", &format!("seed = 7\nbacklog = {backlog}")));
+        assert_points_at(&error, 11, "run.backlog", "a listen backlog is 1 to 65535");
+    }
+    Scenario::parse(
+        Path::new("scenarios/bad.toml"),
+        &VALID.replace("seed = 7", "seed = 7\nbacklog = 65535"),
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_backlog_is_read_into_the_run_limits() {
+    let text = VALID.replace("seed = 7", "seed = 7\nbacklog = 12");
+    let scenario = Scenario::parse(Path::new("scenarios/bad.toml"), &text).unwrap();
+    assert_eq!(scenario.campaign.setup.limits.backlog, 12);
+}
