@@ -467,6 +467,7 @@ impl<'a> Director<'a> {
 
     /// Fires due timers and carries out the kubelet's kills.
     fn orchestrate(&mut self, now: Duration) {
+        self.world.exit_returned();
         if let Some(reason) = self.world.pod.as_ref().and_then(|pod| pod.kill.take()) {
             for host in self.hosts(None) {
                 self.signal(now, host, EventKind::Sigkill { reason });

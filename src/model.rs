@@ -314,6 +314,7 @@ impl Builtin {
             Invariant::AcceptedRequestFailed,
             Invariant::FailedWhileReady,
             Invariant::RecoversAfterRestart,
+            Invariant::ExitedUnasked,
         ];
         let is_cluster = self.hosts().len() > 1;
         Invariant::ALL

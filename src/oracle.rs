@@ -10,7 +10,8 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::oracles::{
-    AcceptedRequestFailed, ClusterConverges, DrainDeadline, FailedWhileReady, HealthDuringDrain,
+    AcceptedRequestFailed, ClusterConverges, DrainDeadline, ExitedUnasked, FailedWhileReady,
+    HealthDuringDrain,
     KilledWithRequestsInFlight, ReadyAfterStop, RecoversAfterRestart, RequestCut,
     ServedBeforeInitialised, StaleHandle, UsedBeforeStarted,
 };
@@ -51,6 +52,9 @@ pub enum Invariant {
     /// After a start or restart the service serves again within a bound
     /// (black-box crash and restart).
     RecoversAfterRestart,
+    /// The service's process ends only when asked: its serve function does
+    /// not return, nor fail, before SIGTERM (black-box).
+    ExitedUnasked,
 }
 
 /// What an invariant needs from the service to be judged.
@@ -64,7 +68,7 @@ pub struct Needs {
 
 impl Invariant {
     /// Every invariant, in a stable order.
-    pub const ALL: [Invariant; 12] = [
+    pub const ALL: [Invariant; 13] = [
         Invariant::ServedBeforeInitialised,
         Invariant::UsedBeforeStarted,
         Invariant::ClusterConverges,
@@ -77,6 +81,7 @@ impl Invariant {
         Invariant::AcceptedRequestFailed,
         Invariant::FailedWhileReady,
         Invariant::RecoversAfterRestart,
+        Invariant::ExitedUnasked,
     ];
 
     /// The name scenario files and reports use.
@@ -94,6 +99,7 @@ impl Invariant {
             Invariant::AcceptedRequestFailed => "accepted-request-failed",
             Invariant::FailedWhileReady => "failed-while-ready",
             Invariant::RecoversAfterRestart => "recovers-after-restart",
+            Invariant::ExitedUnasked => "exited-unasked",
         }
     }
 
@@ -115,10 +121,15 @@ impl Invariant {
                 "after a stop is requested (SIGTERM), the service stops within its drain deadline"
             }
             Invariant::RequestCut => {
-                "every request accepted before the stop completes gets a whole response or a \
-                 clean error; none is cut by a connection reset"
+                "every request the service accepted gets a whole response or a clean error; \
+                 none is cut by a connection reset unless its process was killed, and a \
+                 connection answered with keep-alive while draining is not closed under the \
+                 next request"
             }
-            Invariant::HealthDuringDrain => "while any request is in flight, /health answers 200",
+            Invariant::HealthDuringDrain => {
+                "the kubelet never kills the pod for a failing /health (liveness or startup) \
+                 while requests are in flight"
+            }
             Invariant::ReadyAfterStop => "from the moment a stop is requested, /ready answers 503",
             Invariant::KilledWithRequestsInFlight => {
                 "the orchestrator's SIGKILL finds no accepted request unfinished"
@@ -138,6 +149,10 @@ impl Invariant {
             Invariant::RecoversAfterRestart => {
                 "after a start or restart, a request sent once the recovery bound has passed is \
                  served: not refused, reset, timed out or answered 5xx"
+            }
+            Invariant::ExitedUnasked => {
+                "the service's process ends only when asked: its serve function neither \
+                 returns nor fails before SIGTERM"
             }
         }
     }
@@ -203,6 +218,7 @@ impl Invariant {
             Invariant::AcceptedRequestFailed => Box::new(AcceptedRequestFailed::new(context)),
             Invariant::FailedWhileReady => Box::new(FailedWhileReady::new(context)),
             Invariant::RecoversAfterRestart => Box::new(RecoversAfterRestart::new(context)),
+            Invariant::ExitedUnasked => Box::new(ExitedUnasked::new(context)),
         }
     }
 }

@@ -293,6 +293,7 @@ impl Launch {
             host: Arc::clone(&self.host),
             connection_ids: Arc::clone(&self.connection_ids),
             accepting: false,
+            stop: self.stop.clone(),
         })
     }
 
@@ -345,6 +346,9 @@ pub struct Listener {
     host: Arc<str>,
     connection_ids: Arc<AtomicU64>,
     accepting: bool,
+    /// The process's stop signal: whether a stop was requested when an
+    /// answer is written.
+    stop: watch::Receiver<bool>,
 }
 
 impl Listener {
@@ -363,6 +367,8 @@ impl Listener {
             connection,
             head: Vec::new(),
             sniffing: true,
+            answer: None,
+            stop: self.stop.clone(),
         };
         Ok((stream, peer))
     }
@@ -407,6 +413,11 @@ pub struct Stream {
     head: Vec<u8>,
     /// Whether heads are still read (not past a head too long to be ours).
     sniffing: bool,
+    /// Bytes of the answer head written so far, once a request head was read
+    /// and until the answer's head is whole.
+    answer: Option<Vec<u8>>,
+    /// The process's stop signal.
+    stop: watch::Receiver<bool>,
 }
 
 impl Stream {
@@ -421,8 +432,45 @@ impl Stream {
                 return;
             };
             self.note_head(&self.head[..end]);
+            self.answer = Some(Vec::new());
             bytes = &bytes[end - already..];
             self.head.clear();
+        }
+    }
+
+    /// Follows the head of the answer to the last request read: one that
+    /// keeps the connection alive, written after a stop was requested, is
+    /// noted (a client may reuse the connection as the server closes it).
+    fn sniff_answer(&mut self, bytes: &[u8]) {
+        let Some(answer) = &mut self.answer else {
+            return;
+        };
+        let already = answer.len();
+        answer.extend_from_slice(bytes);
+        let Some(end) = find_head_end(answer, already) else {
+            if answer.len() > HEAD_BYTES_MAX {
+                self.answer = None;
+            }
+            return;
+        };
+        let mut headers = [httparse::EMPTY_HEADER; HEADERS_MAX];
+        let mut response = httparse::Response::new(&mut headers);
+        let parsed = response.parse(&answer[..end]);
+        if response.code.is_some_and(|code| (100..200).contains(&code)) {
+            // An interim answer (100 Continue): the final one follows.
+            answer.drain(..end);
+            return;
+        }
+        let close = response.headers.iter().any(|header| {
+            header.name.eq_ignore_ascii_case("connection")
+                && std::str::from_utf8(header.value)
+                    .is_ok_and(|value| value.to_ascii_lowercase().contains("close"))
+        });
+        let complete = matches!(parsed, Ok(httparse::Status::Complete(_)));
+        self.answer = None;
+        if complete && !close && *self.stop.borrow() {
+            let connection = self.connection;
+            record_current(&self.host, EventKind::KeptAlive { connection });
         }
     }
 
@@ -484,7 +532,11 @@ impl AsyncWrite for Stream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, buf)
+        let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if let Poll::Ready(Ok(written)) = &polled {
+            self.sniff_answer(&buf[..*written]);
+        }
+        polled
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

@@ -40,7 +40,7 @@ pub const REGRESSIONS_DIRECTORY: &str = "tests/lifecycle-regressions";
 
 /// The black-box scenarios shipped inside the crate: their paths in the
 /// crate and their text.
-pub const BUILTIN_SCENARIOS: [(&str, &str); 5] = [
+pub const BUILTIN_SCENARIOS: [(&str, &str); 6] = [
     (
         "scenarios/service/startup.toml",
         include_str!("../scenarios/service/startup.toml"),
@@ -52,6 +52,10 @@ pub const BUILTIN_SCENARIOS: [(&str, &str); 5] = [
     (
         "scenarios/service/probes.toml",
         include_str!("../scenarios/service/probes.toml"),
+    ),
+    (
+        "scenarios/service/probes-legacy.toml",
+        include_str!("../scenarios/service/probes-legacy.toml"),
     ),
     (
         "scenarios/service/restart.toml",

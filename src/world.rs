@@ -42,6 +42,9 @@ struct Slot {
     launches: u64,
     /// The current process's stop signal.
     stop: Option<watch::Sender<bool>>,
+    /// Whether the current process's serve function returned, and the host
+    /// has not been emptied of what it left behind yet.
+    returned: bool,
 }
 
 pub(crate) struct World<'a> {
@@ -154,6 +157,28 @@ impl<'a> World<'a> {
         }
     }
 
+    /// Ends the processes whose serve function returned, as a process's exit
+    /// does: the tasks it spawned stop and its sockets close. Without this,
+    /// connection tasks a server left behind would go on answering after its
+    /// stop. Returns the hosts emptied.
+    pub(crate) fn exit_returned(&mut self) -> Vec<Host> {
+        let returned: Vec<Host> = self
+            .servers
+            .iter()
+            .filter(|(_, slot)| std::mem::take(&mut slot.borrow_mut().returned))
+            .map(|(host, _)| *host)
+            .collect();
+        for host in &returned {
+            self.slot(*host).borrow_mut().run = false;
+            self.sim.bounce(host.name());
+            if let Some(pod) = &self.pod {
+                // The container exited: the kubelet has nothing to probe.
+                pod.container.send_replace(None);
+            }
+        }
+        returned
+    }
+
     /// Crashes a service host's machine: nothing runs, nothing answers.
     pub(crate) fn crash(&mut self, host: Host) {
         {
@@ -249,9 +274,12 @@ impl<'a> Software<'a> {
                         let message = error.to_string();
                         recorder.record(&host, EventKind::Failed { message });
                     }
-                    slot.borrow_mut().alive = false;
+                    let mut slot = slot.borrow_mut();
+                    slot.alive = false;
+                    slot.returned = true;
                 }
-                // A host whose software returns freezes its sockets: keep it up.
+                // A host whose software returns freezes its sockets: keep it
+                // up until the director empties it.
                 std::future::pending::<()>().await;
                 Ok(())
             })

@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use lifecycle_sim::{
-    director, Case, Event, EventKind, Invariant, KillReason, KubeletConfig, Model, Outcome, Run,
-    Schedule, Setup, Target, Variant, Verdict,
+    director, Case, Event, EventKind, Invariant, KillReason, KubeletConfig, Model, Outcome, Probing,
+    ProbeKind, Run, Schedule, Setup, Target, Variant, Verdict,
 };
 
 /// Runs a fixed schedule with no oracle, so the run goes on to its end.
@@ -15,7 +15,7 @@ fn run(model: Model, variant: Variant, kubelet: KubeletConfig, steps: &[&str]) -
     let mut setup = Setup::new(Target::builtin(model, variant));
     setup.invariants.clear();
     setup.kubelet = Some(kubelet);
-    setup.limits.request_timeout = Duration::from_secs(40);
+    setup.limits.request_timeout = Duration::from_secs(60);
     let case = Case {
         seed: 1,
         schedule: Schedule::parse_lines(steps).unwrap(),
@@ -76,6 +76,7 @@ fn the_startup_probe_gates_readiness_and_readiness_routes_traffic() {
 fn liveness_failures_at_the_threshold_kill_the_pod_with_its_request() {
     let mut kubelet = KubeletConfig::default();
     kubelet.liveness.period = Duration::from_secs(2);
+    kubelet.probing = Probing::Legacy;
     let run = run(
         Model::ProbesDuringDrain,
         Variant::Buggy,
@@ -98,7 +99,7 @@ fn liveness_failures_at_the_threshold_kill_the_pod_with_its_request() {
             matches!(
                 event.kind,
                 EventKind::ProbeFailed {
-                    probe: lifecycle_sim::ProbeKind::Liveness,
+                    probe: ProbeKind::Liveness,
                     ..
                 }
             )
@@ -108,13 +109,56 @@ fn liveness_failures_at_the_threshold_kill_the_pod_with_its_request() {
 }
 
 #[test]
+fn todays_kubelet_stops_liveness_probes_at_termination_and_kills_only_at_the_grace_period() {
+    let mut kubelet = KubeletConfig::default();
+    kubelet.liveness.period = Duration::from_secs(2);
+    assert_eq!(kubelet.probing, Probing::Current, "today's kubelet is the default");
+    let run = run(
+        Model::ProbesDuringDrain,
+        Variant::Buggy,
+        kubelet,
+        &["0ms start", "15s request /slow", "16s stop"],
+    );
+    let stop_at = Duration::from_secs(16);
+    let liveness_after_stop = run
+        .events
+        .iter()
+        .filter(|event| event.at > stop_at && &*event.host == "kubelet")
+        .filter(|event| matches!(&event.kind, EventKind::Sent { path, .. } if path == "/health"))
+        .count();
+    assert_eq!(liveness_after_stop, 0, "{}", lifecycle_sim::trace::render(&run.events));
+    let readiness_after_stop = run
+        .events
+        .iter()
+        .filter(|event| event.at > stop_at && &*event.host == "kubelet")
+        .filter(|event| matches!(&event.kind, EventKind::Sent { path, .. } if path == "/ready"))
+        .count();
+    assert!(readiness_after_stop > 0, "readiness goes on through termination");
+    assert!(!run.events.iter().any(|event| matches!(
+        event.kind,
+        EventKind::ProbeFailed { probe: ProbeKind::Liveness, .. }
+    )));
+    assert!(
+        !run.events.iter().any(|event| matches!(
+            event.kind,
+            EventKind::Sigkill {
+                reason: KillReason::Liveness
+            }
+        )),
+        "no liveness kill: {}",
+        lifecycle_sim::trace::render(&run.events)
+    );
+}
+
+#[test]
 fn the_kill_is_judged_with_the_request_still_in_flight() {
     let mut kubelet = KubeletConfig::default();
     kubelet.liveness.period = Duration::from_secs(2);
+    kubelet.probing = Probing::Legacy;
     let mut setup = Setup::new(Target::builtin(Model::ProbesDuringDrain, Variant::Buggy));
     setup.kubelet = Some(kubelet);
     setup.invariants = vec![Invariant::KilledWithRequestsInFlight];
-    setup.limits.request_timeout = Duration::from_secs(40);
+    setup.limits.request_timeout = Duration::from_secs(60);
     let case = Case {
         seed: 1,
         schedule: Schedule::parse_lines(&["0ms start", "15s request /slow", "16s stop"]).unwrap(),

@@ -2,11 +2,12 @@
 //!
 //! The service's plugins stop concurrently on SIGTERM; the status plugin has
 //! nothing to drain, so it is gone first while a slow request (a 30-second
-//! gRPC call in the real bug; 20 s here, inside the kubelet's 30 s grace) still
-//! runs. `/health` and `/ready` are refused, the kubelet's liveness probe fails
-//! three times, and the pod is killed with the request in flight. The fix stops
-//! the status component last: `/ready` answers 503 from SIGTERM, `/health` 200
-//! until the traffic has drained.
+//! gRPC call, as in the real bug) still runs. `/health` and `/ready` are
+//! refused; a kubelet that goes on probing liveness through the drain (before
+//! Kubernetes 1.21, or any orchestrator that probes so) counts three failures,
+//! 20 to 30 s after SIGTERM, and kills the pod with the call in flight. The
+//! fix stops the status component last: `/ready` answers 503 from SIGTERM,
+//! `/health` 200 until the traffic has drained.
 
 use std::time::Duration;
 
@@ -14,10 +15,12 @@ use crate::lifecycle::{DrainPolicy, ServiceConfig, StartupOrder, StatusPolicy};
 use crate::model::Variant;
 use crate::models::draw_milliseconds;
 
-/// How long the stop may drain: past the slow request, inside the grace period.
-pub(crate) const DRAIN_DEADLINE: Duration = Duration::from_secs(25);
-/// How long a request for `/slow` takes.
-const SLOW_DURATION: Duration = Duration::from_secs(20);
+/// How long the stop may drain: past the slow request, inside the 60 s grace
+/// period its scenarios give the pod.
+pub(crate) const DRAIN_DEADLINE: Duration = Duration::from_secs(50);
+/// How long a request for `/slow` takes: the real bug's 30 s call, longer than
+/// the three probe periods a liveness kill takes.
+const SLOW_DURATION: Duration = Duration::from_secs(30);
 
 /// The configuration of one process of the probes-during-drain service.
 pub(crate) fn config(variant: Variant, seed: u64) -> ServiceConfig {

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::view::SharedView;
 use crate::oracle::{Context, Invariant, Oracle, Violation};
-use crate::trace::{Event, EventKind, Outcome};
+use crate::trace::{Event, EventKind, Outcome, Sending};
 
 /// Slack past the drain deadline before a stop counts as late: the deadline
 /// is the service's own timer, and closing what is left takes a few ticks.
@@ -104,8 +104,18 @@ impl DrainDeadline {
 }
 
 /// Checks [`Invariant::RequestCut`]: a request the server accepted must not
-/// end in a reset while its process lives (a kill or crash excuses it; the
-/// orchestrator's kills are judged by `killed-with-requests-in-flight`).
+/// end in a reset unless the process that accepted it was killed (a kill or
+/// crash excuses it; the orchestrator's kills are judged by
+/// `killed-with-requests-in-flight`). A process whose serve function returned
+/// is gone, its connections with it: a request it left unanswered is cut.
+/// The reset is judged against the life of the process that accepted the
+/// request, whatever process runs by the time the client sees it.
+///
+/// A connection a client reuses is judged too: if the server answered on it
+/// with keep-alive after SIGTERM and then closed it under the next request,
+/// that request was cut, since a response sent while draining must say
+/// `connection: close`. A half-closing client's request is not owed an
+/// answer: servers may take the half-close for the client's going away.
 pub(crate) struct RequestCut {
     view: SharedView,
 }
@@ -120,27 +130,65 @@ impl RequestCut {
 
 impl Oracle for RequestCut {
     fn observe(&mut self, index: usize, event: &Event) -> Option<Violation> {
-        let view = self.view.get();
-        let violation = match &event.kind {
-            EventKind::Observed {
-                request,
-                outcome: Outcome::Reset,
-            } => {
-                let sent = view.sent.get(request);
-                let same_process = sent.is_some_and(|sent| sent.generation == view.generation);
-                (view.accepted.contains(request) && same_process).then(|| Violation {
-                    invariant: Invariant::RequestCut,
-                    event: index,
-                    at: event.at,
-                    reason: format!(
-                        "request r{request} for {} was accepted by the server but its connection \
-                         was reset before a whole response, while the service was alive",
-                        sent.map_or("?", |sent| sent.path.as_str())
-                    ),
-                })
-            }
-            _ => None,
+        let EventKind::Observed {
+            request,
+            outcome: Outcome::Reset,
+        } = &event.kind
+        else {
+            return None;
         };
-        violation
+        let view = self.view.get();
+        let sent = view.sent.get(request)?;
+        if sent.sending == Sending::HalfClose {
+            return None;
+        }
+        let violation = |reason: String| Violation {
+            invariant: Invariant::RequestCut,
+            event: index,
+            at: event.at,
+            reason,
+        };
+        if let Some(accepted) = view.accepted.get(request) {
+            let life = view
+                .lives
+                .get(&accepted.generation)
+                .copied()
+                .unwrap_or_default();
+            if life.killed {
+                return None;
+            }
+            let phase = match (life.sigterm_at, life.stopped_at) {
+                (_, Some(stopped)) => format!(
+                    "after the service's process had returned from its stop at {}ms (its \
+                     connections end with it)",
+                    stopped.as_millis()
+                ),
+                (Some(sigterm), None) => format!(
+                    "while the service drained, after SIGTERM at {}ms",
+                    sigterm.as_millis()
+                ),
+                (None, None) => "while the service was serving, before any stop".into(),
+            };
+            return Some(violation(format!(
+                "request r{request} for {} was accepted by the server (on c{}) but its \
+                 connection was reset before a whole response, {phase}",
+                sent.path, accepted.connection
+            )));
+        }
+        let Sending::Reused { of } = sent.sending else {
+            return None;
+        };
+        let connection = view.accepted.get(&of)?.connection;
+        view.kept_alive_while_draining
+            .contains(&connection)
+            .then(|| {
+                violation(format!(
+                    "request r{request} for {} reused c{connection}, which the server had kept \
+                     alive in its answer to r{of} after SIGTERM, and the server closed it \
+                     under the request: a response sent while draining must say \
+                     `connection: close`",
+                    sent.path
+                ))
+            })
     }
 }

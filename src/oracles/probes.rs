@@ -3,23 +3,33 @@
 
 use super::view::SharedView;
 use crate::oracle::{Context, Invariant, Oracle, Violation};
-use crate::trace::{Event, EventKind, Outcome};
+use crate::schedule::Host;
+use crate::trace::{Event, EventKind, KillReason, Outcome};
 
 fn passed(outcome: &Outcome) -> bool {
     matches!(outcome, Outcome::Status(200..=399))
 }
 
-/// Checks [`Invariant::HealthDuringDrain`]. A probe cut off by a network
-/// fault (a partition or hold between prober and server) is not the
-/// service's failure and is not judged.
+/// Checks [`Invariant::HealthDuringDrain`] by its consequence: a failing
+/// `/health` matters where the kubelet acts on it. When its liveness (or
+/// startup) probe reaches its failure threshold and it kills the pod while
+/// requests are in flight, those requests are lost to a lying health check.
+/// Today's kubelet stops those probes once a pod terminates, so a drain can
+/// trip this only under `probing = "legacy"`; a service whose `/health` fails
+/// under load trips it under either. A single refused probe, with no kill,
+/// is not a violation. Probes cut off by a network fault count as the
+/// kubelet counts them: they are failures too, as in a real cluster.
 pub(crate) struct HealthDuringDrain {
     view: SharedView,
+    /// The last failed `/health` probe: its number and what it saw.
+    last_failed: Option<(u64, Outcome)>,
 }
 
 impl HealthDuringDrain {
     pub(crate) fn new(context: &Context) -> Self {
         Self {
             view: context.view.clone(),
+            last_failed: None,
         }
     }
 }
@@ -27,34 +37,44 @@ impl HealthDuringDrain {
 impl Oracle for HealthDuringDrain {
     fn observe(&mut self, index: usize, event: &Event) -> Option<Violation> {
         let view = self.view.get();
-        let mut violation = None;
-        if let EventKind::Observed { request, outcome } = &event.kind {
-            let sent = view.sent.get(request);
-            let health =
-                sent.is_some_and(|sent| Some(sent.path.as_str()) == view.health.as_deref());
-            let excused = matches!(outcome, Outcome::NotRouted)
-                || sent.is_some_and(|sent| view.cut_off(&sent.host) || sent.faulted);
-            let busy = view.traffic_in_flight().next().is_some();
-            if health && !excused && !passed(outcome) && busy {
+        match &event.kind {
+            EventKind::Observed { request, outcome } if !passed(outcome) => {
+                let health = view.sent.get(request).is_some_and(|sent| {
+                    Some(sent.path.as_str()) == view.health.as_deref()
+                        && &*sent.host == Host::Kubelet.name()
+                });
+                if health {
+                    self.last_failed = Some((*request, outcome.clone()));
+                }
+                None
+            }
+            EventKind::Sigkill {
+                reason: reason @ (KillReason::Liveness | KillReason::Startup),
+            } => {
                 let busy: Vec<String> = view
                     .traffic_in_flight()
                     .map(|(request, (path, _))| format!("r{request} {path}"))
                     .collect();
-                violation = Some(Violation {
+                if busy.is_empty() {
+                    return None;
+                }
+                let last = self.last_failed.as_ref().map_or_else(String::new, |(probe, seen)| {
+                    format!(" (its last probe, r{probe}, saw {seen})")
+                });
+                Some(Violation {
                     invariant: Invariant::HealthDuringDrain,
                     event: index,
                     at: event.at,
                     reason: format!(
-                        "{} probe r{request} of {} saw {outcome} while the server was still \
-                         handling {}",
-                        event.host,
+                        "the kubelet killed the pod ({reason}) because {} kept failing{last} \
+                         while the server was still handling {}",
                         view.health.as_deref().unwrap_or("/health"),
                         busy.join(", ")
                     ),
-                });
+                })
             }
+            _ => None,
         }
-        violation
     }
 }
 

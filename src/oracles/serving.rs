@@ -13,7 +13,7 @@ use std::time::Duration;
 use super::view::{Sent, SharedView, View};
 use crate::oracle::{Context, Invariant, Oracle, Violation};
 use crate::schedule::{Action, Host, Link};
-use crate::trace::{Event, EventKind, Milestone, Outcome};
+use crate::trace::{Event, EventKind, Milestone, Outcome, Sending};
 
 /// Whether an outcome is a failure the service caused: a 5xx or a reset.
 fn broken(outcome: &Outcome) -> bool {
@@ -29,7 +29,11 @@ fn judged<'a>(view: &'a View, event: &'a Event) -> Option<(u64, &'a Sent, &'a Ou
     };
     let sent = view.sent.get(request)?;
     let current = sent.generation == view.generation;
-    let excused = view.is_status(&sent.path) || view.cut_off(&sent.host) || sent.faulted;
+    // A half-closing client may be taken for gone: its answer is not owed.
+    let excused = view.is_status(&sent.path)
+        || view.cut_off(&sent.host)
+        || sent.faulted
+        || sent.sending == Sending::HalfClose;
     (current && !excused).then_some((*request, sent, outcome))
 }
 
@@ -51,7 +55,7 @@ impl Oracle for AcceptedRequestFailed {
     fn observe(&mut self, index: usize, event: &Event) -> Option<Violation> {
         let view = self.view.get();
         let violation = judged(&view, event).and_then(|(request, sent, outcome)| {
-            let accepted = view.accepted.contains(&request);
+            let accepted = view.accepted.contains_key(&request);
             let serving = view.sigterm.is_none();
             (accepted && serving && broken(outcome)).then(|| Violation {
                 invariant: Invariant::AcceptedRequestFailed,
@@ -194,7 +198,7 @@ impl Oracle for RecoversAfterRestart {
         {
             // A request the server read and is still answering shows it is
             // up (a slow endpoint); one it never read shows it is not.
-            let read = view.accepted.contains(&request);
+            let read = view.accepted.contains_key(&request);
             let timed_out = *outcome == Outcome::TimedOut && !self.slowed && !read;
             let failed = broken(outcome) || *outcome == Outcome::Refused || timed_out;
             if failed && sent.at >= up_since + self.bound {
@@ -215,5 +219,45 @@ impl Oracle for RecoversAfterRestart {
             }
         }
         violation
+    }
+}
+
+/// Checks [`Invariant::ExitedUnasked`]: a process whose serve function
+/// returns or fails without a SIGTERM ended unasked: it stopped serving (or
+/// never began) with nobody stopping it.
+pub(crate) struct ExitedUnasked {
+    view: SharedView,
+}
+
+impl ExitedUnasked {
+    pub(crate) fn new(context: &Context) -> Self {
+        Self {
+            view: context.view.clone(),
+        }
+    }
+}
+
+impl Oracle for ExitedUnasked {
+    fn observe(&mut self, index: usize, event: &Event) -> Option<Violation> {
+        let view = self.view.get();
+        if view.sigterm.is_some() || view.stopped {
+            return None;
+        }
+        let how = match &event.kind {
+            EventKind::Milestone(Milestone::Stopped) => "returned".to_string(),
+            EventKind::Failed { message } => format!("failed ({message})"),
+            _ => return None,
+        };
+        Some(Violation {
+            invariant: Invariant::ExitedUnasked,
+            event: index,
+            at: event.at,
+            reason: format!(
+                "the service's process on {} {how} at {}ms without being asked to stop: no \
+                 SIGTERM had been sent to it",
+                event.host,
+                event.at.as_millis()
+            ),
+        })
     }
 }

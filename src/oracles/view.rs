@@ -8,7 +8,11 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use crate::schedule::{Action, Host, Link};
-use crate::trace::{Event, EventKind, Milestone};
+use crate::trace::{Event, EventKind, Milestone, Sending};
+
+/// How long after SIGTERM a service's answers are held to it: a service
+/// notices the signal a few ticks after it lands.
+const SIGNAL_SLACK: Duration = Duration::from_millis(100);
 
 /// A request a client sent.
 pub(crate) struct Sent {
@@ -21,6 +25,28 @@ pub(crate) struct Sent {
     /// while it was pending: turmoil does not retransmit, so its bytes may
     /// be lost for good, which is the network's doing, not the service's.
     pub(crate) faulted: bool,
+    /// How it was sent.
+    pub(crate) sending: Sending,
+}
+
+/// A request the server read off a connection.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Accepted {
+    /// The process generation that read it.
+    pub(crate) generation: u64,
+    /// The connection it came on.
+    pub(crate) connection: u64,
+}
+
+/// What became of one process generation: when it was asked to stop, when
+/// its serve function returned, and whether something killed it.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Life {
+    pub(crate) sigterm_at: Option<Duration>,
+    pub(crate) stopped_at: Option<Duration>,
+    /// Killed, crashed or restarted: what it held was cut by its end, not by
+    /// the service.
+    pub(crate) killed: bool,
 }
 
 /// The one view of a run, shared by its oracles: the director updates it
@@ -58,7 +84,12 @@ pub(crate) struct View {
     /// The connection each of those requests came on.
     request_connections: BTreeMap<u64, u64>,
     /// Requests the server accepted (began handling), in any process.
-    pub(crate) accepted: BTreeSet<u64>,
+    pub(crate) accepted: BTreeMap<u64, Accepted>,
+    /// Each process generation's life, as far as it went.
+    pub(crate) lives: BTreeMap<u64, Life>,
+    /// Connections on which the server answered with keep-alive after its
+    /// stop was requested.
+    pub(crate) kept_alive_while_draining: BTreeSet<u64>,
     /// Requests sent and not yet seen answered (forgotten once answered).
     pub(crate) sent: BTreeMap<u64, Sent>,
     /// When the current process got SIGTERM, and the index of that event.
@@ -80,7 +111,9 @@ impl View {
             connections: BTreeMap::new(),
             requests: BTreeMap::new(),
             request_connections: BTreeMap::new(),
-            accepted: BTreeSet::new(),
+            accepted: BTreeMap::new(),
+            lives: BTreeMap::new(),
+            kept_alive_while_draining: BTreeSet::new(),
             sent: BTreeMap::new(),
             sigterm: None,
             stopped: false,
@@ -99,7 +132,7 @@ impl View {
             EventKind::Step(
                 Action::Kill { .. } | Action::Restart { .. } | Action::Crash { .. },
             )
-            | EventKind::Sigkill { .. } => self.end_process(),
+            | EventKind::Sigkill { .. } => self.end_process(true),
             EventKind::Step(Action::Network { link, a, b }) => {
                 let pair = ((*a).min(*b), (*a).max(*b));
                 match link {
@@ -120,9 +153,19 @@ impl View {
                 }
             }
             EventKind::Milestone(Milestone::Bound) => {
-                self.end_process();
+                self.end_process(false);
+            }
+            // A service acts on its SIGTERM a moment after it arrives: an
+            // answer written meanwhile was already on its way.
+            EventKind::KeptAlive { connection }
+                if self
+                    .sigterm
+                    .is_some_and(|(sigterm_at, _)| event.at >= sigterm_at + SIGNAL_SLACK) =>
+            {
+                self.kept_alive_while_draining.insert(*connection);
             }
             EventKind::Milestone(Milestone::Stopped) => {
+                self.life().stopped_at.get_or_insert(event.at);
                 self.stopped = true;
                 self.connections.clear();
                 self.requests.clear();
@@ -131,6 +174,7 @@ impl View {
             // A second stop does not move the deadline of the first.
             EventKind::Sigterm if self.sigterm.is_none() => {
                 self.sigterm = Some((event.at, index));
+                self.life().sigterm_at = Some(event.at);
             }
             EventKind::ConnectionOpened { connection } => {
                 self.connections.insert(*connection, event.at);
@@ -156,7 +200,11 @@ impl View {
                 path,
                 connection,
             } => {
-                self.accepted.insert(*request);
+                let accepted = Accepted {
+                    generation: self.generation,
+                    connection: *connection,
+                };
+                self.accepted.insert(*request, accepted);
                 self.requests.insert(*request, (path.clone(), event.at));
                 self.request_connections.insert(*request, *connection);
             }
@@ -172,13 +220,18 @@ impl View {
                 self.requests.remove(request);
                 self.request_connections.remove(request);
             }
-            EventKind::Sent { request, path, .. } => {
+            EventKind::Sent {
+                request,
+                path,
+                sending,
+            } => {
                 let sent = Sent {
                     host: Rc::clone(&event.host),
                     path: path.clone(),
                     at: event.at,
                     generation: self.generation,
                     faulted: false,
+                    sending: *sending,
                 };
                 self.sent.insert(*request, sent);
             }
@@ -186,8 +239,17 @@ impl View {
         }
     }
 
-    /// Forgets what a process held when it ends.
-    fn end_process(&mut self) {
+    /// The current process generation's life.
+    fn life(&mut self) -> &mut Life {
+        self.lives.entry(self.generation).or_default()
+    }
+
+    /// Forgets what a process held when it ends; `killed` says whether
+    /// something ended it (a kill, a crash, a restart), not its own return.
+    fn end_process(&mut self, killed: bool) {
+        if killed {
+            self.life().killed = true;
+        }
         self.generation += 1;
         self.connections.clear();
         self.requests.clear();
