@@ -64,6 +64,8 @@ use crate::trace::{record_current, EventKind, Milestone};
 /// How long a request head may grow before the harness stops reading it: a
 /// head this long is not one of the harness's clients' requests.
 const HEAD_BYTES_MAX: usize = 16 * 1024;
+/// Segments one read of a [`Stream`] gathers at most.
+const READS_PER_POLL_MAX: usize = 64;
 /// Headers read in one request head at most.
 const HEADERS_MAX: usize = 64;
 
@@ -518,9 +520,29 @@ impl AsyncRead for Stream {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let before = buf.filled().len();
-        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        let mut polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        // turmoil hands over one segment per read; a kernel's receive buffer
+        // hands over every byte that has arrived. Read on while more is
+        // there, so a server that drains "what is already here" (hyper before
+        // closing an unread body) sees what it would see on a real socket.
+        let mut reads = 1;
+        while matches!(polled, Poll::Ready(Ok(())))
+            && buf.remaining() > 0
+            && buf.filled().len() > before
+            && reads < READS_PER_POLL_MAX
+        {
+            let filled = buf.filled().len();
+            match Pin::new(&mut self.inner).poll_read(cx, buf) {
+                Poll::Ready(Ok(())) if buf.filled().len() > filled => reads += 1,
+                // The end of the stream, an error or nothing yet: what was
+                // read is this read's; the rest waits for the next.
+                _ => break,
+            }
+        }
         if let Poll::Ready(Ok(())) = &polled {
             self.sniff(&buf.filled()[before..]);
+        } else if buf.filled().len() > before {
+            polled = Poll::Ready(Ok(()));
         }
         polled
     }

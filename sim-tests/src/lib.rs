@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+pub mod fixtures;
 pub mod stock;
 
 use lifecycle_sim::{

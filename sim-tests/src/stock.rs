@@ -23,7 +23,8 @@ pub fn hyper() -> Service {
         .drain_deadline(Duration::from_secs(10))
 }
 
-async fn answer(
+/// The stock servers' handler: `/`, `/slow`, `/health`, `/ready`.
+pub async fn answer(
     request: Request<hyper::body::Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let (status, body) = match request.uri().path() {
@@ -56,6 +57,45 @@ pub fn axum() -> Service {
             )
             .route("/health", get(|| async { "alive" }))
             .route("/ready", get(|| async { "ready" }))
+    })
+    .paths(&["/", "/slow"])
+    .drain_deadline(Duration::from_secs(10))
+}
+
+/// A hyper 1.x server written by hand as hyper-util's graceful-shutdown
+/// example shows it: an accept loop, each connection served by hyper's
+/// HTTP/1 builder on its own task and watched by `GracefulShutdown`; at
+/// SIGTERM the listener is dropped and the stop waits for the connections at
+/// most the drain deadline. Unlike the adapter, it sets no timer (so no
+/// header-read timeout) and spawns with `tokio::spawn`.
+pub fn hyper_by_hand() -> Service {
+    Service::new("hand-hyper", |launch| async move {
+        let mut listener = launch.bind().await?;
+        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+        let shutdown = launch.shutdown();
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => {
+                    let (stream, _) = accepted?;
+                    let connection = hyper::server::conn::http1::Builder::new().serve_connection(
+                        hyper_util::rt::TokioIo::new(stream),
+                        hyper::service::service_fn(answer),
+                    );
+                    let connection = graceful.watch(connection);
+                    tokio::spawn(async move {
+                        let _ = connection.await;
+                    });
+                }
+                () = &mut shutdown => break,
+            }
+        }
+        drop(listener);
+        tokio::select! {
+            () = graceful.shutdown() => {}
+            () = tokio::time::sleep(Duration::from_secs(10)) => {}
+        }
+        Ok(())
     })
     .paths(&["/", "/slow"])
     .drain_deadline(Duration::from_secs(10))

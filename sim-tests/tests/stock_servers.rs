@@ -1,14 +1,24 @@
 //! Stock servers under every shipped black-box scenario: a hyper 1.x service
-//! through the hyper adapter, and an axum 0.8 router through `axum::serve`,
-//! each with graceful shutdown as its documentation shows. Each scenario runs
-//! the case count its file names (500).
+//! through the hyper adapter, a hyper 1.x server written by hand as
+//! hyper-util's graceful-shutdown example shows, and an axum 0.8 router
+//! through `axum::serve`, each with graceful shutdown as its documentation
+//! shows. In CI each scenario runs the case count its file names (500); the
+//! ignored `*_at_ten_thousand_cases` tests run each at 10,000 cases on every
+//! core (`cargo test --release -p sim-tests --test stock_servers -- --ignored`),
+//! the budget a zero-false-alarm claim is made at.
 
 use std::path::Path;
 
-use lifecycle_sim::{check, report, Scenario, Service, BUILTIN_SCENARIOS};
+use lifecycle_sim::{check, report, Cases, Options, Scenario, Service, BUILTIN_SCENARIOS};
 use sim_tests::stock;
 
 fn must_pass_every_scenario(service: &Service) {
+    must_pass_every_scenario_at(service, None);
+}
+
+/// Runs every shipped scenario against `service`, at its own case count or
+/// at `cases`, on every core.
+fn must_pass_every_scenario_at(service: &Service, cases: Option<u64>) {
     let mut failed = Vec::new();
     for (path, text) in BUILTIN_SCENARIOS {
         let mut scenario =
@@ -17,7 +27,19 @@ fn must_pass_every_scenario(service: &Service) {
         scenario
             .apply_environment()
             .unwrap_or_else(|error| panic!("{error}"));
-        let checked = check::judge(&scenario);
+        if let (Some(count), Cases::Generated { base_seed, .. }) = (cases, &scenario.campaign.cases)
+        {
+            scenario.campaign.cases = Cases::Generated {
+                base_seed: *base_seed,
+                count,
+            };
+        }
+        let jobs = std::thread::available_parallelism().map_or(1, usize::from);
+        let options = Options {
+            jobs: if cases.is_some() { jobs } else { 1 },
+            ..Options::default()
+        };
+        let checked = check::judge_with(&scenario, &options);
         println!(
             "{} {}",
             service.name(),
@@ -38,4 +60,35 @@ fn a_stock_hyper_server_passes_every_shipped_scenario() {
 #[test]
 fn a_stock_axum_server_passes_every_shipped_scenario() {
     must_pass_every_scenario(&stock::axum());
+}
+
+#[test]
+fn a_hand_written_hyper_server_passes_every_shipped_scenario() {
+    must_pass_every_scenario(&stock::hyper_by_hand());
+}
+
+/// The budget of the zero-false-alarm runs: `LIFECYCLE_CASES` or 10,000.
+fn large_budget() -> u64 {
+    std::env::var("LIFECYCLE_CASES")
+        .ok()
+        .and_then(|cases| cases.parse().ok())
+        .unwrap_or(10_000)
+}
+
+#[test]
+#[ignore = "10,000 cases a scenario: minutes, outside CI's budget"]
+fn the_hyper_adapter_passes_every_shipped_scenario_at_ten_thousand_cases() {
+    must_pass_every_scenario_at(&stock::hyper(), Some(large_budget()));
+}
+
+#[test]
+#[ignore = "10,000 cases a scenario: minutes, outside CI's budget"]
+fn a_hand_written_hyper_server_passes_every_shipped_scenario_at_ten_thousand_cases() {
+    must_pass_every_scenario_at(&stock::hyper_by_hand(), Some(large_budget()));
+}
+
+#[test]
+#[ignore = "10,000 cases a scenario: minutes, outside CI's budget"]
+fn a_stock_axum_server_passes_every_shipped_scenario_at_ten_thousand_cases() {
+    must_pass_every_scenario_at(&stock::axum(), Some(large_budget()));
 }

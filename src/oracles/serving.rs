@@ -224,31 +224,39 @@ impl Oracle for RecoversAfterRestart {
 
 /// Checks [`Invariant::ExitedUnasked`]: a process whose serve function
 /// returns or fails without a SIGTERM ended unasked: it stopped serving (or
-/// never began) with nobody stopping it.
+/// never began) with nobody stopping it. A SIGTERM counts from the moment it
+/// is sent, even to a process that has not bound yet.
+#[derive(Default)]
 pub(crate) struct ExitedUnasked {
-    view: SharedView,
+    /// Whether the current process was sent SIGTERM.
+    asked: bool,
 }
 
 impl ExitedUnasked {
-    pub(crate) fn new(context: &Context) -> Self {
-        Self {
-            view: context.view.clone(),
-        }
+    pub(crate) fn new(_context: &Context) -> Self {
+        Self::default()
     }
 }
 
 impl Oracle for ExitedUnasked {
     fn observe(&mut self, index: usize, event: &Event) -> Option<Violation> {
-        let view = self.view.get();
-        if view.sigterm.is_some() || view.stopped {
-            return None;
-        }
         let how = match &event.kind {
+            EventKind::Sigterm => {
+                self.asked = true;
+                return None;
+            }
+            // The process is replaced or gone: the next one is unasked.
+            EventKind::Step(Action::Kill { .. } | Action::Restart { .. } | Action::Crash { .. })
+            | EventKind::Sigkill { .. } => {
+                self.asked = false;
+                return None;
+            }
             EventKind::Milestone(Milestone::Stopped) => "returned".to_string(),
             EventKind::Failed { message } => format!("failed ({message})"),
             _ => return None,
         };
-        Some(Violation {
+        let asked = std::mem::take(&mut self.asked);
+        (!asked).then(|| Violation {
             invariant: Invariant::ExitedUnasked,
             event: index,
             at: event.at,

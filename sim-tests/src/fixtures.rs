@@ -1,0 +1,149 @@
+//! Servers with real shutdown bugs of the kinds the shipped scenarios must
+//! find, each a few lines of plain hyper on the harness's listener.
+//!
+//! - [`ignores_silent_connections`]: its graceful shutdown tells only the
+//!   connections that have sent something to finish, and waits for all of
+//!   them: a connection that was opened and never spoke (a preconnect, a
+//!   warm pool, a TCP health check) holds its stop for ever.
+//! - [`returns_while_live`]: its shutdown returns at once, while the
+//!   connection tasks it spawned are still answering.
+//! - [`returns_at_once`]: its serve function returns `Ok(())` without ever
+//!   binding.
+
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use hyper_util::rt::TokioIo;
+use lifecycle_sim::{Service, Stream};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::sync::watch;
+
+use crate::stock;
+
+/// A stream that notes whether its client has sent a byte yet.
+struct Spoken {
+    inner: Stream,
+    spoken: Arc<AtomicBool>,
+}
+
+impl AsyncRead for Spoken {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            self.spoken.store(true, Ordering::Relaxed);
+        }
+        polled
+    }
+}
+
+impl AsyncWrite for Spoken {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// A hyper 1.x server whose graceful shutdown skips connections that have
+/// not sent a request yet, then waits for every connection to end.
+pub fn ignores_silent_connections() -> Service {
+    Service::new("ignores-silent", |launch| async move {
+        let mut listener = launch.bind().await?;
+        let (stop, stopping) = watch::channel(false);
+        let (open, mut all_closed) = tokio::sync::mpsc::channel::<()>(1);
+        let shutdown = launch.shutdown();
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => {
+                    let (stream, _) = accepted?;
+                    let spoken = Arc::new(AtomicBool::new(false));
+                    let io = TokioIo::new(Spoken { inner: stream, spoken: Arc::clone(&spoken) });
+                    let mut stopping = stopping.clone();
+                    let open = open.clone();
+                    tokio::task::spawn_local(async move {
+                        let service = hyper::service::service_fn(stock::answer);
+                        let connection = hyper::server::conn::http1::Builder::new()
+                            .serve_connection(io, service);
+                        tokio::pin!(connection);
+                        let mut told = false;
+                        loop {
+                            tokio::select! {
+                                _ = connection.as_mut() => break,
+                                changed = stopping.changed(), if !told => {
+                                    told = true;
+                                    // The bug: a connection that never spoke is
+                                    // not told to finish, and is waited for.
+                                    if changed.is_ok() && spoken.load(Ordering::Relaxed) {
+                                        connection.as_mut().graceful_shutdown();
+                                    }
+                                }
+                            }
+                        }
+                        drop(open);
+                    });
+                }
+                () = &mut shutdown => break,
+            }
+        }
+        drop(listener);
+        let _ = stop.send(true);
+        drop(open);
+        // Every connection task holds a sender: this ends when all have.
+        let _ = all_closed.recv().await;
+        Ok(())
+    })
+    .paths(&["/", "/slow"])
+    .drain_deadline(Duration::from_secs(10))
+}
+
+/// A hyper 1.x server whose shutdown returns at once, leaving its
+/// connection tasks to answer after the process is gone.
+pub fn returns_while_live() -> Service {
+    Service::new("returns-while-live", |launch| async move {
+        let mut listener = launch.bind().await?;
+        let shutdown = launch.shutdown();
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => {
+                    let (stream, _) = accepted?;
+                    tokio::task::spawn_local(async move {
+                        let service = hyper::service::service_fn(stock::answer);
+                        let _ = hyper::server::conn::http1::Builder::new()
+                            .serve_connection(TokioIo::new(stream), service)
+                            .await;
+                    });
+                }
+                () = &mut shutdown => return Ok(()),
+            }
+        }
+    })
+    .paths(&["/", "/slow"])
+    .drain_deadline(Duration::from_secs(10))
+}
+
+/// A serve function that returns `Ok(())` at once, never binding.
+pub fn returns_at_once() -> Service {
+    Service::new("returns-at-once", |_launch| async move { Ok(()) })
+        .paths(&["/", "/slow"])
+        .drain_deadline(Duration::from_secs(10))
+}
