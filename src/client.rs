@@ -198,9 +198,7 @@ impl Sender {
         drop(slot);
         match connected {
             Ok(stream) => Ok(stream),
-            Err(error) if error.kind() == io::ErrorKind::ConnectionRefused => {
-                Err(Outcome::Refused)
-            }
+            Err(error) if error.kind() == io::ErrorKind::ConnectionRefused => Err(Outcome::Refused),
             Err(_) => Err(Outcome::Reset),
         }
     }
@@ -444,10 +442,7 @@ impl Client {
 
 /// Builds the client's handle and the future that is its host's software.
 /// `routed` says whether the service is in the endpoints right now.
-pub(crate) fn client(
-    sender: Sender,
-    routed: Rc<Cell<bool>>,
-) -> (Client, impl Future<Output = ()>) {
+pub(crate) fn client(sender: Sender, routed: Rc<Cell<bool>>) -> (Client, impl Future<Output = ()>) {
     let (jobs, mut incoming) = mpsc::unbounded_channel::<Job>();
     let in_flight = Rc::new(Cell::new(0));
     let handle = Client {

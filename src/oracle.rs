@@ -11,9 +11,8 @@ use std::time::Duration;
 
 use crate::oracles::{
     AcceptedRequestFailed, ClusterConverges, DrainDeadline, ExitedUnasked, FailedWhileReady,
-    HealthDuringDrain,
-    KilledWithRequestsInFlight, ReadyAfterStop, RecoversAfterRestart, RequestCut,
-    ServedBeforeInitialised, StaleHandle, UsedBeforeStarted,
+    HealthDuringDrain, KilledWithRequestsInFlight, ReadyAfterStop, RecoversAfterRestart,
+    RequestCut, ServedBeforeInitialised, StaleHandle, UsedBeforeStarted,
 };
 use crate::trace::Event;
 

@@ -554,7 +554,9 @@ mod tests {
         assert!(error.reason.contains("unknown host `moon`"), "{error}");
         let error = "5ms request x".parse::<Step>().unwrap_err();
         assert!(error.reason.contains("path"), "{error}");
-        let error = "5ms request / slow=1s half-close".parse::<Step>().unwrap_err();
+        let error = "5ms request / slow=1s half-close"
+            .parse::<Step>()
+            .unwrap_err();
         assert!(error.reason.contains("one manner at most"), "{error}");
         let error = "5ms request / quickly".parse::<Step>().unwrap_err();
         assert!(error.reason.contains("does not take `quickly`"), "{error}");

@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use lifecycle_sim::{
-    director, Case, Event, EventKind, Invariant, KillReason, KubeletConfig, Model, Outcome, Probing,
-    ProbeKind, Run, Schedule, Setup, Target, Variant, Verdict,
+    director, Case, Event, EventKind, Invariant, KillReason, KubeletConfig, Model, Outcome,
+    ProbeKind, Probing, Run, Schedule, Setup, Target, Variant, Verdict,
 };
 
 /// Runs a fixed schedule with no oracle, so the run goes on to its end.
@@ -112,7 +112,11 @@ fn liveness_failures_at_the_threshold_kill_the_pod_with_its_request() {
 fn todays_kubelet_stops_liveness_probes_at_termination_and_kills_only_at_the_grace_period() {
     let mut kubelet = KubeletConfig::default();
     kubelet.liveness.period = Duration::from_secs(2);
-    assert_eq!(kubelet.probing, Probing::Current, "today's kubelet is the default");
+    assert_eq!(
+        kubelet.probing,
+        Probing::Current,
+        "today's kubelet is the default"
+    );
     let run = run(
         Model::ProbesDuringDrain,
         Variant::Buggy,
@@ -126,17 +130,28 @@ fn todays_kubelet_stops_liveness_probes_at_termination_and_kills_only_at_the_gra
         .filter(|event| event.at > stop_at && &*event.host == "kubelet")
         .filter(|event| matches!(&event.kind, EventKind::Sent { path, .. } if path == "/health"))
         .count();
-    assert_eq!(liveness_after_stop, 0, "{}", lifecycle_sim::trace::render(&run.events));
+    assert_eq!(
+        liveness_after_stop,
+        0,
+        "{}",
+        lifecycle_sim::trace::render(&run.events)
+    );
     let readiness_after_stop = run
         .events
         .iter()
         .filter(|event| event.at > stop_at && &*event.host == "kubelet")
         .filter(|event| matches!(&event.kind, EventKind::Sent { path, .. } if path == "/ready"))
         .count();
-    assert!(readiness_after_stop > 0, "readiness goes on through termination");
+    assert!(
+        readiness_after_stop > 0,
+        "readiness goes on through termination"
+    );
     assert!(!run.events.iter().any(|event| matches!(
         event.kind,
-        EventKind::ProbeFailed { probe: ProbeKind::Liveness, .. }
+        EventKind::ProbeFailed {
+            probe: ProbeKind::Liveness,
+            ..
+        }
     )));
     assert!(
         !run.events.iter().any(|event| matches!(

@@ -243,3 +243,41 @@ fn a_backlog_is_read_into_the_run_limits() {
     let scenario = Scenario::parse(Path::new("scenarios/bad.toml"), &text).unwrap();
     assert_eq!(scenario.campaign.setup.limits.backlog, 12);
 }
+
+#[test]
+fn an_unknown_client_behaviour_is_named_with_its_line() {
+    let text = format!("{VALID}clients = [\"whole\", \"teleport\"]\n");
+    let error = error_of(&text);
+    assert_points_at(
+        &error,
+        14,
+        "generate.clients",
+        "unknown client behaviour `teleport`",
+    );
+    assert!(error.message.contains("silent"), "{error}");
+}
+
+#[test]
+fn an_unknown_probing_is_named_with_its_line() {
+    let text = VALID.replace(
+        "model = \"startup-window\"",
+        "model = \"probes-during-drain\"",
+    ) + "\n[kubelet]\nprobing = \"ancient\"\n";
+    let error = error_of(&text);
+    assert_points_at(&error, 16, "kubelet.probing", "unknown probing `ancient`");
+    assert!(error.message.contains("1.21"), "{error}");
+}
+
+#[test]
+fn a_bad_connect_step_is_named_with_its_line() {
+    let text = VALID
+        .replace(
+            "expect = \"pass\"\n",
+            "expect = \"pass\"\nschedule = [\"0ms start\", \"5ms connect hold=never\"]\n",
+        )
+        .replace("cases = 3\n", "");
+    let error = error_of(&text);
+    assert_eq!(error.line, Some(3), "{error}");
+    assert_eq!(error.field.as_deref(), Some("schedule"), "{error}");
+    assert!(error.message.contains("never"), "{error}");
+}

@@ -58,9 +58,12 @@ impl Oracle for HealthDuringDrain {
                 if busy.is_empty() {
                     return None;
                 }
-                let last = self.last_failed.as_ref().map_or_else(String::new, |(probe, seen)| {
-                    format!(" (its last probe, r{probe}, saw {seen})")
-                });
+                let last = self
+                    .last_failed
+                    .as_ref()
+                    .map_or_else(String::new, |(probe, seen)| {
+                        format!(" (its last probe, r{probe}, saw {seen})")
+                    });
                 Some(Violation {
                     invariant: Invariant::HealthDuringDrain,
                     event: index,

@@ -246,7 +246,9 @@ impl Oracle for ExitedUnasked {
                 return None;
             }
             // The process is replaced or gone: the next one is unasked.
-            EventKind::Step(Action::Kill { .. } | Action::Restart { .. } | Action::Crash { .. })
+            EventKind::Step(
+                Action::Kill { .. } | Action::Restart { .. } | Action::Crash { .. },
+            )
             | EventKind::Sigkill { .. } => {
                 self.asked = false;
                 return None;
