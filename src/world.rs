@@ -146,7 +146,13 @@ impl<'a> World<'a> {
 
     /// Restarts a service host's software: into a fresh process, or idle.
     pub(crate) fn launch(&mut self, host: Host, run: bool) {
-        self.slot(host).borrow_mut().run = run;
+        {
+            // The process that returned is replaced here: emptying the host
+            // later would end the new one.
+            let mut slot = self.slot(host).borrow_mut();
+            slot.run = run;
+            slot.returned = false;
+        }
         self.sim.bounce(host.name());
         if let Some(pod) = &self.pod {
             pod.terminating.set(false);
@@ -186,6 +192,7 @@ impl<'a> World<'a> {
             slot.run = false;
             slot.alive = false;
             slot.stop = None;
+            slot.returned = false;
         }
         self.sim.crash(host.name());
         if let Some(pod) = &self.pod {

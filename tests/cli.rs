@@ -129,7 +129,7 @@ fn run_skips_scenarios_that_need_a_registered_service() {
     // On stderr, so that a machine format on stdout stays clean.
     let text = String::from_utf8_lossy(&output.stderr).into_owned();
     assert_eq!(output.status.code(), Some(0), "{text}");
-    assert_eq!(text.matches("skip scenarios/service/").count(), 5, "{text}");
+    assert_eq!(text.matches("skip scenarios/service/").count(), 6, "{text}");
     assert!(text.contains("from a Suite"), "{text}");
 }
 
