@@ -439,9 +439,10 @@ impl Scenario {
             .as_ref()
             .map(|table| kubelet(&reader, table, &target))
             .transpose()?;
-        if matches!(target, Target::Service(_)) && generator.grace.is_none() && kubelet.is_none() {
-            // A service's declared deadline may be long: its stops get a grace
-            // period that outlasts it, so a hung stop is judged, not killed.
+        if generator.grace.is_none() && kubelet.is_none() {
+            // A target's drain deadline may be long (a service's declared one,
+            // the probes model's 50s): its stops get a grace period that
+            // outlasts it, so a hung stop is judged, not killed.
             generator.grace = Some(GRACE_DEFAULT.max(target.drain_deadline() * 2));
         }
         let grace = generator.grace.unwrap_or_else(|| {
