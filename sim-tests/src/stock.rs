@@ -100,3 +100,67 @@ pub fn hyper_by_hand() -> Service {
     .paths(&["/", "/slow"])
     .drain_deadline(Duration::from_secs(10))
 }
+
+/// A poem 3 route table, served by poem's `Server` over the harness's
+/// listener through poem's documented extension point for custom listeners
+/// (`Server::new_with_acceptor`), with `run_with_graceful_shutdown` and a
+/// 10s timeout, as poem's graceful-shutdown example shows. Poem counts its
+/// live connections and, at the signal, lets hyper close the idle ones and
+/// waits for the rest (poem 2.0.1 lost that wakeup; 3.0 fixed it).
+pub fn poem() -> Service {
+    use poem::endpoint::{make, make_sync};
+    use poem::{get, Route, Server};
+    Service::new("stock-poem", |launch| async move {
+        let listener = launch.bind().await?;
+        let app = Route::new()
+            .at("/", get(make_sync(|_| "hello")))
+            .at(
+                "/slow",
+                get(make(|_| async {
+                    tokio::time::sleep(SLOW).await;
+                    "slow"
+                })),
+            )
+            .at("/health", get(make_sync(|_| "alive")))
+            .at("/ready", get(make_sync(|_| "ready")));
+        Server::new_with_acceptor(PoemAcceptor(listener))
+            .run_with_graceful_shutdown(app, launch.shutdown(), Some(Duration::from_secs(10)))
+            .await
+    })
+    .paths(&["/", "/slow"])
+    .drain_deadline(Duration::from_secs(10))
+}
+
+/// The harness's listener as a poem acceptor: what a user writes to run poem
+/// on a listener poem does not know.
+struct PoemAcceptor(lifecycle_sim::Listener);
+
+impl poem::listener::Acceptor for PoemAcceptor {
+    type Io = lifecycle_sim::Stream;
+
+    fn local_addr(&self) -> Vec<poem::web::LocalAddr> {
+        self.0
+            .local_addr()
+            .map(|address| poem::web::LocalAddr(poem::Addr::SocketAddr(address)))
+            .into_iter()
+            .collect()
+    }
+
+    async fn accept(
+        &mut self,
+    ) -> std::io::Result<(
+        Self::Io,
+        poem::web::LocalAddr,
+        poem::web::RemoteAddr,
+        poem::http::uri::Scheme,
+    )> {
+        let (stream, peer) = self.0.accept().await?;
+        let local = self.0.local_addr()?;
+        Ok((
+            stream,
+            poem::web::LocalAddr(poem::Addr::SocketAddr(local)),
+            poem::web::RemoteAddr(poem::Addr::SocketAddr(peer)),
+            poem::http::uri::Scheme::HTTP,
+        ))
+    }
+}

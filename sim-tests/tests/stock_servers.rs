@@ -1,7 +1,8 @@
 //! Stock servers under every shipped black-box scenario: a hyper 1.x service
 //! through the hyper adapter, a hyper 1.x server written by hand as
 //! hyper-util's graceful-shutdown example shows, and an axum 0.8 router
-//! through `axum::serve`, each with graceful shutdown as its documentation
+//! through `axum::serve`, and a poem 3 route table through poem's `Server`
+//! over a custom acceptor, each with graceful shutdown as its documentation
 //! shows. In CI each scenario runs the case count its file names (500); the
 //! ignored `*_at_ten_thousand_cases` tests run each at 10,000 cases on every
 //! core (`cargo test --release -p sim-tests --test stock_servers -- --ignored`),
@@ -63,6 +64,11 @@ fn a_stock_axum_server_passes_every_shipped_scenario() {
 }
 
 #[test]
+fn a_stock_poem_server_passes_every_shipped_scenario() {
+    must_pass_every_scenario(&stock::poem());
+}
+
+#[test]
 fn a_hand_written_hyper_server_passes_every_shipped_scenario() {
     must_pass_every_scenario(&stock::hyper_by_hand());
 }
@@ -91,4 +97,10 @@ fn a_hand_written_hyper_server_passes_every_shipped_scenario_at_ten_thousand_cas
 #[ignore = "10,000 cases a scenario: minutes, outside CI's budget"]
 fn a_stock_axum_server_passes_every_shipped_scenario_at_ten_thousand_cases() {
     must_pass_every_scenario_at(&stock::axum(), Some(large_budget()));
+}
+
+#[test]
+#[ignore = "10,000 cases a scenario: minutes, outside CI's budget"]
+fn a_stock_poem_server_passes_every_shipped_scenario_at_ten_thousand_cases() {
+    must_pass_every_scenario_at(&stock::poem(), Some(large_budget()));
 }
