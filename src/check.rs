@@ -89,41 +89,100 @@ pub fn expectation_met(expect: Expect, report: &Report) -> bool {
     }
 }
 
-/// The command that replays a saved failure file of a built-in model.
+/// The command that replays a saved failure file with the `lifecycle-sim`
+/// command, as this binary was built or installed.
 pub fn replay_command(file: &Path) -> String {
-    format!("cargo run --release -- replay {}", file.display())
+    format!("{} replay {}", command_line(), file.display())
 }
 
 /// The commands that replay a scenario's failure with this seed: the saved
-/// file first, when there is one, then the seed against the scenario.
+/// file first, when there is one, then the seed against the scenario. Each
+/// works where the user is: the installed command or `cargo run` with the
+/// build profile of this run; for a [`Suite`](crate::Suite) test, `cargo
+/// test` of the user's own package and binary with this run's profile, and
+/// `--exact`, so it runs that one test and no other.
 pub fn replay_commands(scenario: &Scenario, seed: u64, saved: Option<&Path>) -> Vec<String> {
     let seed = format!("{SEED_VARIABLE}={}", render_seed(seed));
     match &scenario.replay {
         Replay::Cli => saved
             .map(replay_command)
             .into_iter()
-            .chain([
-                format!(
-                    "{seed} cargo run --release -- run {}",
-                    scenario.path.display()
-                ),
-                format!(
-                    "{seed} cargo test -p sim-tests --test scenarios -- {}",
-                    scenario.name
-                ),
-            ])
-            .collect(),
-        Replay::Test { binary, trial } => saved
-            .map(|file| {
-                let stem = file
-                    .file_stem()
-                    .map_or_else(String::new, |stem| stem.to_string_lossy().into_owned());
-                format!("cargo test --test {binary} -- regression::{stem} --exact")
-            })
-            .into_iter()
             .chain([format!(
-                "{seed} cargo test --test {binary} -- {trial} --exact"
+                "{seed} {} run {}",
+                command_line(),
+                scenario.path.display()
             )])
             .collect(),
+        Replay::Test { binary, trial } => {
+            let cargo_test = cargo_test(binary);
+            saved
+                .map(|file| {
+                    let stem = file
+                        .file_stem()
+                        .map_or_else(String::new, |stem| stem.to_string_lossy().into_owned());
+                    format!("{cargo_test} -- regression::{stem} --exact")
+                })
+                .into_iter()
+                .chain([format!("{seed} {cargo_test} -- {trial} --exact")])
+                .collect()
+        }
     }
+}
+
+/// `cargo test` of the running test binary: its package (cargo and nextest
+/// set `CARGO_PKG_NAME` for the tests they run), its build profile, and its
+/// test target.
+fn cargo_test(binary: &str) -> String {
+    let package = std::env::var("CARGO_PKG_NAME")
+        .ok()
+        .filter(|name| !name.is_empty() && name.bytes().all(|b| b.is_ascii_graphic()))
+        .map_or_else(String::new, |name| format!(" -p {name}"));
+    let profile = current_build().map_or_else(String::new, |build| build.profile_flag);
+    format!("cargo test{package}{profile} --test {binary}")
+}
+
+/// How to run the `lifecycle-sim` command as this one was run: `cargo run`
+/// with this build's profile when it is a build in a cargo target directory
+/// (a checkout of lifecycle-sim), else the installed command.
+fn command_line() -> String {
+    match current_build() {
+        Some(build) if build.in_target_directory => format!("cargo run{} --", build.profile_flag),
+        _ => "lifecycle-sim".to_string(),
+    }
+}
+
+/// Where and how the running executable was built.
+struct Build {
+    /// Whether it sits in a cargo target directory (not installed).
+    in_target_directory: bool,
+    /// The cargo flag that selects its profile: empty for the dev (and
+    /// test) profile's `debug` directory, ` --release`, or ` --profile NAME`.
+    profile_flag: String,
+}
+
+/// Reads the running executable's place: cargo puts a build of profile `P`
+/// in `<target>/P/` (test binaries in `<target>/P/deps/`), a directory that
+/// holds cargo's `.fingerprint` records. An installed binary has neither.
+fn current_build() -> Option<Build> {
+    let executable = std::env::current_exe().ok()?;
+    let mut directory = executable.parent()?;
+    if directory.file_name().is_some_and(|name| name == "deps") {
+        directory = directory.parent()?;
+    }
+    if !directory.join(".fingerprint").is_dir() {
+        return Some(Build {
+            in_target_directory: false,
+            profile_flag: String::new(),
+        });
+    }
+    let profile = directory.file_name()?.to_string_lossy().into_owned();
+    let profile_flag = match profile.as_str() {
+        "debug" => String::new(),
+        "release" => " --release".to_string(),
+        other => format!(" --profile {other}"),
+    };
+    Some(Build {
+        in_target_directory: true,
+        profile_flag,
+    })
 }

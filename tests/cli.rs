@@ -82,6 +82,55 @@ fn an_unmet_expectation_exits_100_with_a_report() {
     assert!(text.contains("replay"), "{text}");
 }
 
+/// The replay lines of an unmet scenario's report, run by `binary`.
+fn replay_lines_run_by(binary: &Path, name: &str) -> String {
+    let text = std::fs::read_to_string(repository().join("scenarios/startup-window-buggy.toml"))
+        .unwrap()
+        .replace(
+            "expect = \"served-before-initialised\"",
+            "expect = \"pass\"",
+        );
+    let file = scratch(name, &text);
+    let failures = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-replay-failures");
+    let output = Command::new(binary)
+        .args(["run", file.to_str().unwrap(), "--failures"])
+        .arg(&failures)
+        .current_dir(repository())
+        .env_remove("LIFECYCLE_SEED")
+        .env_remove("LIFECYCLE_CASES")
+        .output()
+        .expect("the binary runs");
+    assert_eq!(output.status.code(), Some(100));
+    stdout(&output)
+}
+
+#[test]
+fn replay_commands_use_the_build_profile_in_a_checkout_and_the_command_once_installed() {
+    // A build in cargo's target directory replays with `cargo run` and the
+    // profile it was built with.
+    let built = Path::new(env!("CARGO_BIN_EXE_lifecycle-sim"));
+    let profile = built.parent().unwrap().file_name().unwrap();
+    let cargo_run = match profile.to_str().unwrap() {
+        "debug" => "cargo run --".to_string(),
+        "release" => "cargo run --release --".to_string(),
+        other => format!("cargo run --profile {other} --"),
+    };
+    let text = replay_lines_run_by(built, "replay-built.toml");
+    assert!(text.contains(&format!("{cargo_run} replay ")), "{text}");
+    assert!(text.contains(&format!("{cargo_run} run ")), "{text}");
+
+    // The same binary copied out of the target directory, as `cargo
+    // install` puts it, names the installed command.
+    let installed = Path::new(env!("CARGO_TARGET_TMPDIR")).join("installed");
+    std::fs::create_dir_all(&installed).unwrap();
+    let copy = installed.join("lifecycle-sim");
+    std::fs::copy(built, &copy).unwrap();
+    let text = replay_lines_run_by(&copy, "replay-installed.toml");
+    assert!(text.contains("lifecycle-sim replay "), "{text}");
+    assert!(text.contains("lifecycle-sim run "), "{text}");
+    assert!(!text.contains("cargo "), "{text}");
+}
+
 #[test]
 fn a_bad_scenario_exits_2_naming_file_line_and_field() {
     let file = scratch(

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use lifecycle_sim::{Scenario, Service, Suite, BUILTIN_SCENARIOS};
+use lifecycle_sim::{Replay, Scenario, Service, Suite, BUILTIN_SCENARIOS};
 
 fn service(name: &str) -> Service {
     Service::new(name, |launch| async move {
@@ -76,4 +76,39 @@ fn an_invariant_the_service_cannot_give_evidence_for_is_left_out() {
     assert_eq!(names, ["ready-after-stop"]);
     let kubelet = scenario.campaign.setup.kubelet.as_ref().unwrap();
     assert!(!kubelet.readiness.enabled, "no /ready: no readiness probe");
+}
+
+#[test]
+fn a_suite_failure_replays_with_cargo_test_of_its_own_package_profile_and_exact_test() {
+    let (path, text) = BUILTIN_SCENARIOS[0];
+    let mut scenario = Scenario::parse_with(Path::new(path), text, &[service("svc")])
+        .unwrap_or_else(|e| panic!("{e}"));
+    scenario.replay = Replay::Test {
+        binary: "suite".into(),
+        trial: "drain::svc".into(),
+    };
+    let saved = Path::new("regressions/drain-svc-0x1.toml");
+    let commands = lifecycle_sim::check::replay_commands(&scenario, 1, Some(saved));
+    // This test binary runs in cargo's `<target>/<profile>/deps`.
+    let executable = std::env::current_exe().unwrap();
+    let profile = executable
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .file_name()
+        .unwrap();
+    let profile = match profile.to_str().unwrap() {
+        "debug" => String::new(),
+        "release" => " --release".into(),
+        other => format!(" --profile {other}"),
+    };
+    let cargo_test = format!("cargo test -p sim-tests{profile} --test suite --");
+    assert_eq!(
+        commands,
+        [
+            format!("{cargo_test} regression::drain-svc-0x1 --exact"),
+            format!("LIFECYCLE_SEED=0x0000000000000001 {cargo_test} drain::svc --exact"),
+        ]
+    );
 }
