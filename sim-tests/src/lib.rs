@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 pub mod fixtures;
+pub mod published;
 pub mod stock;
 
 use lifecycle_sim::{

@@ -1,11 +1,12 @@
 //! Stock servers under every shipped black-box scenario: a hyper 1.x service
 //! through the hyper adapter, a hyper 1.x server written by hand as
-//! hyper-util's graceful-shutdown example shows, and an axum 0.8 router
+//! hyper-util's graceful-shutdown example shows, an axum 0.8 router
 //! through `axum::serve`, and a poem 3 route table through poem's `Server`
 //! over a custom acceptor, each with graceful shutdown as its documentation
 //! shows. In CI each scenario runs the case count its file names (500); the
 //! ignored `*_at_ten_thousand_cases` tests run each at 10,000 cases on every
-//! core (`cargo test --release -p sim-tests --test stock_servers -- --ignored`),
+//! core (`cargo test --release -p sim-tests --test stock_servers -- --ignored
+//! --test-threads 1 --nocapture` prints each scenario's count and time),
 //! the budget a zero-false-alarm claim is made at.
 
 use std::path::Path;
@@ -48,6 +49,9 @@ fn must_pass_every_scenario_at(service: &Service, cases: Option<u64>) {
         );
         if let Some(failure) = &checked.report.failure {
             failed.push(report::failure(&scenario, &checked, failure));
+        } else if let Cases::Generated { count, .. } = &scenario.campaign.cases {
+            // A pass counts only at the budget it reached.
+            assert_eq!(checked.report.cases_run, *count, "{path}");
         }
     }
     assert!(failed.is_empty(), "{}", failed.join("\n"));

@@ -1,0 +1,78 @@
+//! Published framework releases with known lifecycle bugs, run unmodified
+//! through the public `Service` API as a user would: what the shipped
+//! scenarios must find, within a small budget, and explain from the
+//! framework's source.
+//!
+//! - **poem 2.0.1** cuts every request in flight when graceful shutdown
+//!   begins. Its per-connection task selects between the connection and the
+//!   server's shutdown token, and the token's branch drops the connection:
+//!   hyper never gets to finish the response. poem 3.0.0 fixed it by calling
+//!   hyper's `graceful_shutdown` on the connection and awaiting it, which is
+//!   what `stock::poem` (3.1) runs.
+
+use std::time::Duration;
+
+use lifecycle_sim::{Listener, Service, Stream};
+
+use crate::stock::SLOW;
+
+/// poem 2.0.1's route table and `Server`, served as its documentation shows
+/// (`run_with_graceful_shutdown` with a 10s timeout) over the harness's
+/// listener through a custom acceptor: the same app as `stock::poem`.
+pub fn poem_2_0_1() -> Service {
+    use poem_2_0_1::endpoint::{make, make_sync};
+    use poem_2_0_1::{get, Route, Server};
+    Service::new("poem-2-0-1", |launch| async move {
+        let listener = launch.bind().await?;
+        let app = Route::new()
+            .at("/", get(make_sync(|_| "hello")))
+            .at(
+                "/slow",
+                get(make(|_| async {
+                    tokio::time::sleep(SLOW).await;
+                    "slow"
+                })),
+            )
+            .at("/health", get(make_sync(|_| "alive")))
+            .at("/ready", get(make_sync(|_| "ready")));
+        Server::new_with_acceptor(Acceptor(listener))
+            .run_with_graceful_shutdown(app, launch.shutdown(), Some(Duration::from_secs(10)))
+            .await
+    })
+    .paths(&["/", "/slow"])
+    .drain_deadline(Duration::from_secs(10))
+}
+
+/// The harness's listener as a poem 2 acceptor.
+struct Acceptor(Listener);
+
+#[async_trait::async_trait]
+impl poem_2_0_1::listener::Acceptor for Acceptor {
+    type Io = Stream;
+
+    fn local_addr(&self) -> Vec<poem_2_0_1::web::LocalAddr> {
+        self.0
+            .local_addr()
+            .map(|address| poem_2_0_1::web::LocalAddr(poem_2_0_1::Addr::SocketAddr(address)))
+            .into_iter()
+            .collect()
+    }
+
+    async fn accept(
+        &mut self,
+    ) -> std::io::Result<(
+        Stream,
+        poem_2_0_1::web::LocalAddr,
+        poem_2_0_1::web::RemoteAddr,
+        poem_2_0_1::http::uri::Scheme,
+    )> {
+        let (stream, peer) = self.0.accept().await?;
+        let local = self.0.local_addr()?;
+        Ok((
+            stream,
+            poem_2_0_1::web::LocalAddr(poem_2_0_1::Addr::SocketAddr(local)),
+            poem_2_0_1::web::RemoteAddr(poem_2_0_1::Addr::SocketAddr(peer)),
+            poem_2_0_1::http::uri::Scheme::HTTP,
+        ))
+    }
+}
