@@ -78,3 +78,30 @@ fn shrunk_probes_timeline_of_the_pinned_seed() {
     let failure = pinned_failure("probes-during-drain-buggy.toml", PINNED_BUGGY_SEED);
     insta::assert_snapshot!(shrunk_timeline(&failure));
 }
+
+#[test]
+fn status_stopping_last_passes_under_the_legacy_kubelet_too() {
+    // The fix holds whichever kubelet probes it: the shipped fixed scenario
+    // runs today's; here the one before 1.21, which probes liveness through
+    // the drain, runs the same campaign.
+    let path = sim_tests::scenarios_directory().join("probes-during-drain-fixed.toml");
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("[kubelet]\n", "[kubelet]\nprobing = \"legacy\"\n");
+    assert!(text.contains("probing = \"legacy\""));
+    let mut scenario =
+        lifecycle_sim::Scenario::parse(&path, &text).unwrap_or_else(|e| panic!("{e}"));
+    scenario
+        .apply_environment()
+        .unwrap_or_else(|error| panic!("{error}"));
+    let report = scenario.campaign.run();
+    if let Some(failure) = &report.failure {
+        panic!(
+            "case seed {:#x} failed: {}\n{}",
+            failure.seed,
+            failure.run.verdict,
+            lifecycle_sim::trace::render(&failure.run.events)
+        );
+    }
+    assert!(report.cases_run >= 1000 || std::env::var("LIFECYCLE_CASES").is_ok());
+}
