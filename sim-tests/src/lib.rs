@@ -1,14 +1,15 @@
 //! Helpers shared by the property tests under `tests/`: where the built-in
 //! scenarios and fixtures are, and how to load one as a user would.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 pub mod fixtures;
 pub mod published;
 pub mod stock;
 
 use lifecycle_sim::{
-    Case, Cases, Determinism, Failure, Invariant, Run, Scenario, Verdict, Violation,
+    Case, Cases, Determinism, Failure, Invariant, Run, Scenario, Service, Verdict, Violation,
+    BUILTIN_SCENARIOS,
 };
 
 /// The repository's `scenarios/` directory.
@@ -64,6 +65,21 @@ pub fn must_find(file_name: &str, invariant: Invariant) -> Failure {
         failure.determinism
     );
     failure
+}
+
+/// A shipped black-box scenario (`scenarios/service/<name>.toml`) against
+/// `service`, with `LIFECYCLE_SEED` and `LIFECYCLE_CASES` applied.
+pub fn shipped(name: &str, service: &Service) -> Scenario {
+    let (path, text) = BUILTIN_SCENARIOS
+        .iter()
+        .find(|(path, _)| Path::new(path).file_stem().is_some_and(|stem| stem == name))
+        .unwrap_or_else(|| panic!("no shipped scenario {name}"));
+    let mut scenario = Scenario::parse_with(Path::new(path), text, std::slice::from_ref(service))
+        .unwrap_or_else(|error| panic!("{error}"));
+    scenario
+        .apply_environment()
+        .unwrap_or_else(|error| panic!("{error}"));
+    scenario
 }
 
 /// Runs a fixed scenario and asserts every case passed; returns the cases run.

@@ -10,37 +10,13 @@
 //!   hyper's `graceful_shutdown` on the connection and awaiting it, which is
 //!   what `stock::poem` (3.1) runs.
 
-use std::time::Duration;
-
 use lifecycle_sim::{Listener, Service, Stream};
-
-use crate::stock::SLOW;
 
 /// poem 2.0.1's route table and `Server`, served as its documentation shows
 /// (`run_with_graceful_shutdown` with a 10s timeout) over the harness's
 /// listener through a custom acceptor: the same app as `stock::poem`.
 pub fn poem_2_0_1() -> Service {
-    use poem_2_0_1::endpoint::{make, make_sync};
-    use poem_2_0_1::{get, Route, Server};
-    Service::new("poem-2-0-1", |launch| async move {
-        let listener = launch.bind().await?;
-        let app = Route::new()
-            .at("/", get(make_sync(|_| "hello")))
-            .at(
-                "/slow",
-                get(make(|_| async {
-                    tokio::time::sleep(SLOW).await;
-                    "slow"
-                })),
-            )
-            .at("/health", get(make_sync(|_| "alive")))
-            .at("/ready", get(make_sync(|_| "ready")));
-        Server::new_with_acceptor(Acceptor(listener))
-            .run_with_graceful_shutdown(app, launch.shutdown(), Some(Duration::from_secs(10)))
-            .await
-    })
-    .paths(&["/", "/slow"])
-    .drain_deadline(Duration::from_secs(10))
+    crate::poem_service!(poem_2_0_1, "poem-2-0-1", Acceptor)
 }
 
 /// The harness's listener as a poem 2 acceptor.

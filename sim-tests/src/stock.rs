@@ -108,27 +108,41 @@ pub fn hyper_by_hand() -> Service {
 /// live connections and, at the signal, lets hyper close the idle ones and
 /// waits for the rest (poem 2.0.1 lost that wakeup; 3.0 fixed it).
 pub fn poem() -> Service {
-    use poem::endpoint::{make, make_sync};
-    use poem::{get, Route, Server};
-    Service::new("stock-poem", |launch| async move {
-        let listener = launch.bind().await?;
-        let app = Route::new()
-            .at("/", get(make_sync(|_| "hello")))
-            .at(
-                "/slow",
-                get(make(|_| async {
-                    tokio::time::sleep(SLOW).await;
-                    "slow"
-                })),
-            )
-            .at("/health", get(make_sync(|_| "alive")))
-            .at("/ready", get(make_sync(|_| "ready")));
-        Server::new_with_acceptor(PoemAcceptor(listener))
-            .run_with_graceful_shutdown(app, launch.shutdown(), Some(Duration::from_secs(10)))
-            .await
-    })
-    .paths(&["/", "/slow"])
-    .drain_deadline(Duration::from_secs(10))
+    crate::poem_service!(poem, "stock-poem", PoemAcceptor)
+}
+
+/// The stock app on poem, for whichever poem release `$poem` names: the
+/// code is the same for poem 2 and 3, their types are not. `$acceptor`
+/// wraps the harness's listener as that release's `Acceptor`.
+#[macro_export]
+macro_rules! poem_service {
+    ($poem:ident, $name:literal, $acceptor:ident) => {
+        lifecycle_sim::Service::new($name, |launch| async move {
+            use $poem::endpoint::{make, make_sync};
+            use $poem::{get, Route, Server};
+            let listener = launch.bind().await?;
+            let app = Route::new()
+                .at("/", get(make_sync(|_| "hello")))
+                .at(
+                    "/slow",
+                    get(make(|_| async {
+                        tokio::time::sleep($crate::stock::SLOW).await;
+                        "slow"
+                    })),
+                )
+                .at("/health", get(make_sync(|_| "alive")))
+                .at("/ready", get(make_sync(|_| "ready")));
+            Server::new_with_acceptor($acceptor(listener))
+                .run_with_graceful_shutdown(
+                    app,
+                    launch.shutdown(),
+                    Some(std::time::Duration::from_secs(10)),
+                )
+                .await
+        })
+        .paths(&["/", "/slow"])
+        .drain_deadline(std::time::Duration::from_secs(10))
+    };
 }
 
 /// The harness's listener as a poem acceptor: what a user writes to run poem

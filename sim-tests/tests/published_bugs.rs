@@ -3,22 +3,10 @@
 //! scenario within a small budget, the oracle having seen the bug itself,
 //! and the release that fixed it must pass the very schedule that found it.
 
-use std::path::Path;
-
 use lifecycle_sim::{
-    check, Case, Determinism, EventKind, Failure, Invariant, Outcome, Scenario, Service, Verdict,
-    BUILTIN_SCENARIOS,
+    check, Case, Determinism, EventKind, Failure, Invariant, Outcome, Service, Verdict,
 };
-use sim_tests::{published, stock};
-
-fn shipped(name: &str, service: &Service) -> Scenario {
-    let (path, text) = BUILTIN_SCENARIOS
-        .iter()
-        .find(|(path, _)| Path::new(path).file_stem().is_some_and(|stem| stem == name))
-        .unwrap_or_else(|| panic!("no shipped scenario {name}"));
-    Scenario::parse_with(Path::new(path), text, std::slice::from_ref(service))
-        .unwrap_or_else(|error| panic!("{error}"))
-}
+use sim_tests::{published, shipped, stock};
 
 /// The shipped scenario's failure against `service`, which must be
 /// `invariant` found within `budget` cases and replay identically.

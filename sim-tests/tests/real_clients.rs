@@ -3,22 +3,10 @@
 //! found by a shipped scenario, the oracle having seen it; the stock servers
 //! pass the same scenarios (`stock_servers.rs`).
 
-use std::path::Path;
-
 use lifecycle_sim::{
-    check, Behaviour, Determinism, Failure, Generator, Invariant, Scenario, Service, Verdict,
-    BUILTIN_SCENARIOS,
+    check, Behaviour, Determinism, Failure, Generator, Invariant, Scenario, Verdict,
 };
-use sim_tests::fixtures;
-
-fn scenario(name: &str, service: &Service) -> Scenario {
-    let (path, text) = BUILTIN_SCENARIOS
-        .iter()
-        .find(|(path, _)| Path::new(path).file_stem().is_some_and(|stem| stem == name))
-        .unwrap_or_else(|| panic!("no shipped scenario {name}"));
-    Scenario::parse_with(Path::new(path), text, std::slice::from_ref(service))
-        .unwrap_or_else(|error| panic!("{error}"))
-}
+use sim_tests::{fixtures, shipped};
 
 fn found(scenario: &Scenario, invariant: Invariant) -> Failure {
     let checked = check::judge(scenario);
@@ -50,7 +38,7 @@ fn a_drain_that_waits_for_silent_connections_is_found_within_twenty_cases_median
     let service = fixtures::ignores_silent_connections();
     let mut cases = Vec::new();
     for base_seed in 1..=20_u64 {
-        let mut scenario = scenario("drain", &service);
+        let mut scenario = shipped("drain", &service);
         scenario.campaign.cases = lifecycle_sim::Cases::Generated {
             base_seed,
             count: 200,
@@ -86,7 +74,7 @@ fn a_drain_that_waits_for_silent_connections_is_found_within_twenty_cases_median
 #[test]
 fn a_shutdown_that_returns_while_connections_still_serve_is_a_cut() {
     let failure = found(
-        &scenario("drain", &fixtures::returns_while_live()),
+        &shipped("drain", &fixtures::returns_while_live()),
         Invariant::RequestCut,
     );
     assert!(
@@ -99,7 +87,7 @@ fn a_shutdown_that_returns_while_connections_still_serve_is_a_cut() {
 #[test]
 fn a_serve_function_that_returns_at_once_exited_unasked() {
     let failure = found(
-        &scenario("startup", &fixtures::returns_at_once()),
+        &shipped("startup", &fixtures::returns_at_once()),
         Invariant::ExitedUnasked,
     );
     assert!(

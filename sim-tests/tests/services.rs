@@ -5,36 +5,19 @@
 
 use std::cell::Cell;
 use std::convert::Infallible;
-use std::path::Path;
 use std::rc::Rc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::{Request, Response, StatusCode};
-use lifecycle_sim::{
-    check, Determinism, Failure, Invariant, Launch, Listener, Scenario, Service, Verdict,
-    BUILTIN_SCENARIOS,
-};
-
-/// A shipped scenario, run against `service`.
-fn scenario(name: &str, service: &Service) -> Scenario {
-    let (path, text) = BUILTIN_SCENARIOS
-        .iter()
-        .find(|(path, _)| Path::new(path).file_stem().is_some_and(|stem| stem == name))
-        .unwrap_or_else(|| panic!("no shipped scenario {name}"));
-    let mut scenario = Scenario::parse_with(Path::new(path), text, std::slice::from_ref(service))
-        .unwrap_or_else(|error| panic!("{error}"));
-    scenario
-        .apply_environment()
-        .unwrap_or_else(|error| panic!("{error}"));
-    scenario
-}
+use lifecycle_sim::{check, Determinism, Failure, Invariant, Launch, Listener, Service, Verdict};
+use sim_tests::shipped;
 
 /// Runs a shipped scenario and returns its failure, asserting that the
 /// oracle saw `invariant` broken and that the failure replays identically.
 fn must_find(name: &str, service: &Service, invariant: Invariant) -> Failure {
-    let scenario = scenario(name, service);
+    let scenario = shipped(name, service);
     let checked = check::judge(&scenario);
     let failure = checked.report.failure.unwrap_or_else(|| {
         panic!(
@@ -60,7 +43,7 @@ fn must_find(name: &str, service: &Service, invariant: Invariant) -> Failure {
 
 /// Runs a shipped scenario and asserts every case passes.
 fn must_pass(name: &str, service: &Service) {
-    let scenario = scenario(name, service);
+    let scenario = shipped(name, service);
     let checked = check::judge(&scenario);
     if let Some(failure) = &checked.report.failure {
         panic!(
@@ -335,7 +318,7 @@ fn a_service_that_panics_is_reported_with_its_seed() {
         tokio::time::sleep(Duration::from_millis(5)).await;
         panic!("the service's own bug");
     });
-    let scenario = scenario("startup", &service);
+    let scenario = shipped("startup", &service);
     let checked = check::judge(&scenario);
     let failure = checked
         .report
