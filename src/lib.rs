@@ -83,7 +83,8 @@ pub mod trace;
 mod world;
 
 pub use crate::campaign::{
-    compare, Campaign, Cases, Determinism, Failure, Options, Report, Shard, ShrinkLimits,
+    compare, Campaign, Cases, Completion, Determinism, Failure, Options, Report, Shard,
+    ShrinkLimits,
 };
 pub use crate::director::{Bound, Case, Limits, Run, Setup, Verdict, BACKLOG_DEFAULT, BACKLOG_MAX};
 pub use crate::generate::{Behaviour, Fault, Generator, Shrinkable};
