@@ -80,6 +80,7 @@ mod service;
 mod suite;
 pub mod svg;
 pub mod trace;
+mod walk;
 mod world;
 
 pub use crate::campaign::{
