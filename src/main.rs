@@ -226,15 +226,24 @@ fn main() -> ExitCode {
 
 /// Catches Ctrl-C on a thread of its own: the first sets [`INTERRUPT`], so
 /// the cases running finish (each is bounded in simulated and wall time)
-/// and `run` reports what ran; the second exits at once. Until the thread
-/// is listening, and if it cannot listen, Ctrl-C ends the command as the
-/// default handler does.
+/// and `run` reports what ran; the second exits at once. If the handler
+/// cannot be installed, Ctrl-C ends the command as the default handler does.
+#[cfg(unix)]
 fn catch_interrupts() {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_io()
-        .build()
-    {
-        Ok(runtime) => runtime,
+        .build();
+    // Installed here, before any case runs; one stream for both presses,
+    // so a second that comes quickly is not lost between them.
+    let interrupts = runtime.and_then(|runtime| {
+        let interrupts = {
+            let _context = runtime.enter();
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?
+        };
+        Ok((runtime, interrupts))
+    });
+    let (runtime, mut interrupts) = match interrupts {
+        Ok(installed) => installed,
         Err(error) => {
             tracing::warn!(%error, "Ctrl-C will end the run without a report");
             return;
@@ -242,19 +251,23 @@ fn catch_interrupts() {
     };
     std::thread::spawn(move || {
         runtime.block_on(async {
-            if tokio::signal::ctrl_c().await.is_err() {
+            if interrupts.recv().await.is_none() {
                 return;
             }
             INTERRUPT.store(true, Ordering::Relaxed);
             let _ = LogWriter.write_all(
                 b"interrupted: finishing the cases running, then reporting (Ctrl-C again to exit at once)\n",
             );
-            if tokio::signal::ctrl_c().await.is_ok() {
+            if interrupts.recv().await.is_some() {
                 std::process::exit(i32::from(EXIT_INTERRUPTED));
             }
         });
     });
 }
+
+/// Elsewhere Ctrl-C ends the command at once, without a report.
+#[cfg(not(unix))]
+fn catch_interrupts() {}
 
 fn list() -> u8 {
     say!("models (target.model, with variant buggy or fixed):");

@@ -424,6 +424,7 @@ fn output_within(child: Child, limit: Duration) -> Output {
     }
 }
 
+#[cfg(unix)]
 #[test]
 fn ctrl_c_stops_a_run_between_cases_and_reports_the_cases_run() {
     // A campaign far too long to finish: only the interrupt ends it.
@@ -466,6 +467,7 @@ fn ctrl_c_stops_a_run_between_cases_and_reports_the_cases_run() {
     );
 }
 
+#[cfg(unix)]
 #[test]
 fn list_into_a_reader_that_stops_early_exits_0_without_a_panic() {
     // `lifecycle-sim list | head -1`: the reader is gone before the
