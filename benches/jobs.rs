@@ -44,7 +44,7 @@ fn main() {
                 let options = Options {
                     jobs,
                     shard: Shard::ALL,
-                    progress: None,
+                    ..Options::default()
                 };
                 let started = Instant::now();
                 let report = scenario.campaign.run_with(&options);

@@ -7,8 +7,14 @@
 //! then shrunk with the seed held fixed, keeping only simplifications that
 //! fail the same way. The result names the seed, the original and the shrunk
 //! schedule, and the shrunk run's trace.
+//!
+//! Cases are never listed up front: a worker takes the next position of
+//! its shard and computes that case's index, seed and schedule then, so a
+//! campaign of a billion cases costs what its first failing case costs.
+//! An interrupt flag ([`Options::interrupt`]) is read between cases: the
+//! cases running finish, and the report covers the cases run so far.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -134,6 +140,18 @@ impl Shard {
     pub fn owns(self, index: u64) -> bool {
         index % self.count == self.index
     }
+
+    /// How many of a campaign's first `total` cases are this shard's:
+    /// cases `index`, `index + count`, … below `total`.
+    pub fn case_count(self, total: u64) -> u64 {
+        total.saturating_sub(self.index).div_ceil(self.count)
+    }
+
+    /// The campaign's index of this shard's case at `position` (from 0):
+    /// the `position`-th case this shard owns.
+    pub fn case_index(self, position: u64) -> u64 {
+        self.index + position * self.count
+    }
 }
 
 /// How a campaign runs: on how many threads, which share of its cases, and
@@ -147,6 +165,11 @@ pub struct Options<'a> {
     /// Called after each case with the cases done and the failures found
     /// so far (from any thread).
     pub progress: Option<&'a (dyn Fn(u64, u64) + Sync)>,
+    /// Read between cases and between shrinking runs: once it is true, no
+    /// case starts, the cases running finish, and the report says
+    /// [`Completion::Interrupted`]. The command sets it on Ctrl-C.
+    /// Default: none, the campaign runs to its end.
+    pub interrupt: Option<&'a AtomicBool>,
 }
 
 impl Default for Options<'_> {
@@ -155,8 +178,29 @@ impl Default for Options<'_> {
             jobs: 1,
             shard: Shard::ALL,
             progress: None,
+            interrupt: None,
         }
     }
+}
+
+impl Options<'_> {
+    /// Whether the interrupt flag is set.
+    fn interrupted(&self) -> bool {
+        self.interrupt
+            .is_some_and(|flag| flag.load(Ordering::Relaxed))
+    }
+}
+
+/// How much of its work a campaign did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Completion {
+    /// It ran its cases to the end or to the first failure, and shrank
+    /// that failure within its limits.
+    Complete,
+    /// The interrupt flag stopped it: `cases_run` counts the cases run
+    /// before it (the lowest positions of the shard, as one thread would
+    /// have run them), and a failure found is shrunk only as far as it got.
+    Interrupted,
 }
 
 /// What a campaign found.
@@ -164,6 +208,8 @@ impl Default for Options<'_> {
 pub struct Report {
     /// Cases run, the failing one included.
     pub cases_run: u64,
+    /// Whether the campaign did all of its work or was interrupted.
+    pub completion: Completion,
     /// The first failure, if any.
     pub failure: Option<Failure>,
     /// Wall-clock time the campaign took.
@@ -176,28 +222,45 @@ impl Campaign {
         self.run_with(&Options::default())
     }
 
+    /// How many cases the shard runs, if none fails.
+    pub fn case_count(&self, shard: Shard) -> u64 {
+        let total = match &self.cases {
+            Cases::Generated { count, .. } => *count,
+            Cases::Seed(_) | Cases::Fixed(_) => 1,
+        };
+        shard.case_count(total)
+    }
+
     /// Runs the shard's cases on `jobs` threads and shrinks the first
     /// failure. The outcome does not depend on `jobs`: the failure reported
     /// is the one with the lowest case index, and `cases_run` counts the
-    /// cases up to it, as one thread running them in order would.
+    /// cases up to it, as one thread running them in order would. An
+    /// interrupt stops it between cases (see [`Options::interrupt`]).
     pub fn run_with(&self, options: &Options) -> Report {
         let started = Instant::now();
-        let indices = self.indices(options.shard);
-        let total = indices.len() as u64;
+        let shard = options.shard;
+        let total = self.case_count(shard);
+        // Positions are claimed in order and every claimed one is run, so
+        // the cases done are always the shard's first `done` positions.
         let next = AtomicU64::new(0);
         let done = AtomicU64::new(0);
         let found = AtomicU64::new(0);
-        // The lowest position (in `indices`) of a failing case so far.
+        // The lowest position (in the shard) of a failing case so far.
         let first = AtomicU64::new(u64::MAX);
         // The lowest failing case so far: its position, verdict and trace
         // lines. Runs hold `Rc`s and stay on their thread; text crosses.
         let lowest: Mutex<Option<(u64, Verdict, Vec<String>)>> = Mutex::new(None);
+        // Each worker runs at most `total` cases: it stops at the shard's
+        // end, past a failure, or on an interrupt.
         let work = || loop {
+            if options.interrupted() {
+                return;
+            }
             let position = next.fetch_add(1, Ordering::Relaxed);
             if position >= total || position > first.load(Ordering::Relaxed) {
                 return;
             }
-            let (case, _) = self.case(indices[position as usize]);
+            let (case, _) = self.case(shard.case_index(position));
             let run = self.run_case(&case);
             let done_now = done.fetch_add(1, Ordering::Relaxed) + 1;
             if run.verdict != Verdict::Pass {
@@ -229,7 +292,7 @@ impl Campaign {
         let failure = (first != u64::MAX).then(|| {
             // The failing case is run again here; it must fail as it did on
             // its worker (and `fail` compares it with a third run).
-            let (case, generated) = self.case(indices[first as usize]);
+            let (case, generated) = self.case(shard.case_index(first));
             let mut run = self.run_case(&case);
             let worker = lowest.filter(|(position, _, _)| *position == first);
             // A wall-time bound falls where the machine's speed puts it: a
@@ -255,43 +318,55 @@ impl Campaign {
                         determinism,
                     }
                 }
-                None => self.fail(case, run, generated),
+                None => self.fail(case, run, generated, options),
             }
         });
+        let cases_run = if failure.is_some() {
+            first + 1
+        } else {
+            done.into_inner()
+        };
+        // Without a failure, the interrupt cut the campaign if cases were
+        // left; with one, it may have cut the shrinking.
+        let cut = failure.is_some() || cases_run < total;
         Report {
-            cases_run: if failure.is_some() { first + 1 } else { total },
+            cases_run,
+            completion: if cut && options.interrupted() {
+                Completion::Interrupted
+            } else {
+                Completion::Complete
+            },
             failure,
             wall_time: started.elapsed(),
         }
     }
 
     /// The case seeds the shard runs, in order (a fixed case's own seed).
+    /// A list for callers that want one; a campaign never makes it.
     pub fn case_seeds(&self, shard: Shard) -> Vec<u64> {
-        self.indices(shard)
-            .into_iter()
-            .map(|index| self.case(index).0.seed)
+        (0..self.case_count(shard))
+            .map(|position| self.case_seed(shard.case_index(position)))
             .collect()
     }
 
-    /// The campaign's case indices that belong to `shard`.
-    fn indices(&self, shard: Shard) -> Vec<u64> {
-        let count = match &self.cases {
-            Cases::Generated { count, .. } => *count,
-            Cases::Seed(_) | Cases::Fixed(_) => 1,
-        };
-        (0..count).filter(|index| shard.owns(*index)).collect()
+    /// The seed of case `index`.
+    fn case_seed(&self, index: u64) -> u64 {
+        match &self.cases {
+            Cases::Generated { base_seed, .. } => case_seed(*base_seed, index),
+            Cases::Seed(seed) => *seed,
+            Cases::Fixed(case) => case.seed,
+        }
     }
 
     /// Case `index`, and whether its schedule was generated (and so can
     /// shrink). Schedules are generated lazily, one per case.
     fn case(&self, index: u64) -> (Case, bool) {
-        let generate = |seed| Case {
-            seed,
-            schedule: self.schedule(seed),
-        };
         match &self.cases {
-            Cases::Generated { base_seed, .. } => (generate(case_seed(*base_seed, index)), true),
-            Cases::Seed(seed) => (generate(*seed), true),
+            Cases::Generated { .. } | Cases::Seed(_) => {
+                let seed = self.case_seed(index);
+                let schedule = self.schedule(seed);
+                (Case { seed, schedule }, true)
+            }
             Cases::Fixed(case) => (case.clone(), false),
         }
     }
@@ -312,7 +387,7 @@ impl Campaign {
         director::run(&self.setup, case)
     }
 
-    fn fail(&self, case: Case, run: Run, generated: bool) -> Failure {
+    fn fail(&self, case: Case, run: Run, generated: bool, options: &Options) -> Failure {
         let again = self.run_case(&case);
         let determinism = compare(&run.events, &again.events);
         let mut failure = Failure {
@@ -324,7 +399,7 @@ impl Campaign {
             determinism,
         };
         if generated && matches!(failure.determinism, Determinism::Identical(_)) {
-            self.shrink(&mut failure);
+            self.shrink(&mut failure, options);
             // What is saved and replayed is the shrunk case: prove that it replays too.
             let shrunk = Case {
                 seed: failure.seed,
@@ -335,13 +410,18 @@ impl Campaign {
         failure
     }
 
-    /// Shrinks with the seed fixed, keeping simplifications that fail alike.
-    fn shrink(&self, failure: &mut Failure) {
+    /// Shrinks with the seed fixed, keeping simplifications that fail alike;
+    /// an interrupt keeps the smallest found so far.
+    fn shrink(&self, failure: &mut Failure, options: &Options) {
         let started = Instant::now();
         let mut tree = self.tree(failure.seed);
         let mut runs = 0;
         let mut more = tree.simplify();
-        while more && runs < self.shrink.runs_max && started.elapsed() < self.shrink.wall_time_max {
+        while more
+            && runs < self.shrink.runs_max
+            && started.elapsed() < self.shrink.wall_time_max
+            && !options.interrupted()
+        {
             let case = Case {
                 seed: failure.seed,
                 schedule: tree.current(),
@@ -445,6 +525,86 @@ mod tests {
     }
 
     #[test]
+    fn a_shard_counts_and_indexes_its_cases_as_it_owns_them() {
+        for total in [0, 1, 2, 3, 7, 10, 100] {
+            for count in 1..=5 {
+                for index in 0..count {
+                    let shard = Shard { index, count };
+                    let owned: Vec<u64> = (0..total).filter(|case| shard.owns(*case)).collect();
+                    assert_eq!(shard.case_count(total), owned.len() as u64);
+                    let computed: Vec<u64> = (0..shard.case_count(total))
+                        .map(|position| shard.case_index(position))
+                        .collect();
+                    assert_eq!(computed, owned, "shard {index}/{count} of {total}");
+                }
+            }
+        }
+        // Counting needs no list: the largest campaign counts at once.
+        let last = Shard { index: 2, count: 3 };
+        assert_eq!(last.case_count(u64::MAX), u64::MAX / 3);
+        assert_eq!(Shard::ALL.case_count(u64::MAX), u64::MAX);
+    }
+
+    #[test]
+    fn a_campaign_of_every_seed_finds_an_early_failure_without_listing_its_cases() {
+        // u64::MAX cases cannot be listed: the campaign must take them one by one.
+        let mut campaign = campaign(u64::MAX);
+        campaign.setup = Setup::new(Target::builtin(Model::StartupWindow, Variant::Buggy));
+        campaign.shrink.runs_max = 5;
+        let report = campaign.run_with(&Options {
+            jobs: 2,
+            ..Options::default()
+        });
+        assert!(report.failure.is_some(), "the buggy startup is found");
+        assert!(report.cases_run < 1_000, "{}", report.cases_run);
+        assert_eq!(report.completion, Completion::Complete);
+    }
+
+    #[test]
+    fn an_interrupt_stops_the_campaign_between_cases_and_counts_the_cases_run() {
+        let campaign = campaign(1_000);
+        let interrupt = AtomicBool::new(false);
+        let progress = |done: u64, _found: u64| {
+            if done == 5 {
+                interrupt.store(true, Ordering::Relaxed);
+            }
+        };
+        let report = campaign.run_with(&Options {
+            progress: Some(&progress),
+            interrupt: Some(&interrupt),
+            ..Options::default()
+        });
+        assert!(report.failure.is_none());
+        assert_eq!(report.cases_run, 5, "one thread stops after the fifth case");
+        assert_eq!(report.completion, Completion::Interrupted);
+
+        // On many threads the cases running finish: more, never fewer (how
+        // many more depends on the threads' timing, so it is not pinned).
+        interrupt.store(false, Ordering::Relaxed);
+        let report = campaign.run_with(&Options {
+            jobs: 2,
+            progress: Some(&progress),
+            interrupt: Some(&interrupt),
+            ..Options::default()
+        });
+        assert!(
+            (5..1_000).contains(&report.cases_run),
+            "{}",
+            report.cases_run
+        );
+        assert_eq!(report.completion, Completion::Interrupted);
+
+        // Set before the first case, nothing runs; a campaign left to end is complete.
+        let report = campaign.run_with(&Options {
+            interrupt: Some(&interrupt),
+            ..Options::default()
+        });
+        assert_eq!(report.cases_run, 0);
+        assert_eq!(report.completion, Completion::Interrupted);
+        assert_eq!(campaign.run().completion, Completion::Complete);
+    }
+
+    #[test]
     fn a_shard_is_read_as_one_based_i_of_n() {
         assert_eq!(Shard::parse("1/1"), Ok(Shard::ALL));
         assert_eq!(Shard::parse("3/4"), Ok(Shard { index: 2, count: 4 }));
@@ -460,7 +620,7 @@ mod tests {
         let options = Options {
             jobs: 2,
             shard,
-            progress: None,
+            ..Options::default()
         };
         let report = campaign.run_with(&options);
         assert!(report.failure.is_none());

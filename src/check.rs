@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::campaign::{Determinism, Options, Report};
+use crate::campaign::{Completion, Determinism, Options, Report};
 use crate::director::Verdict;
 use crate::output::write_under;
 use crate::scenario::{Expect, Replay, Scenario};
@@ -76,10 +76,11 @@ pub fn save(scenario: &Scenario, checked: &mut Checked, failures: &Path) {
 }
 
 /// Whether a campaign's report is what the scenario expects. A found
-/// violation counts only if it replayed identically.
+/// violation counts only if it replayed identically; a pass only if every
+/// case ran (an interrupted campaign has not shown it).
 pub fn expectation_met(expect: Expect, report: &Report) -> bool {
     match (expect, &report.failure) {
-        (Expect::Pass, None) => true,
+        (Expect::Pass, None) => report.completion == Completion::Complete,
         (Expect::Violation(expected), Some(failure)) => {
             let replayed = matches!(failure.determinism, Determinism::Identical(_));
             let found = matches!(&failure.run.verdict, Verdict::Violation(violation) if violation.invariant == expected);

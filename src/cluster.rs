@@ -32,6 +32,7 @@ use turmoil::net::{TcpListener, TcpStream};
 
 use crate::component::{start_order, ComponentSpec, StartPolicy};
 use crate::lifecycle::{Process, PORT};
+use crate::service::bind_error;
 use crate::trace::{EventKind, Milestone, Recorder};
 use tokio::sync::Notify;
 use tokio::task::AbortHandle;
@@ -373,7 +374,9 @@ impl Raft {
 
 /// Runs one node process until its stop completes.
 pub async fn serve(config: NodeConfig, mut process: Process) -> std::io::Result<()> {
-    let listener = TcpListener::bind((IpAddr::V4(Ipv4Addr::UNSPECIFIED), PORT)).await?;
+    let listener = TcpListener::bind((IpAddr::V4(Ipv4Addr::UNSPECIFIED), PORT))
+        .await
+        .map_err(bind_error)?;
     let node = Rc::new(Node {
         host: Rc::clone(&process.host),
         rng: RefCell::new(StdRng::seed_from_u64(process.seed)),

@@ -80,10 +80,12 @@ mod service;
 mod suite;
 pub mod svg;
 pub mod trace;
+mod walk;
 mod world;
 
 pub use crate::campaign::{
-    compare, Campaign, Cases, Determinism, Failure, Options, Report, Shard, ShrinkLimits,
+    compare, Campaign, Cases, Completion, Determinism, Failure, Options, Report, Shard,
+    ShrinkLimits,
 };
 pub use crate::director::{Bound, Case, Limits, Run, Setup, Verdict, BACKLOG_DEFAULT, BACKLOG_MAX};
 pub use crate::generate::{Behaviour, Fault, Generator, Shrinkable};

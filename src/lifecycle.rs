@@ -31,6 +31,7 @@ use turmoil::net::TcpListener;
 use crate::endpoint::{self, Role};
 use crate::preempt::preempt;
 use crate::query::{QueryConfig, QueryContext};
+use crate::service::bind_error;
 use crate::trace::{EventKind, Milestone, Recorder};
 
 /// The port every simulated service serves its traffic on.
@@ -145,10 +146,14 @@ impl Shared {
 /// Returns an error only if a port cannot be bound.
 pub async fn serve(config: ServiceConfig, mut process: Process) -> std::io::Result<()> {
     let any = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
-    let listener = TcpListener::bind((any, PORT)).await?;
+    let listener = TcpListener::bind((any, PORT)).await.map_err(bind_error)?;
     let status_listener = match config.status {
         StatusPolicy::Shared => None,
-        _ => Some(TcpListener::bind((any, STATUS_PORT)).await?),
+        _ => Some(
+            TcpListener::bind((any, STATUS_PORT))
+                .await
+                .map_err(bind_error)?,
+        ),
     };
     let shared = Rc::new(Shared {
         host: Rc::clone(&process.host),

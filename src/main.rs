@@ -5,11 +5,12 @@
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{ProgressBar, ProgressState, ProgressStyle};
 use lifecycle_sim::check::{judge_with, save, Checked, FAILURES_DIRECTORY};
 use lifecycle_sim::seed::parse_seed;
 use lifecycle_sim::{
@@ -23,12 +24,17 @@ const EXIT_MET: u8 = 0;
 const EXIT_UNMET: u8 = 100;
 /// The input could not be used.
 const EXIT_BAD_INPUT: u8 = 2;
+/// `run` was interrupted (Ctrl-C): it reported the cases run before it.
+/// 128 + SIGINT, as a shell reports a command that SIGINT ended.
+const EXIT_INTERRUPTED: u8 = 130;
 
 /// The exit codes, under every command's `--help`.
 const EXIT_CODES_HELP: &str = "Exit codes:
   0    every expectation met (replay: the schedule passes and replays identically)
   100  an expectation not met (replay: the schedule violates an invariant or does not replay identically)
-  2    bad input: a malformed scenario file, a bad flag value, an unwritable output";
+  2    bad input: a malformed scenario file, a bad flag value, an unwritable output
+  130  interrupted (run: the first Ctrl-C lets the cases running finish and reports the cases run;
+       a second Ctrl-C exits at once)";
 
 /// Deterministic simulation testing of service lifecycle races.
 ///
@@ -44,12 +50,13 @@ struct Cli {
 enum Command {
     /// List the built-in models and their variants, the invariants, and the
     /// scenarios shipped in the crate, each with one line on what it is.
-    /// Exits 0.
+    /// Exits 0, also when its reader stops early (`| head`).
     List,
     /// Run scenario files (or every *.toml under directories) and judge each
     /// against its expectation. LIFECYCLE_SEED runs one case seed;
     /// LIFECYCLE_CASES sets the case count; --seed wins over LIFECYCLE_SEED
-    /// and --cases over LIFECYCLE_CASES.
+    /// and --cases over LIFECYCLE_CASES. Ctrl-C stops it between cases and
+    /// reports the cases run (exit 130).
     #[command(after_help = EXIT_CODES_HELP)]
     Run {
         /// Scenario files or directories.
@@ -113,6 +120,48 @@ fn seed_argument(text: &str) -> Result<u64, String> {
 /// The progress bar of the scenario running now, so that logs print above it.
 static BAR: Mutex<Option<ProgressBar>> = Mutex::new(None);
 
+/// Set by the first Ctrl-C during `run`: campaigns start no more cases.
+static INTERRUPT: AtomicBool = AtomicBool::new(false);
+
+/// What became of stdout: [`STDOUT_OPEN`], [`STDOUT_CLOSED`] or [`STDOUT_FAILED`].
+static STDOUT: AtomicU8 = AtomicU8::new(STDOUT_OPEN);
+/// Every write so far went through.
+const STDOUT_OPEN: u8 = 0;
+/// The reader went away (`| head`): the rest is dropped, the exit code stands.
+const STDOUT_CLOSED: u8 = 1;
+/// A write failed otherwise (a full disk): said once on stderr, and exit 2.
+const STDOUT_FAILED: u8 = 2;
+
+/// Writes `text` to stdout. `println!` panics on a closed pipe (exit 101);
+/// a reader that stops early has read what it wanted, so the rest is
+/// dropped and the command ends as it would have.
+fn write_stdout(text: &str) {
+    if STDOUT.load(Ordering::Relaxed) != STDOUT_OPEN {
+        return;
+    }
+    let written = std::io::stdout()
+        .lock()
+        .write_all(text.as_bytes())
+        .and_then(|()| std::io::stdout().flush());
+    match written {
+        Ok(()) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => {
+            STDOUT.store(STDOUT_CLOSED, Ordering::Relaxed);
+        }
+        Err(error) => {
+            STDOUT.store(STDOUT_FAILED, Ordering::Relaxed);
+            eprintln!("error: cannot write to stdout: {error}");
+        }
+    }
+}
+
+/// `println!` through [`write_stdout`].
+macro_rules! say {
+    ($($argument:tt)*) => {
+        write_stdout(&format!("{}\n", format_args!($($argument)*)))
+    };
+}
+
 /// Log output that suspends the progress bar while it writes.
 struct LogWriter;
 
@@ -137,6 +186,9 @@ fn main() -> ExitCode {
         .init();
     lifecycle_sim::determinism::warn_if_not_replayable();
     let cli = Cli::parse();
+    if matches!(cli.command, Command::Run { .. }) {
+        catch_interrupts();
+    }
     let code = match cli.command {
         Command::List => list(),
         Command::Run {
@@ -166,30 +218,78 @@ fn main() -> ExitCode {
         }
         Command::Replay { file, timeline } => replay(&file, timeline.as_deref()),
     };
+    if STDOUT.load(Ordering::Relaxed) == STDOUT_FAILED {
+        return ExitCode::from(EXIT_BAD_INPUT);
+    }
     ExitCode::from(code)
 }
 
+/// Catches Ctrl-C on a thread of its own: the first sets [`INTERRUPT`], so
+/// the cases running finish (each is bounded in simulated and wall time)
+/// and `run` reports what ran; the second exits at once. If the handler
+/// cannot be installed, Ctrl-C ends the command as the default handler does.
+#[cfg(unix)]
+fn catch_interrupts() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build();
+    // Installed here, before any case runs; one stream for both presses,
+    // so a second that comes quickly is not lost between them.
+    let interrupts = runtime.and_then(|runtime| {
+        let interrupts = {
+            let _context = runtime.enter();
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?
+        };
+        Ok((runtime, interrupts))
+    });
+    let (runtime, mut interrupts) = match interrupts {
+        Ok(installed) => installed,
+        Err(error) => {
+            tracing::warn!(%error, "Ctrl-C will end the run without a report");
+            return;
+        }
+    };
+    std::thread::spawn(move || {
+        runtime.block_on(async {
+            if interrupts.recv().await.is_none() {
+                return;
+            }
+            INTERRUPT.store(true, Ordering::Relaxed);
+            let _ = LogWriter.write_all(
+                b"interrupted: finishing the cases running, then reporting (Ctrl-C again to exit at once)\n",
+            );
+            if interrupts.recv().await.is_some() {
+                std::process::exit(i32::from(EXIT_INTERRUPTED));
+            }
+        });
+    });
+}
+
+/// Elsewhere Ctrl-C ends the command at once, without a report.
+#[cfg(not(unix))]
+fn catch_interrupts() {}
+
 fn list() -> u8 {
-    println!("models (target.model, with variant buggy or fixed):");
+    say!("models (target.model, with variant buggy or fixed):");
     for model in Model::ALL {
-        println!("  {:<22} {}", model.name(), model.description());
+        say!("  {:<22} {}", model.name(), model.description());
     }
-    println!("invariants (oracles; * = black-box, applies to any service):");
+    say!("invariants (oracles; * = black-box, applies to any service):");
     for invariant in Invariant::ALL {
         let mark = if invariant.black_box() { "*" } else { " " };
-        println!(
+        say!(
             "  {mark}{:<31} {}",
             invariant.name(),
             invariant.description()
         );
     }
-    println!("scenarios shipped in the crate (target.service = \"*\", run by a Suite):");
+    say!("scenarios shipped in the crate (target.service = \"*\", run by a Suite):");
     for (path, text) in BUILTIN_SCENARIOS {
         let description = toml::from_str::<toml::Value>(text)
             .ok()
             .and_then(|value| value.get("description")?.as_str().map(str::to_string))
             .unwrap_or_default();
-        println!("  {path:<32} {description}");
+        say!("  {path:<32} {description}");
     }
     EXIT_MET
 }
@@ -214,7 +314,11 @@ fn run(paths: &[PathBuf], settings: &Settings) -> u8 {
     let human = settings.format == Format::Human || settings.out.is_some();
     let mut results: Vec<(Scenario, Checked)> = Vec::new();
     let mut json = Vec::new();
+    let count = scenarios.len();
     for scenario in scenarios {
+        if INTERRUPT.load(Ordering::Relaxed) {
+            break;
+        }
         let checked = check(&scenario, settings);
         if human {
             print_human(&scenario, &checked);
@@ -236,13 +340,13 @@ fn run(paths: &[PathBuf], settings: &Settings) -> u8 {
     if let Some((name, text)) = machine {
         match &settings.out {
             Some(directory) => match write_under(directory, name, &text) {
-                Ok(file) => println!("wrote {}", printable(&file.display().to_string())),
+                Ok(file) => say!("wrote {}", printable(&file.display().to_string())),
                 Err(error) => {
                     eprintln!("error: {error}");
                     return EXIT_BAD_INPUT;
                 }
             },
-            None => print!("{text}"),
+            None => write_stdout(&text),
         }
     }
     // A failure that could not be saved (an unwritable or unsafe output
@@ -253,6 +357,20 @@ fn run(paths: &[PathBuf], settings: &Settings) -> u8 {
     {
         eprintln!("error: {}", printable(error));
         return EXIT_BAD_INPUT;
+    }
+    if INTERRUPT.load(Ordering::Relaxed) {
+        let line = format!(
+            "interrupted (Ctrl-C): {} of {} reported, each with the cases it ran",
+            results.len(),
+            report::count(count as u64, "scenario")
+        );
+        // A machine format on stdout stays clean.
+        if human {
+            say!("{line}");
+        } else {
+            eprintln!("{line}");
+        }
+        return EXIT_INTERRUPTED;
     }
     if results.iter().all(|(_, checked)| checked.met) {
         EXIT_MET
@@ -328,7 +446,7 @@ fn load(paths: &[PathBuf], settings: &Settings) -> Result<Vec<Scenario>, u8> {
 /// Runs one scenario with a progress bar (when stderr is a terminal) and
 /// saves its failure.
 fn check(scenario: &Scenario, settings: &Settings) -> Checked {
-    let total = scenario.campaign.case_seeds(settings.shard).len() as u64;
+    let total = scenario.campaign.case_count(settings.shard);
     let bar = if std::io::stderr().is_terminal() {
         ProgressBar::new(total)
     } else {
@@ -336,9 +454,15 @@ fn check(scenario: &Scenario, settings: &Settings) -> Checked {
     };
     bar.set_style(
         ProgressStyle::with_template(
-            "{prefix:<28} [{bar:30}] {pos}/{len} cases {per_sec} {msg} [{elapsed}]",
+            "{prefix:<28} [{bar:30}] {pos}/{len} cases {rate} {msg} [{elapsed}]",
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .with_key(
+            "rate",
+            |state: &ProgressState, text: &mut dyn std::fmt::Write| {
+                let _ = text.write_str(&rate(state.per_sec()));
+            },
+        )
         .progress_chars("=> "),
     );
     bar.set_prefix(scenario.name.clone());
@@ -354,6 +478,7 @@ fn check(scenario: &Scenario, settings: &Settings) -> Checked {
         jobs: settings.jobs,
         shard: settings.shard,
         progress: Some(&progress),
+        interrupt: Some(&INTERRUPT),
     };
     let mut checked = judge_with(scenario, &options);
     bar.finish_and_clear();
@@ -364,15 +489,27 @@ fn check(scenario: &Scenario, settings: &Settings) -> Checked {
     checked
 }
 
+/// Cases per second as the progress bar shows them: whole numbers, with
+/// one decimal below 10 (indicatif's own `{per_sec}` shows four).
+fn rate(per_second: f64) -> String {
+    if !per_second.is_finite() || per_second < 0.0 {
+        "-/s".to_string()
+    } else if per_second < 10.0 {
+        format!("{per_second:.1}/s")
+    } else {
+        format!("{per_second:.0}/s")
+    }
+}
+
 fn print_human(scenario: &Scenario, checked: &Checked) {
-    println!("{}", report::summary(scenario, checked));
+    say!("{}", report::summary(scenario, checked));
     if let Some(failure) = &checked.report.failure {
         if checked.met {
             if let Some(saved) = &checked.saved {
-                println!("     saved: {}", saved.display());
+                say!("     saved: {}", saved.display());
             }
         } else {
-            print!("{}", report::failure(scenario, checked, failure));
+            write_stdout(&report::failure(scenario, checked, failure));
         }
     }
 }
@@ -395,26 +532,26 @@ fn replay(file: &Path, timeline: Option<&Path>) -> u8 {
     };
     let first = campaign.run_case(case);
     let second = campaign.run_case(case);
-    println!(
+    say!(
         "{}: {} (seed {:#018x})",
         printable(&scenario.name),
         campaign.setup.target,
         case.seed
     );
-    println!("schedule:");
+    say!("schedule:");
     for line in case.schedule.lines() {
-        println!("  {line}");
+        say!("  {line}");
     }
-    println!("timeline:");
-    print!("{}", lifecycle_sim::trace::render(&first.events));
-    println!("verdict: {}", printable(&first.verdict.to_string()));
+    say!("timeline:");
+    write_stdout(&lifecycle_sim::trace::render(&first.events));
+    say!("verdict: {}", printable(&first.verdict.to_string()));
     let identical = match compare(&first.events, &second.events) {
         Determinism::Identical(hash) => {
-            println!("replays: two runs identical (trace hash {hash:#018x})");
+            say!("replays: two runs identical (trace hash {hash:#018x})");
             true
         }
         Determinism::Diverged { index, .. } => {
-            println!("replays: NONDETERMINISM: the two runs differ at event #{index}");
+            say!("replays: NONDETERMINISM: the two runs differ at event #{index}");
             false
         }
     };
@@ -425,11 +562,25 @@ fn replay(file: &Path, timeline: Option<&Path>) -> u8 {
             eprintln!("error: cannot write {}: {error}", picture.display());
             return EXIT_BAD_INPUT;
         }
-        println!("timeline picture: {}", picture.display());
+        say!("timeline picture: {}", picture.display());
     }
     if first.verdict == Verdict::Pass && identical {
         EXIT_MET
     } else {
         EXIT_UNMET
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rate;
+
+    #[test]
+    fn the_progress_rate_shows_at_most_one_decimal() {
+        assert_eq!(rate(131.4176), "131/s");
+        assert_eq!(rate(9.87), "9.9/s");
+        assert_eq!(rate(0.0), "0.0/s");
+        assert_eq!(rate(12_345.5), "12346/s");
+        assert_eq!(rate(f64::INFINITY), "-/s");
     }
 }

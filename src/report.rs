@@ -10,7 +10,7 @@
 
 use std::fmt::Write;
 
-use crate::campaign::{Cases, Determinism, Failure};
+use crate::campaign::{Cases, Completion, Determinism, Failure};
 use crate::check::{replay_commands, Checked};
 use crate::director::Verdict;
 use crate::printable::printable;
@@ -24,16 +24,23 @@ const TIMELINE_BEFORE: usize = 40;
 const TIMELINE_AFTER: usize = 10;
 
 /// One line: the scenario, what it found, and whether that was expected.
+/// An interrupted campaign that found nothing is marked `INT`: it neither
+/// met nor broke its expectation.
 pub fn summary(scenario: &Scenario, checked: &Checked) -> String {
-    let mark = if checked.met { "ok  " } else { "FAIL" };
     let report = &checked.report;
+    let interrupted = report.completion == Completion::Interrupted;
+    let mark = match (checked.met, interrupted && report.failure.is_none()) {
+        (true, _) => "ok  ",
+        (false, true) => "INT ",
+        (false, false) => "FAIL",
+    };
+    let cut = if interrupted { ", interrupted" } else { "" };
     let found = match &report.failure {
-        None => format!("passed {} cases", report.cases_run),
+        None => format!("passed {}{cut}", count(report.cases_run, "case")),
         Some(failure) => format!(
-            "{} after {} case{} (seed {})",
+            "{} after {} (seed {}){cut}",
             headline(&failure.run.verdict),
-            report.cases_run,
-            if report.cases_run == 1 { "" } else { "s" },
+            count(report.cases_run, "case"),
             render_seed(failure.seed),
         ),
     };
@@ -46,6 +53,15 @@ pub fn summary(scenario: &Scenario, checked: &Checked) -> String {
         printable(&scenario.name),
         report.wall_time.as_secs_f64()
     )
+}
+
+/// A count and its noun, singular for one: `1 case`, `2 cases`.
+pub fn count(number: u64, noun: &str) -> String {
+    if number == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{number} {noun}s")
+    }
 }
 
 /// A verdict in a few words.
@@ -193,6 +209,7 @@ pub fn json_lines(scenario: &Scenario, checked: &Checked) -> Vec<String> {
         "expected": expected,
         "outcome": outcome,
         "cases_run": report.cases_run,
+        "interrupted": report.completion == Completion::Interrupted,
         "wall_time_ms": report.wall_time.as_millis() as u64,
         "met": checked.met,
     })

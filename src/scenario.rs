@@ -561,19 +561,11 @@ impl Scenario {
 
     /// The scenario files named: files as they are, directories expanded to
     /// every `*.toml` below them, in sorted order (a directory's files before
-    /// its subdirectories' only by name). A path that does not exist is an error.
+    /// its subdirectories' only by name). Each file is listed once and each
+    /// directory walked once, whatever symbolic links lead to them again.
+    /// A path that does not exist is an error.
     pub fn files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
-        let mut files = Vec::new();
-        for path in paths {
-            if path.is_dir() {
-                collect(path, &mut files)?;
-            } else if path.is_file() {
-                files.push(path.clone());
-            } else {
-                return Err(format!("{}: no such file or directory", path.display()));
-            }
-        }
-        Ok(files)
+        crate::walk::scenario_files(paths)
     }
 
     /// Applies `LIFECYCLE_SEED` (run only that case) and `LIFECYCLE_CASES`
@@ -748,26 +740,6 @@ fn fixed_steps(reader: &Reader, lines: &[Spanned<String>]) -> Result<Vec<Step>, 
         steps.push(step);
     }
     Ok(steps)
-}
-
-fn collect(directory: &Path, files: &mut Vec<PathBuf>) -> Result<(), String> {
-    let entries = std::fs::read_dir(directory)
-        .map_err(|error| format!("{}: {error}", directory.display()))?;
-    let mut paths: Vec<PathBuf> = entries
-        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-        .collect();
-    paths.sort();
-    for path in paths {
-        if path.is_dir() {
-            collect(&path, files)?;
-        } else if path
-            .extension()
-            .is_some_and(|extension| extension == "toml")
-        {
-            files.push(path);
-        }
-    }
-    Ok(())
 }
 
 fn target(

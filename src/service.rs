@@ -273,6 +273,17 @@ impl fmt::Debug for Service {
     }
 }
 
+/// A bind's error as a person should read it. turmoil's refusal of a port
+/// already bound on the host says only the address (`0.0.0.0:8080`), so a
+/// trace read `server failed: 0.0.0.0:8080`; this says the address is in use.
+pub(crate) fn bind_error(error: io::Error) -> io::Error {
+    let text = error.to_string();
+    if error.kind() != io::ErrorKind::AddrInUse || text.contains("in use") {
+        return error;
+    }
+    io::Error::new(io::ErrorKind::AddrInUse, format!("address in use: {text}"))
+}
+
 /// What one process of a [`Service`] gets from the harness.
 pub struct Launch {
     host: Arc<str>,
@@ -288,7 +299,9 @@ impl Launch {
     /// Binds the service's port on its simulated host (`0.0.0.0:port`); from
     /// here, connections to the port wait in the backlog until accepted.
     pub async fn bind(&self) -> io::Result<Listener> {
-        let inner = turmoil::net::TcpListener::bind((Ipv4Addr::UNSPECIFIED, self.port)).await?;
+        let inner = turmoil::net::TcpListener::bind((Ipv4Addr::UNSPECIFIED, self.port))
+            .await
+            .map_err(bind_error)?;
         record_current(&self.host, EventKind::Milestone(Milestone::Bound));
         Ok(Listener {
             inner,

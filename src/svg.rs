@@ -82,7 +82,12 @@ pub fn render(events: &[Event], verdict: &Verdict, title: &str) -> String {
         .max(Duration::from_millis(1));
     let lanes = lanes(events);
     let lane_of = |host: &str| lanes.iter().position(|lane| lane == host).unwrap_or(0);
-    let x = |at: Duration| LABEL_WIDTH_PX + at.as_secs_f64() / end.as_secs_f64() * PLOT_WIDTH_PX;
+    // The axis ends with the last event. A time past it (a drain deadline
+    // judged seconds after the trace went quiet) is drawn at the axis's
+    // end, where its label gives its time, rather than off the canvas.
+    let x = |at: Duration| {
+        LABEL_WIDTH_PX + (at.as_secs_f64() / end.as_secs_f64()).min(1.0) * PLOT_WIDTH_PX
+    };
     let requests: Vec<Request> = requests(events).into_iter().take(REQUESTS_MAX).collect();
     let (rows, request_rows_used) = pack(requests.iter().map(|request| {
         let left = x(request.sent);
@@ -209,14 +214,21 @@ pub fn render(events: &[Event], verdict: &Verdict, title: &str) -> String {
     }
     if let Verdict::Violation(violation) = verdict {
         let at = x(violation.at);
+        // Past the axis, the label stands left of the line and says when.
+        let (label_x, anchor, label) = if violation.at > end {
+            let name = violation.invariant.name();
+            let when = format!("{name} at {}ms →", violation.at.as_millis());
+            (at - 4.0, "end", when)
+        } else {
+            (at + 4.0, "start", violation.invariant.name().to_string())
+        };
         let _ = writeln!(
             svg,
-            r#"<line x1="{at:.1}" y1="{:.1}" x2="{at:.1}" y2="{:.1}" stroke="red" stroke-width="2" stroke-dasharray="6 3"/><text x="{:.1}" y="{:.1}" fill="red" font-weight="bold">{}</text>"#,
+            r#"<line x1="{at:.1}" y1="{:.1}" x2="{at:.1}" y2="{:.1}" stroke="red" stroke-width="2" stroke-dasharray="6 3"/><text x="{label_x:.1}" y="{:.1}" fill="red" font-weight="bold" text-anchor="{anchor}">{}</text>"#,
             TOP_PX - 6.0,
             y(lanes.len()),
-            at + 4.0,
             TOP_PX + 10.0,
-            escape(violation.invariant.name())
+            escape(&label)
         );
     }
     legend(&mut svg, y(lanes.len()) + 14.0);
@@ -548,6 +560,57 @@ mod tests {
         let (crowd, used) = pack((0..40).map(|_| ("a", 0.0, 10.0)));
         assert_eq!(crowd.iter().max(), Some(&(ROWS_MAX - 1)));
         assert_eq!(used["a"], ROWS_MAX);
+    }
+
+    /// Every x coordinate the picture names, attribute by attribute.
+    fn x_coordinates(svg: &str) -> Vec<f64> {
+        let document = roxmltree::Document::parse(svg).expect("well-formed XML");
+        document
+            .descendants()
+            .flat_map(|node| {
+                ["x", "x1", "x2"]
+                    .into_iter()
+                    .filter_map(move |name| node.attribute(name))
+            })
+            .filter_map(|value| value.parse::<f64>().ok())
+            .collect()
+    }
+
+    #[test]
+    fn a_drain_hang_judged_after_the_trace_ends_is_marked_inside_the_picture() {
+        // The saved drain-hang failure: the deadline is judged 10 s after
+        // SIGTERM, long after the trace's last event at 26 ms.
+        let lines = [
+            "0ms start",
+            "0ms request / keep=1051ms",
+            "17ms stop grace=30s",
+        ];
+        let case = Case {
+            seed: 0xe8f4_de0a_dc77_0ed4,
+            schedule: Schedule::parse_lines(&lines.map(str::to_string)).unwrap(),
+        };
+        let mut setup = Setup::new(Target::builtin(Model::DrainHang, Variant::Buggy));
+        setup.invariants = vec![crate::oracle::Invariant::DrainDeadline];
+        let run = director::run(&setup, &case);
+        let Verdict::Violation(violation) = &run.verdict else {
+            panic!("the drain hangs: {}", run.verdict);
+        };
+        let last = run.events.last().expect("events").at;
+        assert!(violation.at > last, "{:?} {last:?}", violation.at);
+        let svg = render(&run.events, &run.verdict, "drain hang");
+        let width = LABEL_WIDTH_PX + PLOT_WIDTH_PX + RIGHT_PX;
+        let xs = x_coordinates(&svg);
+        assert!(xs.len() > 10, "{svg}");
+        for x in xs {
+            assert!(
+                (0.0..=width).contains(&x),
+                "x = {x} is off the {width} px canvas"
+            );
+        }
+        assert!(
+            svg.contains(&format!("drain-deadline at {}ms", violation.at.as_millis())),
+            "{svg}"
+        );
     }
 
     #[test]

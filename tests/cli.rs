@@ -1,21 +1,47 @@
 //! The `lifecycle-sim` command as a user runs it: one line per scenario, exit
-//! codes 0 (met), 100 (not met) and 2 (bad input), and replays of saved files.
+//! codes 0 (met), 100 (not met), 2 (bad input) and 130 (interrupted), and
+//! replays of saved files.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 fn repository() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn lifecycle_sim(arguments: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lifecycle-sim"))
+/// A fresh directory for one run's failure files, under the system's
+/// temporary directory: the tests leave nothing in the repository's own
+/// `target/lifecycle-sim/failures`, which is the user's.
+fn failures_directory() -> PathBuf {
+    static RUNS: AtomicUsize = AtomicUsize::new(0);
+    let directory = std::env::temp_dir().join(format!(
+        "lifecycle-sim-cli-{}-{}",
+        std::process::id(),
+        RUNS.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&directory);
+    directory
+}
+
+/// The command with `arguments`, in the repository, without the seed
+/// variables; a `run` saves its failures in a directory of its own.
+fn command(arguments: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_lifecycle-sim"));
+    command
         .args(arguments)
         .current_dir(repository())
         .env_remove("LIFECYCLE_SEED")
-        .env_remove("LIFECYCLE_CASES")
-        .output()
-        .expect("the binary runs")
+        .env_remove("LIFECYCLE_CASES");
+    if arguments.first() == Some(&"run") && !arguments.contains(&"--failures") {
+        command.arg("--failures").arg(failures_directory());
+    }
+    command
+}
+
+fn lifecycle_sim(arguments: &[&str]) -> Output {
+    command(arguments).output().expect("the binary runs")
 }
 
 fn scratch(name: &str, text: &str) -> PathBuf {
@@ -32,7 +58,7 @@ fn stdout(output: &Output) -> String {
 
 #[test]
 fn run_reports_the_buggy_race_found_and_the_fix_passing() {
-    let failures = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-failures");
+    let failures = failures_directory();
     let output = lifecycle_sim(&[
         "run",
         "scenarios/startup-window-buggy.toml",
@@ -54,6 +80,7 @@ fn run_reports_the_buggy_race_found_and_the_fix_passing() {
         .lines()
         .find_map(|line| line.trim().strip_prefix("saved: "))
         .expect("the failure was saved");
+    assert!(Path::new(saved).starts_with(&failures), "{saved}");
     let replay = lifecycle_sim(&["replay", saved]);
     let replayed = stdout(&replay);
     assert_eq!(replay.status.code(), Some(100), "{replayed}");
@@ -80,6 +107,13 @@ fn an_unmet_expectation_exits_100_with_a_report() {
     assert!(text.contains("FAIL"), "{text}");
     assert!(text.contains("LIFECYCLE_SEED=0x"), "{text}");
     assert!(text.contains("replay"), "{text}");
+    // Saved where the tests' runs save, not in the repository.
+    let temporary = std::env::temp_dir().join("lifecycle-sim-cli-");
+    assert!(
+        text.contains(&*temporary.to_string_lossy()),
+        "saved outside {}: {text}",
+        temporary.display()
+    );
 }
 
 /// The replay lines of an unmet scenario's report, run by `binary`.
@@ -162,9 +196,7 @@ fn replay_of_a_passing_schedule_exits_0() {
 
 #[test]
 fn a_seed_that_is_not_a_number_exits_2() {
-    let output = Command::new(env!("CARGO_BIN_EXE_lifecycle-sim"))
-        .args(["run", "scenarios/startup-window-buggy.toml"])
-        .current_dir(repository())
+    let output = command(&["run", "scenarios/startup-window-buggy.toml"])
         .env("LIFECYCLE_SEED", "banana")
         .output()
         .unwrap();
@@ -250,11 +282,22 @@ fn two_jobs_give_the_outcomes_and_case_counts_of_one() {
         "scenarios/drain-hang-buggy.toml",
         "scenarios/stale-handle-buggy.toml",
     ];
+    // Both runs save into one directory, so their records name the same files.
+    let failures = failures_directory();
     let run = |jobs: &str| {
         let mut arguments = vec!["run"];
         arguments.extend(scenarios);
         arguments.extend([
-            "--seed", "0x2024", "--cases", "60", "--format", "json", "--jobs", jobs,
+            "--seed",
+            "0x2024",
+            "--cases",
+            "60",
+            "--format",
+            "json",
+            "--jobs",
+            jobs,
+            "--failures",
+            failures.to_str().unwrap(),
         ]);
         records(&arguments)
     };
@@ -354,22 +397,19 @@ fn four_shards_run_together_exactly_the_cases_of_the_unsharded_run() {
 
 #[test]
 fn the_seed_flag_wins_over_lifecycle_seed() {
-    let output = Command::new(env!("CARGO_BIN_EXE_lifecycle-sim"))
-        .args([
-            "run",
-            "scenarios/startup-window-fixed.toml",
-            "--seed",
-            "7",
-            "--cases",
-            "4",
-            "--format",
-            "json",
-        ])
-        .current_dir(repository())
-        .env("LIFECYCLE_SEED", "0x5")
-        .env_remove("LIFECYCLE_CASES")
-        .output()
-        .unwrap();
+    let output = command(&[
+        "run",
+        "scenarios/startup-window-fixed.toml",
+        "--seed",
+        "7",
+        "--cases",
+        "4",
+        "--format",
+        "json",
+    ])
+    .env("LIFECYCLE_SEED", "0x5")
+    .output()
+    .unwrap();
     let text = stdout(&output);
     assert_eq!(output.status.code(), Some(0), "{text}");
     let record: serde_json::Value = serde_json::from_str(text.trim()).expect("one record");
@@ -377,17 +417,15 @@ fn the_seed_flag_wins_over_lifecycle_seed() {
     assert_eq!(record["cases_run"], 4, "{text}");
 
     // Without the flag, LIFECYCLE_SEED runs its one case.
-    let output = Command::new(env!("CARGO_BIN_EXE_lifecycle-sim"))
-        .args([
-            "run",
-            "scenarios/startup-window-fixed.toml",
-            "--format",
-            "json",
-        ])
-        .current_dir(repository())
-        .env("LIFECYCLE_SEED", "0x5")
-        .output()
-        .unwrap();
+    let output = command(&[
+        "run",
+        "scenarios/startup-window-fixed.toml",
+        "--format",
+        "json",
+    ])
+    .env("LIFECYCLE_SEED", "0x5")
+    .output()
+    .unwrap();
     let record: serde_json::Value = serde_json::from_str(stdout(&output).trim()).unwrap();
     assert_eq!(record["seed"], "0x0000000000000005");
     assert_eq!(record["cases_run"], 1);
@@ -402,8 +440,96 @@ fn every_help_documents_the_exit_codes() {
             "  0    every expectation met",
             "  100  an expectation not met",
             "  2    bad input",
+            "  130  interrupted",
         ] {
             assert!(text.contains(line), "{arguments:?} lacks {line:?}: {text}");
         }
     }
+}
+
+#[test]
+fn a_single_case_is_reported_as_one_case() {
+    let output = lifecycle_sim(&["run", "scenarios/startup-window-fixed.toml", "--cases", "1"]);
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{text}");
+    assert!(text.contains("passed 1 case;"), "{text}");
+}
+
+/// Waits for a child at most `limit`, killing it past that.
+fn output_within(child: Child, limit: Duration) -> Output {
+    let id = child.id();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = sender.send(child.wait_with_output());
+    });
+    match receiver.recv_timeout(limit) {
+        Ok(output) => output.expect("the binary ran"),
+        Err(_) => {
+            let _ = Command::new("kill")
+                .args(["-KILL", &id.to_string()])
+                .status();
+            panic!("the command did not end within {limit:?}");
+        }
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_stops_a_run_between_cases_and_reports_the_cases_run() {
+    // A campaign far too long to finish: only the interrupt ends it.
+    let child = command(&[
+        "run",
+        "scenarios/startup-window-fixed.toml",
+        "--cases",
+        "100000000",
+        "--jobs",
+        "1",
+    ])
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("the binary runs");
+    std::thread::sleep(Duration::from_secs(1));
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(sent.success());
+    let output = output_within(child, Duration::from_secs(60));
+    let text = stdout(&output);
+    let errors = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{text}{errors}");
+    let summary = text
+        .lines()
+        .find(|line| line.contains("startup-window-fixed"))
+        .unwrap_or_else(|| panic!("no summary: {text}"));
+    assert!(summary.starts_with("INT "), "{summary}");
+    assert!(summary.contains(" cases, interrupted;"), "{summary}");
+    assert!(!summary.contains("passed 0 cases"), "{summary}");
+    assert!(
+        text.contains("interrupted (Ctrl-C): 1 of 1 scenario reported"),
+        "{text}"
+    );
+    assert!(
+        errors.contains("interrupted: finishing the cases running"),
+        "{errors}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn list_into_a_reader_that_stops_early_exits_0_without_a_panic() {
+    // `lifecycle-sim list | head -1`: the reader is gone before the
+    // command writes. A socket whose peer is closed refuses writes as such
+    // a pipe does (EPIPE), and is ready before the command starts.
+    let (reader, writer) = std::os::unix::net::UnixStream::pair().unwrap();
+    drop(reader);
+    let output = command(&["list"])
+        .stdout(Stdio::from(std::os::fd::OwnedFd::from(writer)))
+        .stderr(Stdio::piped())
+        .output()
+        .expect("the binary runs");
+    let errors = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{errors}");
+    assert!(!errors.contains("panicked"), "{errors}");
 }

@@ -339,3 +339,35 @@ fn a_service_that_panics_is_reported_with_its_seed() {
         "{report}"
     );
 }
+
+#[test]
+fn a_port_bound_twice_is_reported_as_an_address_in_use() {
+    // turmoil's refusal names only the address; the trace must say why.
+    let service = Service::new("binds-twice", |launch| async move {
+        let _first = launch.bind().await?;
+        let _second = launch.bind().await?;
+        launch.shutdown().await;
+        Ok(())
+    });
+    let case = lifecycle_sim::Case {
+        seed: 1,
+        schedule: lifecycle_sim::Schedule::parse_lines(&["0ms start", "100ms request /"]).unwrap(),
+    };
+    let run = lifecycle_sim::director::run(&lifecycle_sim::Setup::new(service), &case);
+    let failed: Vec<String> = run
+        .events
+        .iter()
+        .filter(|event| matches!(event.kind, lifecycle_sim::EventKind::Failed { .. }))
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        failed.len(),
+        1,
+        "{}",
+        lifecycle_sim::trace::render(&run.events)
+    );
+    assert!(
+        failed[0].contains("failed: address in use: 0.0.0.0:8080"),
+        "{failed:?}"
+    );
+}
