@@ -533,3 +533,30 @@ fn list_into_a_reader_that_stops_early_exits_0_without_a_panic() {
     assert_eq!(output.status.code(), Some(0), "{errors}");
     assert!(!errors.contains("panicked"), "{errors}");
 }
+
+#[test]
+fn the_readme_replay_excerpt_is_what_replay_prints_today() {
+    // The README quotes a replay of the drain hang, trace hash included: it
+    // must be this build's output, not an older release's.
+    let readme = std::fs::read_to_string(repository().join("README.md")).unwrap();
+    let start = readme
+        .find("```text\nschedule:\n  0ms start\n  549ms")
+        .expect("the README's replay excerpt");
+    let excerpt = &readme[start + "```text\n".len()..];
+    let excerpt = &excerpt[..excerpt.find("```").unwrap()];
+    assert!(excerpt.contains("trace hash 0x"), "{excerpt}");
+
+    let output = lifecycle_sim(&["run", "scenarios/drain-hang-buggy.toml"]);
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{text}");
+    let saved = text
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("saved: "))
+        .expect("the failure was saved");
+    assert!(saved.contains("0x33887b121f70185c"), "{saved}");
+    let replayed = stdout(&lifecycle_sim(&["replay", saved]));
+    assert!(
+        replayed.contains(excerpt),
+        "README excerpt:\n{excerpt}\nreplay prints:\n{replayed}"
+    );
+}
