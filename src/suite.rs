@@ -204,8 +204,13 @@ impl Suite {
     /// exits with the tests' status.
     pub fn main(self) -> ! {
         crate::determinism::warn_if_not_replayable();
-        let arguments = Arguments::from_args();
-        libtest_mimic::run(&arguments, self.trials()).exit()
+        let (arguments, filters) = arguments(std::env::args().skip(1));
+        let trials = self
+            .trials()
+            .into_iter()
+            .filter(|trial| filters.iter().any(|filter| filter.matches(trial.name())))
+            .collect();
+        libtest_mimic::run(&arguments, trials).exit()
     }
 
     /// Runs one test: loads the scenario against its service, checks it, and
@@ -310,5 +315,118 @@ fn test_binary() -> String {
             name.to_string()
         }
         _ => stem,
+    }
+}
+
+/// The flags of libtest's command line that take a value as the next
+/// argument: what follows them is no filter.
+const FLAGS_WITH_VALUE: [&str; 6] = [
+    "--test-threads",
+    "--logfile",
+    "--skip",
+    "--color",
+    "--format",
+    "-Z",
+];
+
+/// A test name filter, as libtest reads one: a substring, or with `--exact`
+/// the whole name.
+struct Filter {
+    text: Option<String>,
+    exact: bool,
+}
+
+impl Filter {
+    fn matches(&self, name: &str) -> bool {
+        match &self.text {
+            None => true,
+            Some(text) if self.exact => name == text,
+            Some(text) => name.contains(text.as_str()),
+        }
+    }
+}
+
+/// libtest's arguments, taking any number of name filters as libtest does
+/// (`-- a b` runs the tests matching `a` or `b`); libtest-mimic alone takes
+/// one. With several, they are applied here and libtest-mimic gets none.
+fn arguments(raw: impl Iterator<Item = String>) -> (Arguments, Vec<Filter>) {
+    let raw: Vec<String> = raw.collect();
+    let mut flags = Vec::new();
+    let mut texts = Vec::new();
+    let mut position = 0;
+    while position < raw.len() {
+        let argument = &raw[position];
+        if FLAGS_WITH_VALUE.contains(&argument.as_str()) {
+            flags.extend(raw[position..(position + 2).min(raw.len())].iter().cloned());
+            position += 2;
+            continue;
+        }
+        if argument.starts_with('-') {
+            flags.push(argument.clone());
+        } else {
+            texts.push(argument.clone());
+        }
+        position += 1;
+    }
+    if texts.len() <= 1 {
+        // libtest-mimic filters (and counts what it filtered out) itself.
+        let arguments = Arguments::from_iter(std::iter::once("test".to_string()).chain(raw));
+        return (
+            arguments,
+            vec![Filter {
+                text: None,
+                exact: false,
+            }],
+        );
+    }
+    let arguments = Arguments::from_iter(std::iter::once("test".to_string()).chain(flags));
+    let exact = arguments.exact;
+    let filters = texts
+        .into_iter()
+        .map(|text| Filter {
+            text: Some(text),
+            exact,
+        })
+        .collect();
+    (arguments, filters)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names_run(arguments_text: &str) -> Vec<&'static str> {
+        let (_, filters) = arguments(arguments_text.split_whitespace().map(str::to_string));
+        [
+            "drain::a",
+            "drain::b",
+            "probes::a",
+            "regression::drain-a-0x1",
+        ]
+        .into_iter()
+        .filter(|name| filters.iter().any(|filter| filter.matches(name)))
+        .collect()
+    }
+
+    #[test]
+    fn several_filters_run_the_tests_matching_any_of_them() {
+        assert_eq!(names_run("probes drain::b"), ["drain::b", "probes::a"]);
+        assert_eq!(
+            names_run("--exact drain::a probes::a --test-threads 1"),
+            ["drain::a", "probes::a"]
+        );
+        // A flag's value is no filter.
+        assert_eq!(
+            names_run("--skip probes drain::a regression"),
+            ["drain::a", "regression::drain-a-0x1"]
+        );
+    }
+
+    #[test]
+    fn one_filter_or_none_is_left_to_libtest_mimic() {
+        let (arguments, _) = arguments(["drain", "--exact"].into_iter().map(str::to_string));
+        assert_eq!(arguments.filter.as_deref(), Some("drain"));
+        assert!(arguments.exact);
+        assert_eq!(names_run("").len(), 4);
     }
 }
