@@ -84,10 +84,17 @@ pub fn shipped(name: &str, service: &Service) -> Scenario {
 
 /// Runs a fixed scenario and asserts every case passed; returns the cases run.
 pub fn must_pass(file_name: &str) -> u64 {
-    let report = scenario(file_name).campaign.run();
+    must_pass_scenario(&scenario(file_name))
+}
+
+/// Runs a loaded scenario's campaign and asserts every case passed, showing
+/// the failing case's trace otherwise; returns the cases run.
+pub fn must_pass_scenario(scenario: &Scenario) -> u64 {
+    let report = scenario.campaign.run();
     if let Some(failure) = &report.failure {
         panic!(
-            "{file_name}: case seed {:#x} failed: {}\n{}",
+            "{}: case seed {:#x} failed: {}\n{}",
+            scenario.name,
             failure.seed,
             failure.run.verdict,
             lifecycle_sim::trace::render(&failure.run.events)

@@ -94,14 +94,8 @@ fn status_stopping_last_passes_under_the_legacy_kubelet_too() {
     scenario
         .apply_environment()
         .unwrap_or_else(|error| panic!("{error}"));
-    let report = scenario.campaign.run();
-    if let Some(failure) = &report.failure {
-        panic!(
-            "case seed {:#x} failed: {}\n{}",
-            failure.seed,
-            failure.run.verdict,
-            lifecycle_sim::trace::render(&failure.run.events)
-        );
-    }
-    assert!(report.cases_run >= 1000 || std::env::var("LIFECYCLE_CASES").is_ok());
+    assert!(
+        sim_tests::must_pass_scenario(&scenario) >= 1000
+            || std::env::var("LIFECYCLE_CASES").is_ok()
+    );
 }
