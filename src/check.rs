@@ -138,7 +138,7 @@ fn cargo_test(binary: &str) -> String {
         .ok()
         .filter(|name| !name.is_empty() && name.bytes().all(|b| b.is_ascii_graphic()))
         .map_or_else(String::new, |name| format!(" -p {name}"));
-    let profile = current_build().map_or_else(String::new, |build| build.profile_flag);
+    let profile = cargo_profile_flag().unwrap_or_default();
     format!("cargo test{package}{profile} --test {binary}")
 }
 
@@ -146,44 +146,29 @@ fn cargo_test(binary: &str) -> String {
 /// with this build's profile when it is a build in a cargo target directory
 /// (a checkout of lifecycle-sim), else the installed command.
 fn command_line() -> String {
-    match current_build() {
-        Some(build) if build.in_target_directory => format!("cargo run{} --", build.profile_flag),
-        _ => "lifecycle-sim".to_string(),
+    match cargo_profile_flag() {
+        Some(profile) => format!("cargo run{profile} --"),
+        None => "lifecycle-sim".to_string(),
     }
 }
 
-/// Where and how the running executable was built.
-struct Build {
-    /// Whether it sits in a cargo target directory (not installed).
-    in_target_directory: bool,
-    /// The cargo flag that selects its profile: empty for the dev (and
-    /// test) profile's `debug` directory, ` --release`, or ` --profile NAME`.
-    profile_flag: String,
-}
-
-/// Reads the running executable's place: cargo puts a build of profile `P`
-/// in `<target>/P/` (test binaries in `<target>/P/deps/`), a directory that
-/// holds cargo's `.fingerprint` records. An installed binary has neither.
-fn current_build() -> Option<Build> {
+/// The cargo flag that selects the running executable's build profile:
+/// empty for the dev (and test) profile's `debug` directory, ` --release`,
+/// or ` --profile NAME`. Cargo puts a build of profile `P` in `<target>/P/`
+/// (test binaries in `<target>/P/deps/`), a directory that holds cargo's
+/// `.fingerprint` records; `None` for an executable elsewhere (installed).
+fn cargo_profile_flag() -> Option<String> {
     let executable = std::env::current_exe().ok()?;
     let mut directory = executable.parent()?;
     if directory.file_name().is_some_and(|name| name == "deps") {
         directory = directory.parent()?;
     }
     if !directory.join(".fingerprint").is_dir() {
-        return Some(Build {
-            in_target_directory: false,
-            profile_flag: String::new(),
-        });
+        return None;
     }
-    let profile = directory.file_name()?.to_string_lossy().into_owned();
-    let profile_flag = match profile.as_str() {
+    Some(match directory.file_name()?.to_string_lossy().as_ref() {
         "debug" => String::new(),
         "release" => " --release".to_string(),
         other => format!(" --profile {other}"),
-    };
-    Some(Build {
-        in_target_directory: true,
-        profile_flag,
     })
 }

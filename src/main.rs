@@ -473,6 +473,9 @@ fn check(scenario: &Scenario, settings: &Settings) -> Checked {
     let progress = |done: u64, found: u64| {
         bar.set_position(done);
         bar.set_message(format!("violations {found}"));
+        // Off a terminal the bar is hidden: `RUST_LOG=lifecycle_sim::progress=debug`
+        // follows the campaign case by case instead.
+        tracing::debug!(target: "lifecycle_sim::progress", scenario = %scenario.name, done, found, "case done");
     };
     let options = Options {
         jobs: settings.jobs,

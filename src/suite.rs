@@ -208,7 +208,7 @@ impl Suite {
         let trials = self
             .trials()
             .into_iter()
-            .filter(|trial| filters.iter().any(|filter| filter.matches(trial.name())))
+            .filter(|trial| selected(&filters, trial.name()))
             .collect();
         libtest_mimic::run(&arguments, trials).exit()
     }
@@ -332,23 +332,30 @@ const FLAGS_WITH_VALUE: [&str; 6] = [
 /// A test name filter, as libtest reads one: a substring, or with `--exact`
 /// the whole name.
 struct Filter {
-    text: Option<String>,
+    text: String,
     exact: bool,
 }
 
 impl Filter {
     fn matches(&self, name: &str) -> bool {
-        match &self.text {
-            None => true,
-            Some(text) if self.exact => name == text,
-            Some(text) => name.contains(text.as_str()),
+        if self.exact {
+            name == self.text
+        } else {
+            name.contains(self.text.as_str())
         }
     }
 }
 
+/// Whether the test `name` runs: every test with no filters, else a test
+/// some filter matches.
+fn selected(filters: &[Filter], name: &str) -> bool {
+    filters.is_empty() || filters.iter().any(|filter| filter.matches(name))
+}
+
 /// libtest's arguments, taking any number of name filters as libtest does
 /// (`-- a b` runs the tests matching `a` or `b`); libtest-mimic alone takes
-/// one. With several, they are applied here and libtest-mimic gets none.
+/// one. With several, they are returned to apply here and libtest-mimic
+/// gets none; with one or none, libtest-mimic gets it and none is returned.
 fn arguments(raw: impl Iterator<Item = String>) -> (Arguments, Vec<Filter>) {
     let raw: Vec<String> = raw.collect();
     let mut flags = Vec::new();
@@ -371,22 +378,13 @@ fn arguments(raw: impl Iterator<Item = String>) -> (Arguments, Vec<Filter>) {
     if texts.len() <= 1 {
         // libtest-mimic filters (and counts what it filtered out) itself.
         let arguments = Arguments::from_iter(std::iter::once("test".to_string()).chain(raw));
-        return (
-            arguments,
-            vec![Filter {
-                text: None,
-                exact: false,
-            }],
-        );
+        return (arguments, Vec::new());
     }
     let arguments = Arguments::from_iter(std::iter::once("test".to_string()).chain(flags));
     let exact = arguments.exact;
     let filters = texts
         .into_iter()
-        .map(|text| Filter {
-            text: Some(text),
-            exact,
-        })
+        .map(|text| Filter { text, exact })
         .collect();
     (arguments, filters)
 }
@@ -404,7 +402,7 @@ mod tests {
             "regression::drain-a-0x1",
         ]
         .into_iter()
-        .filter(|name| filters.iter().any(|filter| filter.matches(name)))
+        .filter(|name| selected(&filters, name))
         .collect()
     }
 

@@ -43,10 +43,10 @@ impl Walk {
     /// the walk ends because no directory is entered twice.
     fn directory(&mut self, directory: &Path) -> Result<(), String> {
         // A directory without a canonical path cannot be told apart from
-        // another: it is not walked twice only if it is not walked at all.
-        let Ok(canonical) = directory.canonicalize() else {
-            return Ok(());
-        };
+        // another: that is an error, as an unreadable directory is.
+        let canonical = directory
+            .canonicalize()
+            .map_err(|error| format!("{}: {error}", directory.display()))?;
         if !self.directories.insert(canonical) {
             return Ok(());
         }

@@ -476,8 +476,10 @@ fn output_within(child: Child, limit: Duration) -> Output {
 #[cfg(unix)]
 #[test]
 fn ctrl_c_stops_a_run_between_cases_and_reports_the_cases_run() {
-    // A campaign far too long to finish: only the interrupt ends it.
-    let child = command(&[
+    // A campaign far too long to finish: only the interrupt ends it. The
+    // interrupt is sent once the first case has been logged as done (the
+    // handler is installed before any case runs), not after a guessed delay.
+    let mut child = command(&[
         "run",
         "scenarios/startup-window-fixed.toml",
         "--cases",
@@ -485,11 +487,32 @@ fn ctrl_c_stops_a_run_between_cases_and_reports_the_cases_run() {
         "--jobs",
         "1",
     ])
+    .env("RUST_LOG", "lifecycle_sim::progress=debug")
     .stdout(Stdio::piped())
     .stderr(Stdio::piped())
     .spawn()
     .expect("the binary runs");
-    std::thread::sleep(Duration::from_secs(1));
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let (first_case, first_case_done) = std::sync::mpsc::channel();
+    let errors = std::thread::spawn(move || {
+        let mut errors = String::new();
+        for line in std::io::BufRead::lines(std::io::BufReader::new(stderr)) {
+            let Ok(line) = line else { break };
+            if line.contains("case done") {
+                let _ = first_case.send(());
+            }
+            errors.push_str(&line);
+            errors.push('\n');
+        }
+        errors
+    });
+    if first_case_done
+        .recv_timeout(Duration::from_secs(60))
+        .is_err()
+    {
+        let _ = child.kill();
+        panic!("no case was logged as done within 60s");
+    }
     let sent = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
@@ -497,7 +520,7 @@ fn ctrl_c_stops_a_run_between_cases_and_reports_the_cases_run() {
     assert!(sent.success());
     let output = output_within(child, Duration::from_secs(60));
     let text = stdout(&output);
-    let errors = String::from_utf8_lossy(&output.stderr);
+    let errors = errors.join().expect("stderr is read");
     assert_eq!(output.status.code(), Some(130), "{text}{errors}");
     let summary = text
         .lines()
