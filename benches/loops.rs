@@ -28,7 +28,7 @@ use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use lifecycle_sim::{
-    director, Case, EventKind, Model, Outcome, Schedule, Service, Setup, Target, Variant, Verdict,
+    Case, EventKind, Model, Outcome, Schedule, Service, Setup, Target, Variant, Verdict,
 };
 use tokio::sync::watch;
 use turmoil::net::{TcpListener, TcpStream};
@@ -62,7 +62,7 @@ fn harness_loop(setup: &Setup, seed: u64, schedule: &Schedule) -> Done {
         seed,
         schedule: schedule.clone(),
     };
-    let run = director::run(setup, &case);
+    let run = setup.run(&case);
     assert_eq!(run.verdict, Verdict::Pass, "the fixed standard loop passes");
     let answered = run
         .events

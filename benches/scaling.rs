@@ -10,9 +10,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use lifecycle_sim::{
-    director, Case, Cases, Expect, Model, Scenario, Schedule, Setup, Target, Variant,
-};
+use lifecycle_sim::{Case, Cases, Expect, Model, Scenario, Schedule, Setup, Target, Variant};
 
 fn scenario(file: &str) -> Scenario {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -31,13 +29,13 @@ fn simulated_per_wall(file: &str, cases: u64) -> (Duration, Duration) {
     };
     let (mut simulated, mut wall) = (Duration::ZERO, Duration::ZERO);
     for index in 0..cases {
-        let seed = lifecycle_sim::seed::case_seed(base_seed, index);
+        let seed = lifecycle_sim::case_seed(base_seed, index);
         let case = Case {
             seed,
             schedule: campaign.schedule(seed),
         };
         let started = Instant::now();
-        let run = director::run(&campaign.setup, &case);
+        let run = campaign.setup.run(&case);
         wall += started.elapsed();
         simulated += run.elapsed;
     }
@@ -119,13 +117,10 @@ fn main() {
         let schedule = long_schedule(requests);
         let started = Instant::now();
         for seed in 0..cases {
-            let run = director::run(
-                &setup,
-                &Case {
-                    seed,
-                    schedule: schedule.clone(),
-                },
-            );
+            let run = setup.run(&Case {
+                seed,
+                schedule: schedule.clone(),
+            });
             assert!(
                 matches!(run.verdict, lifecycle_sim::Verdict::Pass),
                 "{}",

@@ -50,57 +50,52 @@
 //!   `LIFECYCLE_CASES` variables.
 #![deny(missing_docs)]
 
-mod backlog;
-mod campaign;
-pub mod check;
-mod client;
-mod cluster;
-pub mod component;
-pub mod determinism;
-pub mod director;
-mod endpoint;
-mod generate;
-mod input;
-mod kubelet;
-pub mod lifecycle;
-mod model;
-mod models;
-mod name;
-mod oracle;
-mod oracles;
-mod output;
-mod preempt;
-mod printable;
-pub mod query;
+mod case;
+mod core;
+mod engine;
+mod harness;
+mod judge;
 pub mod report;
-mod scenario;
-mod schedule;
-pub mod seed;
-mod service;
 mod suite;
-pub mod svg;
-pub mod trace;
-mod walk;
-mod world;
 
-pub use crate::campaign::{
+/// Checking a scenario file: run it, judge it against its expectation, save
+/// its failure so it replays, and name the commands that replay it.
+pub mod check {
+    pub use crate::harness::check::{
+        expectation_met, judge, judge_with, replay_command, replay_commands, Checked,
+    };
+    pub use crate::suite::{check, save, FAILURES_DIRECTORY};
+}
+
+pub use crate::case::schedule::{
+    parse_duration, render_duration, Action, Host, Link, Manner, Schedule, Step, StepError,
+};
+pub use crate::case::seed::{
+    case_seed, cases_from_environment, parse_seed, render_seed, seed_from_environment, SeedError,
+    CASES_VARIABLE, SEED_VARIABLE,
+};
+pub use crate::case::trace::{
+    first_difference, hash as trace_hash, render as render_trace, Event, EventKind, KillReason,
+    Milestone, Outcome, ProbeKind, Sending,
+};
+pub use crate::case::verdict::{Bound, Invariant, Needs, Run, Verdict, Violation};
+pub use crate::case::{Case, Limits, BACKLOG_DEFAULT, BACKLOG_MAX};
+pub use crate::core::models::Variant;
+pub use crate::core::preempt::preempt;
+pub use crate::core::service::{Launch, Listener, Service, Stream};
+pub use crate::core::target::{Builtin, Model, Target};
+pub use crate::engine::kubelet::{KubeletConfig, ProbeConfig, Probing};
+pub use crate::engine::setup::Setup;
+pub use crate::harness::campaign::{
     compare, Campaign, Cases, Completion, Determinism, Failure, Options, Report, Shard,
     ShrinkLimits,
 };
-pub use crate::director::{Bound, Case, Limits, Run, Setup, Verdict, BACKLOG_DEFAULT, BACKLOG_MAX};
-pub use crate::generate::{Behaviour, Fault, Generator, Shrinkable};
-pub use crate::input::{SCENARIO_BYTES_MAX, SCHEDULE_STEPS_MAX};
-pub use crate::kubelet::{KubeletConfig, ProbeConfig, Probing};
-pub use crate::model::{Builtin, Model, Target, Variant};
-pub use crate::name::{check_name, NAME_LENGTH_MAX};
-pub use crate::oracle::{Context, Invariant, Needs, Oracle, Violation};
-pub use crate::output::{write_under, OutputError};
-pub use crate::preempt::preempt;
-pub use crate::printable::printable;
-pub use crate::scenario::{Expect, Replay, Scenario, ScenarioError, ANY_SERVICE, SCHEMA_VERSION};
-pub use crate::schedule::{
-    parse_duration, render_duration, Action, Host, Link, Manner, Schedule, Step, StepError,
+pub use crate::harness::determinism::{replayable, warn_if_not_replayable};
+pub use crate::harness::generate::{Behaviour, Fault, Generator, Shrinkable};
+pub use crate::harness::input::{SCENARIO_BYTES_MAX, SCHEDULE_STEPS_MAX};
+pub use crate::harness::name::{check_name, NAME_LENGTH_MAX};
+pub use crate::harness::printable::printable;
+pub use crate::harness::scenario::{
+    Expect, Replay, Scenario, ScenarioError, ANY_SERVICE, SCHEMA_VERSION,
 };
-pub use crate::service::{Launch, Listener, Service, Stream};
-pub use crate::suite::{Suite, BUILTIN_SCENARIOS, REGRESSIONS_DIRECTORY};
-pub use crate::trace::{Event, EventKind, KillReason, Milestone, Outcome, ProbeKind, Sending};
+pub use crate::suite::{write_under, OutputError, Suite, BUILTIN_SCENARIOS, REGRESSIONS_DIRECTORY};

@@ -12,7 +12,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressState, ProgressStyle};
 use lifecycle_sim::check::{judge_with, save, Checked, FAILURES_DIRECTORY};
-use lifecycle_sim::seed::parse_seed;
+use lifecycle_sim::parse_seed;
 use lifecycle_sim::{
     compare, printable, report, write_under, Cases, Determinism, Invariant, Model, Options,
     Scenario, Shard, Verdict, BUILTIN_SCENARIOS,
@@ -184,7 +184,7 @@ fn main() -> ExitCode {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_writer(|| LogWriter)
         .init();
-    lifecycle_sim::determinism::warn_if_not_replayable();
+    lifecycle_sim::warn_if_not_replayable();
     let cli = Cli::parse();
     if matches!(cli.command, Command::Run { .. }) {
         catch_interrupts();
@@ -411,7 +411,7 @@ fn load(paths: &[PathBuf], settings: &Settings) -> Result<Vec<Scenario>, u8> {
                 if let (Some(_), Cases::Seed(_), Cases::Generated { base_seed, count }) =
                     (settings.seed, &scenario.campaign.cases, as_written)
                 {
-                    let count = lifecycle_sim::seed::cases_from_environment()
+                    let count = lifecycle_sim::cases_from_environment()
                         .ok()
                         .flatten()
                         .unwrap_or(count);
@@ -546,7 +546,7 @@ fn replay(file: &Path, timeline: Option<&Path>) -> u8 {
         say!("  {line}");
     }
     say!("timeline:");
-    write_stdout(&lifecycle_sim::trace::render(&first.events));
+    write_stdout(&lifecycle_sim::render_trace(&first.events));
     say!("verdict: {}", printable(&first.verdict.to_string()));
     let identical = match compare(&first.events, &second.events) {
         Determinism::Identical(hash) => {
@@ -560,7 +560,7 @@ fn replay(file: &Path, timeline: Option<&Path>) -> u8 {
     };
     if let Some(picture) = timeline {
         let title = format!("{}: seed {:#018x}", scenario.name, case.seed);
-        let svg = lifecycle_sim::svg::render(&first.events, &first.verdict, &title);
+        let svg = lifecycle_sim::report::svg(&first.events, &first.verdict, &title);
         if let Err(error) = std::fs::write(picture, svg) {
             eprintln!("error: cannot write {}: {error}", picture.display());
             return EXIT_BAD_INPUT;

@@ -97,7 +97,7 @@ pub fn must_pass_scenario(scenario: &Scenario) -> u64 {
             scenario.name,
             failure.seed,
             failure.run.verdict,
-            lifecycle_sim::trace::render(&failure.run.events)
+            lifecycle_sim::render_trace(&failure.run.events)
         );
     }
     report.cases_run

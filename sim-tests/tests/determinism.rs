@@ -2,7 +2,7 @@
 //! for every built-in scenario (so every model, variant, kubelet and fault
 //! setting it holds), over 200 generated seeds each.
 
-use lifecycle_sim::trace::{hash, render};
+use lifecycle_sim::{render_trace as render, trace_hash as hash};
 use lifecycle_sim::{Case, Cases, Model, Schedule, Setup, Target, Variant};
 use sim_tests::{scenario, scenario_files};
 
@@ -72,7 +72,7 @@ fn the_same_schedule_under_another_seed_draws_other_timings() {
                 seed,
                 schedule: schedule.clone(),
             };
-            render(&lifecycle_sim::director::run(&setup, &case).events)
+            render(&setup.run(&case).events)
         })
         .collect();
     assert_ne!(traces[0], traces[1]);

@@ -3,7 +3,7 @@
 //! connection closed in the window), and the robust drain must pass the same
 //! start → requests → stop loop, a thousand loops over, without nondeterminism.
 
-use lifecycle_sim::trace::hash;
+use lifecycle_sim::trace_hash as hash;
 use lifecycle_sim::{Case, EventKind, Invariant, Milestone, Verdict};
 use sim_tests::{
     must_find, must_pass, pinned_failure, scenario, shrunk_timeline, twin_run, violation,

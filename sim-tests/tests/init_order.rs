@@ -139,7 +139,7 @@ fn a_ten_node_cluster_in_dependency_order_converges_under_faults() {
         run.events.iter().any(|event| &*event.host == "node-10"
             && matches!(event.kind, EventKind::ComponentReady { .. })),
         "{}",
-        lifecycle_sim::trace::render(&run.events)
+        lifecycle_sim::render_trace(&run.events)
     );
 }
 

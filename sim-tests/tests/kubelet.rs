@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use lifecycle_sim::{
-    director, Case, Event, EventKind, Invariant, KillReason, KubeletConfig, Model, Outcome,
-    ProbeKind, Probing, Run, Schedule, Setup, Target, Variant, Verdict,
+    Case, Event, EventKind, Invariant, KillReason, KubeletConfig, Model, Outcome, ProbeKind,
+    Probing, Run, Schedule, Setup, Target, Variant, Verdict,
 };
 
 /// Runs a fixed schedule with no oracle, so the run goes on to its end.
@@ -20,19 +20,14 @@ fn run(model: Model, variant: Variant, kubelet: KubeletConfig, steps: &[&str]) -
         seed: 1,
         schedule: Schedule::parse_lines(steps).unwrap(),
     };
-    director::run(&setup, &case)
+    setup.run(&case)
 }
 
 fn first(events: &[Event], wanted: impl Fn(&EventKind) -> bool) -> &Event {
     events
         .iter()
         .find(|event| wanted(&event.kind))
-        .unwrap_or_else(|| {
-            panic!(
-                "no such event in:\n{}",
-                lifecycle_sim::trace::render(events)
-            )
-        })
+        .unwrap_or_else(|| panic!("no such event in:\n{}", lifecycle_sim::render_trace(events)))
 }
 
 fn path_sent<'a>(events: &'a [Event], host: &str) -> Vec<&'a str> {
@@ -134,7 +129,7 @@ fn todays_kubelet_stops_liveness_probes_at_termination_and_kills_only_at_the_gra
         liveness_after_stop,
         0,
         "{}",
-        lifecycle_sim::trace::render(&run.events)
+        lifecycle_sim::render_trace(&run.events)
     );
     let readiness_after_stop = run
         .events
@@ -161,7 +156,7 @@ fn todays_kubelet_stops_liveness_probes_at_termination_and_kills_only_at_the_gra
             }
         )),
         "no liveness kill: {}",
-        lifecycle_sim::trace::render(&run.events)
+        lifecycle_sim::render_trace(&run.events)
     );
 }
 
@@ -178,7 +173,7 @@ fn the_kill_is_judged_with_the_request_still_in_flight() {
         seed: 1,
         schedule: Schedule::parse_lines(&["0ms start", "15s request /slow", "16s stop"]).unwrap(),
     };
-    let run = director::run(&setup, &case);
+    let run = setup.run(&case);
     let Verdict::Violation(violation) = &run.verdict else {
         panic!("expected a violation, got {}", run.verdict);
     };

@@ -62,7 +62,7 @@ fn poem_2_0_1_cutting_requests_when_shutdown_begins_is_found_and_poem_3_passes_t
             }
         )),
         "{}",
-        lifecycle_sim::trace::render(events)
+        lifecycle_sim::render_trace(events)
     );
     // poem 3.0.0's fix, run on the shrunk schedule that found the bug.
     let fixed = shipped("drain", &stock::poem());

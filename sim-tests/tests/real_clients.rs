@@ -55,7 +55,7 @@ fn a_drain_that_waits_for_silent_connections_is_found_within_twenty_cases_median
             Invariant::DrainDeadline,
             "{violation}\n{}{}",
             failure.shrunk,
-            lifecycle_sim::trace::render(&failure.run.events)
+            lifecycle_sim::render_trace(&failure.run.events)
         );
         // The stop waited on a connection that carried no request.
         assert!(

@@ -332,7 +332,7 @@ fn a_service_that_panics_is_reported_with_its_seed() {
         other => panic!("expected a crash, got {other}"),
     }
     let report = lifecycle_sim::report::failure(&scenario, &checked, failure);
-    let seed = lifecycle_sim::seed::render_seed(failure.seed);
+    let seed = lifecycle_sim::render_seed(failure.seed);
     assert!(report.contains(&seed), "{report}");
     assert!(
         report.contains(&format!("LIFECYCLE_SEED={seed}")),
@@ -353,7 +353,7 @@ fn a_port_bound_twice_is_reported_as_an_address_in_use() {
         seed: 1,
         schedule: lifecycle_sim::Schedule::parse_lines(&["0ms start", "100ms request /"]).unwrap(),
     };
-    let run = lifecycle_sim::director::run(&lifecycle_sim::Setup::new(service), &case);
+    let run = lifecycle_sim::Setup::new(service).run(&case);
     let failed: Vec<String> = run
         .events
         .iter()
@@ -364,7 +364,7 @@ fn a_port_bound_twice_is_reported_as_an_address_in_use() {
         failed.len(),
         1,
         "{}",
-        lifecycle_sim::trace::render(&run.events)
+        lifecycle_sim::render_trace(&run.events)
     );
     assert!(
         failed[0].contains("failed: address in use: 0.0.0.0:8080"),

@@ -133,8 +133,8 @@ fn saved_failure_file_replays_without_generating() {
         Verdict::Violation(violation) if violation.invariant == Invariant::ServedBeforeInitialised
     ));
     assert_eq!(
-        lifecycle_sim::trace::render(&first.events),
-        lifecycle_sim::trace::render(&second.events)
+        lifecycle_sim::render_trace(&first.events),
+        lifecycle_sim::render_trace(&second.events)
     );
 }
 

@@ -1,0 +1,282 @@
+//! The verdict of a run: the invariants checked, how one is broken, and how a
+//! run ends. Plain data, read by every layer above: the oracles produce
+//! [`Violation`]s, the director a [`Verdict`], the reports render both.
+
+use std::fmt;
+use std::time::Duration;
+
+use super::trace::Event;
+
+/// The invariants lifecycle-sim checks, by their stable names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Invariant {
+    /// No request reads state, and no application request gets a 5xx, before
+    /// the service's state is initialised (race 1, the startup window).
+    ServedBeforeInitialised,
+    /// A component is used only after it reported ready (race 2).
+    UsedBeforeStarted,
+    /// After the last start and the last fault, the cluster has exactly one
+    /// leader that every running node follows, within a bound (race 2).
+    ClusterConverges,
+    /// After SIGTERM the service stops within its drain deadline (race 3,
+    /// liveness).
+    DrainDeadline,
+    /// Every request the service accepted gets a whole response; none is cut
+    /// by a reset while the service lives (race 3, safety).
+    RequestCut,
+    /// While any request is in flight, `/health` answers 200 (race 4).
+    HealthDuringDrain,
+    /// From SIGTERM on, `/ready` does not answer 2xx (race 4).
+    ReadyAfterStop,
+    /// The orchestrator's SIGKILL finds no accepted request unfinished (race 4).
+    KilledWithRequestsInFlight,
+    /// No call goes through the handle of a worker that has ended, and no
+    /// next-page request gets a 5xx (race 5).
+    StaleHandle,
+    /// An application request the service accepted gets neither a 5xx nor
+    /// a reset before a stop is requested (black-box startup and serving).
+    AcceptedRequestFailed,
+    /// Once `/ready` said 2xx, application requests succeed until a stop is
+    /// requested (black-box).
+    FailedWhileReady,
+    /// After a start or restart the service serves again within a bound
+    /// (black-box crash and restart).
+    RecoversAfterRestart,
+    /// The service's process ends only when asked: its serve function does
+    /// not return, nor fail, before SIGTERM (black-box).
+    ExitedUnasked,
+}
+
+/// What an invariant needs from the service to be judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Needs {
+    /// A liveness endpoint.
+    pub health: bool,
+    /// A readiness endpoint.
+    pub ready: bool,
+}
+
+impl Invariant {
+    /// Every invariant, in a stable order.
+    pub const ALL: [Invariant; 13] = [
+        Invariant::ServedBeforeInitialised,
+        Invariant::UsedBeforeStarted,
+        Invariant::ClusterConverges,
+        Invariant::DrainDeadline,
+        Invariant::RequestCut,
+        Invariant::HealthDuringDrain,
+        Invariant::ReadyAfterStop,
+        Invariant::KilledWithRequestsInFlight,
+        Invariant::StaleHandle,
+        Invariant::AcceptedRequestFailed,
+        Invariant::FailedWhileReady,
+        Invariant::RecoversAfterRestart,
+        Invariant::ExitedUnasked,
+    ];
+
+    /// The name scenario files and reports use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Invariant::ServedBeforeInitialised => "served-before-initialised",
+            Invariant::UsedBeforeStarted => "used-before-started",
+            Invariant::ClusterConverges => "cluster-converges",
+            Invariant::DrainDeadline => "drain-deadline",
+            Invariant::RequestCut => "request-cut",
+            Invariant::HealthDuringDrain => "health-during-drain",
+            Invariant::ReadyAfterStop => "ready-after-stop",
+            Invariant::KilledWithRequestsInFlight => "killed-with-requests-in-flight",
+            Invariant::StaleHandle => "stale-handle",
+            Invariant::AcceptedRequestFailed => "accepted-request-failed",
+            Invariant::FailedWhileReady => "failed-while-ready",
+            Invariant::RecoversAfterRestart => "recovers-after-restart",
+            Invariant::ExitedUnasked => "exited-unasked",
+        }
+    }
+
+    /// One sentence on what the invariant demands.
+    pub fn description(self) -> &'static str {
+        match self {
+            Invariant::ServedBeforeInitialised => {
+                "no request is handled, and no 5xx is returned on an accepted connection, \
+                 before the state it reads is initialised"
+            }
+            Invariant::UsedBeforeStarted => {
+                "a component is used only after every component it depends on reported ready"
+            }
+            Invariant::ClusterConverges => {
+                "after the last start and the last fault, the running nodes agree on exactly one \
+                 leader within a bounded simulated time"
+            }
+            Invariant::DrainDeadline => {
+                "after a stop is requested (SIGTERM), the service stops within its drain deadline"
+            }
+            Invariant::RequestCut => {
+                "every request the service accepted gets a whole response or a clean error; \
+                 none is cut by a connection reset unless its process was killed, and a \
+                 connection answered with keep-alive while draining is not closed under the \
+                 next request"
+            }
+            Invariant::HealthDuringDrain => {
+                "the kubelet never kills the pod for a failing /health (liveness or startup) \
+                 while requests are in flight"
+            }
+            Invariant::ReadyAfterStop => "from the moment a stop is requested, /ready answers 503",
+            Invariant::KilledWithRequestsInFlight => {
+                "the orchestrator's SIGKILL finds no accepted request unfinished"
+            }
+            Invariant::StaleHandle => {
+                "no call is made through a handle whose worker has ended, and no next-page \
+                 request gets a 5xx"
+            }
+            Invariant::AcceptedRequestFailed => {
+                "an application request the service read off an accepted connection gets neither \
+                 a 5xx nor a connection reset, from listening until a stop is requested"
+            }
+            Invariant::FailedWhileReady => {
+                "once /ready answered 2xx, application requests are not refused, reset or \
+                 answered 5xx until a stop is requested"
+            }
+            Invariant::RecoversAfterRestart => {
+                "after a start or restart, a request sent once the recovery bound has passed is \
+                 served: not refused, reset, timed out or answered 5xx"
+            }
+            Invariant::ExitedUnasked => {
+                "the service's process ends only when asked: its serve function neither \
+                 returns nor fails before SIGTERM"
+            }
+        }
+    }
+
+    /// Whether the invariant is judged from what crosses the service's
+    /// sockets and what clients see alone, so it applies to any server. The
+    /// others need events only the built-in models record.
+    pub fn black_box(self) -> bool {
+        !matches!(
+            self,
+            Invariant::ServedBeforeInitialised
+                | Invariant::UsedBeforeStarted
+                | Invariant::ClusterConverges
+                | Invariant::StaleHandle
+        )
+    }
+
+    /// What the invariant needs the service to have.
+    pub fn needs(self) -> Needs {
+        match self {
+            Invariant::HealthDuringDrain => Needs {
+                health: true,
+                ready: false,
+            },
+            Invariant::ReadyAfterStop | Invariant::FailedWhileReady => Needs {
+                health: false,
+                ready: true,
+            },
+            _ => Needs::default(),
+        }
+    }
+
+    /// The invariant with this name.
+    pub fn from_name(name: &str) -> Option<Invariant> {
+        Invariant::ALL
+            .into_iter()
+            .find(|invariant| invariant.name() == name)
+    }
+}
+
+impl fmt::Display for Invariant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// An invariant broken by a specific event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// The invariant that was broken.
+    pub invariant: Invariant,
+    /// The index in the trace of the event that broke it.
+    pub event: usize,
+    /// The simulated time of that event.
+    pub at: Duration,
+    /// Why that event breaks the invariant, in one sentence.
+    pub reason: String,
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} at {}ms (event #{}): {}",
+            self.invariant,
+            self.at.as_millis(),
+            self.event,
+            self.reason
+        )
+    }
+}
+
+/// Which bound stopped a run before its verdict was known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Bound {
+    /// The run reached this simulated time.
+    SimulatedTime(Duration),
+    /// The run took this many ticks.
+    Ticks(u64),
+    /// The run took this much wall-clock time.
+    WallTime(Duration),
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Every invariant held to the end.
+    Pass,
+    /// An invariant was broken.
+    Violation(Violation),
+    /// A bound stopped the run before a verdict.
+    Bounded(Bound),
+    /// The service or the simulation panicked or failed; the message says how.
+    Crashed(String),
+}
+
+/// What one run recorded and concluded.
+#[derive(Debug, Clone)]
+pub struct Run {
+    /// Every event, in order.
+    pub events: Vec<Event>,
+    /// How it ended.
+    pub verdict: Verdict,
+    /// Simulated time when it ended.
+    pub elapsed: Duration,
+    /// Ticks it took.
+    pub ticks: u64,
+}
+
+impl fmt::Display for Bound {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Bound::SimulatedTime(at) => {
+                write!(f, "simulated time bound reached at {}ms", at.as_millis())
+            }
+            Bound::Ticks(ticks) => write!(f, "tick bound reached after {ticks} ticks"),
+            Bound::WallTime(spent) => {
+                write!(
+                    f,
+                    "wall-time bound reached after {:.1}s",
+                    spent.as_secs_f64()
+                )
+            }
+        }
+    }
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Verdict::Pass => f.write_str("pass"),
+            Verdict::Violation(violation) => write!(f, "violation: {violation}"),
+            Verdict::Bounded(bound) => write!(f, "inconclusive: {bound}"),
+            Verdict::Crashed(message) => write!(f, "crashed: {message}"),
+        }
+    }
+}

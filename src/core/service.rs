@@ -1,0 +1,636 @@
+//! Your server under the harness: adapters that run a real serve loop on the
+//! simulated network.
+//!
+//! A [`Service`] is a user's server as the harness runs it. Each process of
+//! it gets a [`Launch`]: a way to bind its [`Listener`] on the simulated
+//! network, and a shutdown future that resolves at SIGTERM. The user's code
+//! runs as in production, unmodified except for where its listener comes
+//! from. Three forms:
+//!
+//! - [`Service::new`]: bring your own accept loop. Anything that can accept
+//!   on a custom listener, or serve any `AsyncRead + AsyncWrite` stream.
+//! - [`Service::hyper`]: any hyper 1.x service, served with hyper's HTTP/1
+//!   connection builder and hyper-util's `GracefulShutdown`, bounded by the
+//!   declared drain deadline, as hyper-util's documentation shows.
+//! - `Service::axum` (cargo feature `axum`): an axum 0.8 `Router` under
+//!   `axum::serve(..).with_graceful_shutdown(..)`, as axum's documentation
+//!   shows; [`Listener`] implements `axum::serve::Listener`, so your own
+//!   `axum::serve` call can take it too.
+//!
+//! The service is judged black-box: the harness sees what crosses its sockets
+//! (connections accepted and closed, request heads read), what clients see
+//! (statuses, refused, reset and timed-out connections), and when the
+//! process returns. Nothing in the user's code is instrumented.
+//!
+//! ```
+//! use std::time::Duration;
+//! use lifecycle_sim::Service;
+//!
+//! // Your own accept loop: take connections until SIGTERM, then return.
+//! let service = Service::new("echo", |launch| async move {
+//!     let mut listener = launch.bind().await?;
+//!     let shutdown = launch.shutdown();
+//!     tokio::pin!(shutdown);
+//!     loop {
+//!         tokio::select! {
+//!             accepted = listener.accept() => drop(accepted?),
+//!             () = &mut shutdown => return Ok(()),
+//!         }
+//!     }
+//! })
+//! .paths(&["/"])
+//! .no_health()
+//! .no_ready()
+//! .drain_deadline(Duration::from_secs(5));
+//! assert_eq!(service.name(), "echo");
+//! ```
+
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::sync::watch;
+
+use crate::case::trace::{record_current, EventKind, Milestone};
+use crate::core::process::{bind_error, Process, PORT, REQUEST_HEADER};
+
+/// How long a request head may grow before the harness stops reading it: a
+/// head this long is not one of the harness's clients' requests.
+const HEAD_BYTES_MAX: usize = 16 * 1024;
+/// Segments one read of a [`Stream`] gathers at most.
+const READS_PER_POLL_MAX: usize = 64;
+/// Headers read in one request head at most.
+const HEADERS_MAX: usize = 64;
+
+type ServeFn = dyn Fn(Launch) -> Pin<Box<dyn Future<Output = io::Result<()>>>> + Send + Sync;
+
+/// A user's server, as the harness runs it: how to start one process of it,
+/// and what it declares about itself.
+#[derive(Clone)]
+pub struct Service {
+    name: Arc<str>,
+    serve: Arc<ServeFn>,
+    port: u16,
+    health: Option<String>,
+    ready: Option<String>,
+    drain_deadline: Duration,
+    startup_work: Duration,
+    paths: Vec<String>,
+}
+
+impl Service {
+    /// A service from its own serve function: called once per process with
+    /// the process's [`Launch`]; it binds, serves until the shutdown future
+    /// resolves, drains, and returns. Returning is the process's exit.
+    ///
+    /// Defaults: port 8080, `/health` and `/ready`, a 10 s drain deadline, no
+    /// startup work, application path `/`.
+    ///
+    /// `name` names its tests and failure files, so it must be a name
+    /// ([`check_name`](crate::check_name): letters, digits, `-`, `_`, `.`, at
+    /// most 64); a scenario run against a service with another name is
+    /// refused with an error at its `target.service`.
+    pub fn new<F, Fut>(name: &str, serve: F) -> Service
+    where
+        F: Fn(Launch) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = io::Result<()>> + 'static,
+    {
+        Service {
+            name: name.into(),
+            serve: Arc::new(move |launch| Box::pin(serve(launch))),
+            port: PORT,
+            health: Some("/health".into()),
+            ready: Some("/ready".into()),
+            drain_deadline: Duration::from_secs(10),
+            startup_work: Duration::ZERO,
+            paths: vec!["/".into()],
+        }
+    }
+
+    /// A hyper 1.x service: `make` builds it once per process; each
+    /// connection is served with hyper's HTTP/1 builder and watched by
+    /// hyper-util's `GracefulShutdown`. At SIGTERM the listener closes, idle
+    /// connections are closed, and the stop waits for the others at most the
+    /// declared drain deadline, as hyper-util's graceful-shutdown example does.
+    pub fn hyper<F, S, B>(name: &str, make: F) -> Service
+    where
+        F: Fn() -> S + Send + Sync + 'static,
+        S: hyper::service::Service<
+                hyper::Request<hyper::body::Incoming>,
+                Response = hyper::Response<B>,
+            > + Clone
+            + 'static,
+        S::Future: 'static,
+        S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+        B: hyper::body::Body + 'static,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        Service::new(name, move |launch| serve_hyper(launch, make()))
+    }
+
+    /// An axum 0.8 router, served by `axum::serve` over the simulated
+    /// listener with `with_graceful_shutdown`, as axum's documentation shows:
+    /// at SIGTERM it stops accepting and waits for every connection to end.
+    #[cfg(feature = "axum")]
+    pub fn axum<F>(name: &str, make: F) -> Service
+    where
+        F: Fn() -> axum::Router + Send + Sync + 'static,
+    {
+        Service::new(name, move |launch| {
+            let router = make();
+            async move {
+                let listener = launch.bind().await?;
+                launch.startup_work().await;
+                axum::serve(listener, router)
+                    .with_graceful_shutdown(launch.shutdown())
+                    .await
+            }
+        })
+    }
+
+    /// The port the service listens on. Default: 8080.
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// Where the service answers liveness (200 while it lives). Default: `/health`.
+    pub fn health(mut self, path: &str) -> Self {
+        self.health = Some(path.into());
+        self
+    }
+
+    /// The service has no liveness endpoint: invariants about it do not apply.
+    pub fn no_health(mut self) -> Self {
+        self.health = None;
+        self
+    }
+
+    /// Where the service answers readiness (2xx when it takes traffic, not
+    /// from SIGTERM on). Default: `/ready`.
+    pub fn ready(mut self, path: &str) -> Self {
+        self.ready = Some(path.into());
+        self
+    }
+
+    /// The service has no readiness endpoint: invariants about it do not apply.
+    pub fn no_ready(mut self) -> Self {
+        self.ready = None;
+        self
+    }
+
+    /// How long the service promises a stop takes at most, from SIGTERM to
+    /// the process's return: what `drain-deadline` holds it to. Default: 10 s.
+    pub fn drain_deadline(mut self, deadline: Duration) -> Self {
+        self.drain_deadline = deadline;
+        self
+    }
+
+    /// Simulated time the ready-made adapters spend between binding and
+    /// serving, standing for the service's startup work (loading state,
+    /// connecting to its stores). Your own serve function can call
+    /// [`Launch::startup_work`] where its startup work happens. Default: none.
+    pub fn startup_work(mut self, duration: Duration) -> Self {
+        self.startup_work = duration;
+        self
+    }
+
+    /// The application paths the scenarios' requests use when a scenario
+    /// names none, such as `/` and a slow endpoint. Default: `/`.
+    pub fn paths(mut self, paths: &[&str]) -> Self {
+        self.paths = paths.iter().map(|path| path.to_string()).collect();
+        self
+    }
+
+    /// The name scenario files refer to it by.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The port it listens on.
+    pub fn listen_port(&self) -> u16 {
+        self.port
+    }
+
+    /// Its liveness path, if it has one.
+    pub fn health_path(&self) -> Option<&str> {
+        self.health.as_deref()
+    }
+
+    /// Its readiness path, if it has one.
+    pub fn ready_path(&self) -> Option<&str> {
+        self.ready.as_deref()
+    }
+
+    /// The drain deadline it declared.
+    pub fn declared_drain_deadline(&self) -> Duration {
+        self.drain_deadline
+    }
+
+    /// The application paths it declared.
+    pub fn application_paths(&self) -> &[String] {
+        &self.paths
+    }
+
+    /// Runs one process of the service on its simulated host: the process's
+    /// return is its exit (a `stopped` milestone, or a `failed` event).
+    pub(crate) async fn run(self, process: Process) -> io::Result<()> {
+        let launch = Launch {
+            host: Arc::from(&*process.host),
+            port: self.port,
+            stop: process.stop.clone(),
+            seed: process.seed,
+            connection_ids: Arc::clone(&process.connection_ids),
+            startup_work: self.startup_work,
+            drain_deadline: self.drain_deadline,
+        };
+        (self.serve)(launch).await?;
+        process
+            .recorder
+            .record(&process.host, EventKind::Milestone(Milestone::Stopped));
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Service {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Service")
+            .field("name", &self.name)
+            .field("port", &self.port)
+            .field("health", &self.health)
+            .field("ready", &self.ready)
+            .field("drain_deadline", &self.drain_deadline)
+            .field("startup_work", &self.startup_work)
+            .field("paths", &self.paths)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What one process of a [`Service`] gets from the harness.
+pub struct Launch {
+    host: Arc<str>,
+    port: u16,
+    stop: watch::Receiver<bool>,
+    seed: u64,
+    connection_ids: Arc<AtomicU64>,
+    startup_work: Duration,
+    drain_deadline: Duration,
+}
+
+impl Launch {
+    /// Binds the service's port on its simulated host (`0.0.0.0:port`); from
+    /// here, connections to the port wait in the backlog until accepted.
+    pub async fn bind(&self) -> io::Result<Listener> {
+        let inner = turmoil::net::TcpListener::bind((Ipv4Addr::UNSPECIFIED, self.port))
+            .await
+            .map_err(bind_error)?;
+        record_current(&self.host, EventKind::Milestone(Milestone::Bound));
+        Ok(Listener {
+            inner,
+            host: Arc::clone(&self.host),
+            connection_ids: Arc::clone(&self.connection_ids),
+            accepting: false,
+            stop: self.stop.clone(),
+        })
+    }
+
+    /// Resolves when the process is asked to stop (SIGTERM). A future of its
+    /// own, `Send`, so it can go to `with_graceful_shutdown` or a spawned task.
+    pub fn shutdown(&self) -> impl Future<Output = ()> + Send + 'static {
+        let mut stop = self.stop.clone();
+        async move {
+            if stop.wait_for(|stopping| *stopping).await.is_err() {
+                // The process is gone (killed): no stop will come.
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+
+    /// Whether a stop was requested already.
+    pub fn stopping(&self) -> bool {
+        *self.stop.borrow()
+    }
+
+    /// Waits the declared startup work, in simulated time.
+    pub async fn startup_work(&self) {
+        if !self.startup_work.is_zero() {
+            tokio::time::sleep(self.startup_work).await;
+        }
+    }
+
+    /// The drain deadline the service declared: a serve loop can bound its
+    /// drain with it.
+    pub fn drain_deadline(&self) -> Duration {
+        self.drain_deadline
+    }
+
+    /// A seed for this process's own random choices: derived from the case
+    /// seed, so a replay makes the same choices.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// The simulated host's name.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+}
+
+/// The service's listening socket on the simulated network. It records when
+/// the service first accepts, and each connection it accepts.
+pub struct Listener {
+    inner: turmoil::net::TcpListener,
+    host: Arc<str>,
+    connection_ids: Arc<AtomicU64>,
+    accepting: bool,
+    /// The process's stop signal: whether a stop was requested when an
+    /// answer is written.
+    stop: watch::Receiver<bool>,
+}
+
+impl Listener {
+    /// Accepts the next connection.
+    pub async fn accept(&mut self) -> io::Result<(Stream, SocketAddr)> {
+        if !self.accepting {
+            self.accepting = true;
+            record_current(&self.host, EventKind::Milestone(Milestone::Accepting));
+        }
+        let (inner, peer) = self.inner.accept().await?;
+        let connection = self.connection_ids.fetch_add(1, Ordering::Relaxed) + 1;
+        record_current(&self.host, EventKind::ConnectionOpened { connection });
+        let stream = Stream {
+            inner,
+            host: Arc::clone(&self.host),
+            connection,
+            head: Vec::new(),
+            sniffing: true,
+            answer: None,
+            stop: self.stop.clone(),
+        };
+        Ok((stream, peer))
+    }
+
+    /// The address it is bound to.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.local_addr()
+    }
+}
+
+#[cfg(feature = "axum")]
+impl axum::serve::Listener for Listener {
+    type Io = Stream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Stream, SocketAddr) {
+        // As axum's own TCP listener: an accept error is logged and retried.
+        loop {
+            match Listener::accept(self).await {
+                Ok(accepted) => return accepted,
+                Err(error) => {
+                    tracing::debug!(%error, "accept failed; retrying");
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            }
+        }
+    }
+
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        Listener::local_addr(self)
+    }
+}
+
+/// One accepted connection. Reads and writes go straight to the simulated
+/// socket; the harness notes the request heads the service reads and the
+/// connection's close.
+pub struct Stream {
+    inner: turmoil::net::TcpStream,
+    host: Arc<str>,
+    connection: u64,
+    /// Bytes of the request head read so far.
+    head: Vec<u8>,
+    /// Whether heads are still read (not past a head too long to be ours).
+    sniffing: bool,
+    /// Bytes of the answer head written so far, once a request head was read
+    /// and until the answer's head is whole.
+    answer: Option<Vec<u8>>,
+    /// The process's stop signal.
+    stop: watch::Receiver<bool>,
+}
+
+impl Stream {
+    /// Notes each complete request head in `bytes` that carries the harness's
+    /// request number: the service has read that request.
+    fn sniff(&mut self, mut bytes: &[u8]) {
+        while self.sniffing && !bytes.is_empty() {
+            let already = self.head.len();
+            self.head.extend_from_slice(bytes);
+            let Some(end) = find_head_end(&self.head, already) else {
+                self.sniffing = self.head.len() <= HEAD_BYTES_MAX;
+                return;
+            };
+            self.note_head(&self.head[..end]);
+            self.answer = Some(Vec::new());
+            bytes = &bytes[end - already..];
+            self.head.clear();
+        }
+    }
+
+    /// Follows the head of the answer to the last request read: one that
+    /// keeps the connection alive, written after a stop was requested, is
+    /// noted (a client may reuse the connection as the server closes it).
+    fn sniff_answer(&mut self, bytes: &[u8]) {
+        let Some(answer) = &mut self.answer else {
+            return;
+        };
+        let already = answer.len();
+        answer.extend_from_slice(bytes);
+        let Some(end) = find_head_end(answer, already) else {
+            if answer.len() > HEAD_BYTES_MAX {
+                self.answer = None;
+            }
+            return;
+        };
+        let mut headers = [httparse::EMPTY_HEADER; HEADERS_MAX];
+        let mut response = httparse::Response::new(&mut headers);
+        let parsed = response.parse(&answer[..end]);
+        if response.code.is_some_and(|code| (100..200).contains(&code)) {
+            // An interim answer (100 Continue): the final one follows.
+            answer.drain(..end);
+            return;
+        }
+        let close = response.headers.iter().any(|header| {
+            header.name.eq_ignore_ascii_case("connection")
+                && std::str::from_utf8(header.value)
+                    .is_ok_and(|value| value.to_ascii_lowercase().contains("close"))
+        });
+        let complete = matches!(parsed, Ok(httparse::Status::Complete(_)));
+        self.answer = None;
+        if complete && !close && *self.stop.borrow() {
+            let connection = self.connection;
+            record_current(&self.host, EventKind::KeptAlive { connection });
+        }
+    }
+
+    fn note_head(&self, head: &[u8]) {
+        let mut headers = [httparse::EMPTY_HEADER; HEADERS_MAX];
+        let mut request = httparse::Request::new(&mut headers);
+        if !matches!(request.parse(head), Ok(httparse::Status::Complete(_))) {
+            return;
+        }
+        let path = request.path.unwrap_or_default().to_string();
+        let number = request
+            .headers
+            .iter()
+            .find(|header| header.name.eq_ignore_ascii_case(REQUEST_HEADER))
+            .and_then(|header| std::str::from_utf8(header.value).ok())
+            .and_then(|value| value.trim().parse::<u64>().ok());
+        if let Some(request) = number {
+            let connection = self.connection;
+            record_current(
+                &self.host,
+                EventKind::RequestStarted {
+                    request,
+                    connection,
+                    path,
+                },
+            );
+        }
+    }
+}
+
+/// Where the head in `bytes` ends (just past its blank line), searching from
+/// a little before `from`, where the last search stopped.
+fn find_head_end(bytes: &[u8], from: usize) -> Option<usize> {
+    let start = from.saturating_sub(3);
+    bytes[start..]
+        .windows(4)
+        .position(|window| window == b"\r\n\r\n")
+        .map(|position| start + position + 4)
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let mut polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        // turmoil hands over one segment per read; a kernel's receive buffer
+        // hands over every byte that has arrived. Read on while more is
+        // there, so a server that drains "what is already here" (hyper before
+        // closing an unread body) sees what it would see on a real socket.
+        let mut reads = 1;
+        while matches!(polled, Poll::Ready(Ok(())))
+            && buf.remaining() > 0
+            && buf.filled().len() > before
+            && reads < READS_PER_POLL_MAX
+        {
+            let filled = buf.filled().len();
+            match Pin::new(&mut self.inner).poll_read(cx, buf) {
+                Poll::Ready(Ok(())) if buf.filled().len() > filled => reads += 1,
+                // The end of the stream, an error or nothing yet: what was
+                // read is this read's; the rest waits for the next.
+                _ => break,
+            }
+        }
+        if let Poll::Ready(Ok(())) = &polled {
+            self.sniff(&buf.filled()[before..]);
+        } else if buf.filled().len() > before {
+            polled = Poll::Ready(Ok(()));
+        }
+        polled
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if let Poll::Ready(Ok(written)) = &polled {
+            self.sniff_answer(&buf[..*written]);
+        }
+        polled
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+impl Drop for Stream {
+    fn drop(&mut self) {
+        let connection = self.connection;
+        record_current(&self.host, EventKind::ConnectionClosed { connection });
+    }
+}
+
+/// The hyper adapter's serve loop.
+async fn serve_hyper<S, B>(launch: Launch, service: S) -> io::Result<()>
+where
+    S: hyper::service::Service<
+            hyper::Request<hyper::body::Incoming>,
+            Response = hyper::Response<B>,
+        > + Clone
+        + 'static,
+    S::Future: 'static,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: hyper::body::Body + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let mut listener = launch.bind().await?;
+    launch.startup_work().await;
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder.timer(hyper_util::rt::TokioTimer::new());
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let shutdown = launch.shutdown();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, _) = accepted?;
+                let connection = builder.serve_connection(
+                    hyper_util::rt::TokioIo::new(stream),
+                    service.clone(),
+                );
+                let connection = graceful.watch(connection);
+                tokio::task::spawn_local(async move {
+                    if let Err(error) = connection.await {
+                        tracing::debug!(%error, "connection ended with an error");
+                    }
+                });
+            }
+            () = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    if tokio::time::timeout(launch.drain_deadline, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::debug!("drain deadline passed with connections still open");
+    }
+    Ok(())
+}
+
+/// The listener and its streams can move to `Send` tasks (axum's
+/// `serve` and `tokio::spawn` need it): checked when this compiles.
+const _: fn() = || {
+    fn send<T: Send>() {}
+    send::<Listener>();
+    send::<Stream>();
+};

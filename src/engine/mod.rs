@@ -1,0 +1,15 @@
+//! The engine: one case in one turmoil simulation.
+//!
+//! The [`director`] steps the simulation, carries out the schedule, the
+//! orchestrator's signals ([`timers`]) and the [`kubelet`]'s probes and
+//! kills, drives the simulated [`client`]s, and hands every recorded event
+//! to the [`Judge`](crate::judge::Judge). The [`world`] holds the hosts.
+
+pub(crate) mod backlog;
+pub(crate) mod client;
+pub(crate) mod director;
+pub(crate) mod kubelet;
+mod panic;
+pub(crate) mod setup;
+mod timers;
+pub(crate) mod world;

@@ -1,0 +1,32 @@
+//! What every case of a campaign runs against.
+
+use crate::case::verdict::Invariant;
+use crate::case::Limits;
+use crate::core::target::Target;
+use crate::engine::kubelet::KubeletConfig;
+
+/// What every case of a campaign runs against.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    /// The service under test.
+    pub target: Target,
+    /// The invariants the oracles check.
+    pub invariants: Vec<Invariant>,
+    /// The orchestrator, if the scenario has one.
+    pub kubelet: Option<KubeletConfig>,
+    /// The bounds of each run.
+    pub limits: Limits,
+}
+
+impl Setup {
+    /// A setup with the target's invariants, no kubelet and default limits.
+    pub fn new(target: impl Into<Target>) -> Self {
+        let target = target.into();
+        Self {
+            invariants: target.invariants(),
+            target,
+            kubelet: None,
+            limits: Limits::default(),
+        }
+    }
+}

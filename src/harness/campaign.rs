@@ -1,0 +1,689 @@
+//! Campaigns: many seeded cases against one target, and what a failure becomes.
+//!
+//! Case `i` of a campaign runs the schedule generated from its case seed. The
+//! first case whose verdict is not a pass is a failure: it is run again with
+//! the same seed to prove it replays (two traces, compared event by event;
+//! on many threads, the worker's trace is compared as text with the re-run),
+//! then shrunk with the seed held fixed, keeping only simplifications that
+//! fail the same way. The result names the seed, the original and the shrunk
+//! schedule, and the shrunk run's trace.
+//!
+//! Cases are never listed up front: a worker takes the next position of
+//! its shard and computes that case's index, seed and schedule then, so a
+//! campaign of a billion cases costs what its first failing case costs.
+//! An interrupt flag ([`Options::interrupt`]) is read between cases: the
+//! cases running finish, and the report covers the cases run so far.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use crate::case::schedule::Schedule;
+use crate::case::seed::case_seed;
+use crate::case::trace::{self, Event};
+use crate::case::verdict::{Bound, Run, Verdict};
+use crate::case::Case;
+use crate::engine::director::{self};
+use crate::engine::setup::Setup;
+use crate::harness::generate::Generator;
+
+/// Which cases a campaign runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cases {
+    /// `count` cases whose seeds derive from `base_seed`.
+    Generated {
+        /// The campaign's base seed.
+        base_seed: u64,
+        /// How many cases.
+        count: u64,
+    },
+    /// The one case with this seed, its schedule generated from it.
+    Seed(u64),
+    /// One fixed schedule with its seed: nothing is generated.
+    Fixed(Case),
+}
+
+/// How hard shrinking may try.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShrinkLimits {
+    /// Runs at most. Default: 500.
+    pub runs_max: u32,
+    /// Wall-clock time at most. Default: 60 s.
+    pub wall_time_max: Duration,
+}
+
+impl Default for ShrinkLimits {
+    fn default() -> Self {
+        Self {
+            runs_max: 500,
+            wall_time_max: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Everything a campaign needs.
+#[derive(Debug, Clone)]
+pub struct Campaign {
+    /// What every case runs against: target, invariants, kubelet, limits.
+    pub setup: Setup,
+    /// How schedules are generated.
+    pub generator: Generator,
+    /// Which cases run.
+    pub cases: Cases,
+    /// The bounds of shrinking.
+    pub shrink: ShrinkLimits,
+}
+
+/// Whether a failing case replayed identically.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Determinism {
+    /// Both runs recorded the same trace, with this hash.
+    Identical(u64),
+    /// The runs differ first at this event index.
+    Diverged {
+        /// Index of the first differing event.
+        index: usize,
+        /// That event of the first run as a trace line, if it had one.
+        first: Option<String>,
+        /// That event of the second run as a trace line, if it had one.
+        second: Option<String>,
+    },
+}
+
+/// A case that did not pass, shrunk.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    /// The case's seed: replays it.
+    pub seed: u64,
+    /// The schedule as generated (or as given).
+    pub original: Schedule,
+    /// The smallest schedule found that fails the same way.
+    pub shrunk: Schedule,
+    /// The run of the shrunk schedule.
+    pub run: Run,
+    /// Runs spent shrinking.
+    pub shrink_runs: u32,
+    /// Whether the failing case replayed identically: the original case, and
+    /// once that held, the shrunk one.
+    pub determinism: Determinism,
+}
+
+/// A share of a campaign's cases: case `i` belongs to shard `i % count`.
+/// The shards of one campaign are disjoint, and together they are the
+/// whole campaign, so machines running shards 1..=count cover what one
+/// machine would.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// This shard, from 0.
+    pub index: u64,
+    /// How many shards the campaign is split into (at least 1).
+    pub count: u64,
+}
+
+impl Shard {
+    /// The whole campaign.
+    pub const ALL: Shard = Shard { index: 0, count: 1 };
+
+    /// Reads `I/N` (1-based, as on the command line).
+    pub fn parse(text: &str) -> Result<Shard, String> {
+        let bad = || format!("`{text}` is not a shard: write I/N with 1 <= I <= N, e.g. 2/4");
+        let (index, count) = text.split_once('/').ok_or_else(bad)?;
+        let index: u64 = index.trim().parse().map_err(|_| bad())?;
+        let count: u64 = count.trim().parse().map_err(|_| bad())?;
+        if count == 0 || index == 0 || index > count {
+            return Err(bad());
+        }
+        Ok(Shard {
+            index: index - 1,
+            count,
+        })
+    }
+
+    /// Whether case `index` of the campaign is this shard's.
+    pub fn owns(self, index: u64) -> bool {
+        index % self.count == self.index
+    }
+
+    /// How many of a campaign's first `total` cases are this shard's:
+    /// cases `index`, `index + count`, … below `total`.
+    pub fn case_count(self, total: u64) -> u64 {
+        total.saturating_sub(self.index).div_ceil(self.count)
+    }
+
+    /// The campaign's index of this shard's case at `position` (from 0):
+    /// the `position`-th case this shard owns.
+    pub fn case_index(self, position: u64) -> u64 {
+        self.index + position * self.count
+    }
+}
+
+/// How a campaign runs: on how many threads, which share of its cases, and
+/// whom to tell about progress.
+#[derive(Clone, Copy)]
+pub struct Options<'a> {
+    /// Threads, one simulation each (at least 1).
+    pub jobs: usize,
+    /// The share of the cases to run.
+    pub shard: Shard,
+    /// Called after each case with the cases done and the failures found
+    /// so far (from any thread).
+    pub progress: Option<&'a (dyn Fn(u64, u64) + Sync)>,
+    /// Read between cases and between shrinking runs: once it is true, no
+    /// case starts, the cases running finish, and the report says
+    /// [`Completion::Interrupted`]. The command sets it on Ctrl-C.
+    /// Default: none, the campaign runs to its end.
+    pub interrupt: Option<&'a AtomicBool>,
+}
+
+impl Default for Options<'_> {
+    fn default() -> Self {
+        Self {
+            jobs: 1,
+            shard: Shard::ALL,
+            progress: None,
+            interrupt: None,
+        }
+    }
+}
+
+impl Options<'_> {
+    /// Whether the interrupt flag is set.
+    fn interrupted(&self) -> bool {
+        self.interrupt
+            .is_some_and(|flag| flag.load(Ordering::Relaxed))
+    }
+}
+
+/// How much of its work a campaign did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Completion {
+    /// It ran its cases to the end or to the first failure, and shrank
+    /// that failure within its limits.
+    Complete,
+    /// The interrupt flag stopped it: `cases_run` counts the cases run
+    /// before it (the lowest positions of the shard, as one thread would
+    /// have run them), and a failure found is shrunk only as far as it got.
+    Interrupted,
+}
+
+/// What a campaign found.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// Cases run, the failing one included.
+    pub cases_run: u64,
+    /// Whether the campaign did all of its work or was interrupted.
+    pub completion: Completion,
+    /// The first failure, if any.
+    pub failure: Option<Failure>,
+    /// Wall-clock time the campaign took.
+    pub wall_time: Duration,
+}
+
+impl Campaign {
+    /// Runs the cases until the first failure, and shrinks it.
+    pub fn run(&self) -> Report {
+        self.run_with(&Options::default())
+    }
+
+    /// How many cases the shard runs, if none fails.
+    pub fn case_count(&self, shard: Shard) -> u64 {
+        let total = match &self.cases {
+            Cases::Generated { count, .. } => *count,
+            Cases::Seed(_) | Cases::Fixed(_) => 1,
+        };
+        shard.case_count(total)
+    }
+
+    /// Runs the shard's cases on `jobs` threads and shrinks the first
+    /// failure. The outcome does not depend on `jobs`: the failure reported
+    /// is the one with the lowest case index, and `cases_run` counts the
+    /// cases up to it, as one thread running them in order would. An
+    /// interrupt stops it between cases (see [`Options::interrupt`]).
+    pub fn run_with(&self, options: &Options) -> Report {
+        let started = Instant::now();
+        let shard = options.shard;
+        let total = self.case_count(shard);
+        // Positions are claimed in order and every claimed one is run, so
+        // the cases done are always the shard's first `done` positions.
+        let next = AtomicU64::new(0);
+        let done = AtomicU64::new(0);
+        let found = AtomicU64::new(0);
+        // The lowest position (in the shard) of a failing case so far.
+        let first = AtomicU64::new(u64::MAX);
+        // The lowest failing case so far: its position, verdict and trace
+        // lines. Runs hold `Rc`s and stay on their thread; text crosses.
+        let lowest: Mutex<Option<(u64, Verdict, Vec<String>)>> = Mutex::new(None);
+        // Each worker runs at most `total` cases: it stops at the shard's
+        // end, past a failure, or on an interrupt.
+        let work = || loop {
+            if options.interrupted() {
+                return;
+            }
+            let position = next.fetch_add(1, Ordering::Relaxed);
+            if position >= total || position > first.load(Ordering::Relaxed) {
+                return;
+            }
+            let (case, _) = self.case(shard.case_index(position));
+            let run = self.run_case(&case);
+            let done_now = done.fetch_add(1, Ordering::Relaxed) + 1;
+            if run.verdict != Verdict::Pass {
+                first.fetch_min(position, Ordering::Relaxed);
+                if let Ok(mut lowest) = lowest.lock() {
+                    if lowest.as_ref().is_none_or(|(at, _, _)| position < *at) {
+                        let lines = run.events.iter().map(Event::to_string).collect();
+                        *lowest = Some((position, run.verdict, lines));
+                    }
+                }
+                found.fetch_add(1, Ordering::Relaxed);
+            }
+            if let Some(progress) = options.progress {
+                progress(done_now, found.load(Ordering::Relaxed));
+            }
+        };
+        let jobs = options.jobs.max(1);
+        if jobs == 1 {
+            work();
+        } else {
+            std::thread::scope(|scope| {
+                for _ in 0..jobs {
+                    scope.spawn(work);
+                }
+            });
+        }
+        let first = first.into_inner();
+        let lowest = lowest.into_inner().ok().flatten();
+        let failure = (first != u64::MAX).then(|| {
+            // The failing case is run again here; it must fail as it did on
+            // its worker (and `fail` compares it with a third run).
+            let (case, generated) = self.case(shard.case_index(first));
+            let mut run = self.run_case(&case);
+            let worker = lowest.filter(|(position, _, _)| *position == first);
+            // A wall-time bound falls where the machine's speed puts it: a
+            // run cut by it is no evidence of nondeterminism.
+            let comparable =
+                |verdict: &Verdict| !matches!(verdict, Verdict::Bounded(Bound::WallTime(_)));
+            let diverged = worker
+                .filter(|(_, verdict, _)| comparable(verdict) && comparable(&run.verdict))
+                .and_then(|(_, verdict, lines)| {
+                    Some((verdict, diverged_from(&lines, &run.events)?))
+                });
+            match diverged {
+                Some((verdict, determinism)) => {
+                    // What was found is the worker's verdict; the run here
+                    // shows where the two differ.
+                    run.verdict = verdict;
+                    Failure {
+                        seed: case.seed,
+                        original: case.schedule.clone(),
+                        shrunk: case.schedule,
+                        run,
+                        shrink_runs: 0,
+                        determinism,
+                    }
+                }
+                None => self.fail(case, run, generated, options),
+            }
+        });
+        let cases_run = if failure.is_some() {
+            first + 1
+        } else {
+            done.into_inner()
+        };
+        // Without a failure, the interrupt cut the campaign if cases were
+        // left; with one, it may have cut the shrinking.
+        let cut = failure.is_some() || cases_run < total;
+        Report {
+            cases_run,
+            completion: if cut && options.interrupted() {
+                Completion::Interrupted
+            } else {
+                Completion::Complete
+            },
+            failure,
+            wall_time: started.elapsed(),
+        }
+    }
+
+    /// The case seeds the shard runs, in order (a fixed case's own seed).
+    /// A list for callers that want one; a campaign never makes it.
+    pub fn case_seeds(&self, shard: Shard) -> Vec<u64> {
+        (0..self.case_count(shard))
+            .map(|position| self.case_seed(shard.case_index(position)))
+            .collect()
+    }
+
+    /// The seed of case `index`.
+    fn case_seed(&self, index: u64) -> u64 {
+        match &self.cases {
+            Cases::Generated { base_seed, .. } => case_seed(*base_seed, index),
+            Cases::Seed(seed) => *seed,
+            Cases::Fixed(case) => case.seed,
+        }
+    }
+
+    /// Case `index`, and whether its schedule was generated (and so can
+    /// shrink). Schedules are generated lazily, one per case.
+    fn case(&self, index: u64) -> (Case, bool) {
+        match &self.cases {
+            Cases::Generated { .. } | Cases::Seed(_) => {
+                let seed = self.case_seed(index);
+                let schedule = self.schedule(seed);
+                (Case { seed, schedule }, true)
+            }
+            Cases::Fixed(case) => (case.clone(), false),
+        }
+    }
+
+    /// The schedule generated for a case seed, for the target's hosts.
+    pub fn schedule(&self, seed: u64) -> Schedule {
+        self.tree(seed).current()
+    }
+
+    /// The shrinkable schedule of a case seed, for the target's hosts.
+    fn tree(&self, seed: u64) -> crate::harness::generate::Shrinkable {
+        let nodes = u8::try_from(self.setup.target.hosts().len()).unwrap_or(u8::MAX);
+        self.generator.generate(seed, nodes)
+    }
+
+    /// Runs one case against the campaign's target and invariants.
+    pub fn run_case(&self, case: &Case) -> Run {
+        director::run(&self.setup, case)
+    }
+
+    fn fail(&self, case: Case, run: Run, generated: bool, options: &Options) -> Failure {
+        let again = self.run_case(&case);
+        let determinism = compare(&run.events, &again.events);
+        let mut failure = Failure {
+            seed: case.seed,
+            original: case.schedule.clone(),
+            shrunk: case.schedule.clone(),
+            run,
+            shrink_runs: 0,
+            determinism,
+        };
+        if generated && matches!(failure.determinism, Determinism::Identical(_)) {
+            self.shrink(&mut failure, options);
+            // What is saved and replayed is the shrunk case: prove that it replays too.
+            let shrunk = Case {
+                seed: failure.seed,
+                schedule: failure.shrunk.clone(),
+            };
+            failure.determinism = compare(&failure.run.events, &self.run_case(&shrunk).events);
+        }
+        failure
+    }
+
+    /// Shrinks with the seed fixed, keeping simplifications that fail alike;
+    /// an interrupt keeps the smallest found so far.
+    fn shrink(&self, failure: &mut Failure, options: &Options) {
+        let started = Instant::now();
+        let mut tree = self.tree(failure.seed);
+        let mut runs = 0;
+        let mut more = tree.simplify();
+        while more
+            && runs < self.shrink.runs_max
+            && started.elapsed() < self.shrink.wall_time_max
+            && !options.interrupted()
+        {
+            let case = Case {
+                seed: failure.seed,
+                schedule: tree.current(),
+            };
+            let run = self.run_case(&case);
+            runs += 1;
+            if same_failure(&run.verdict, &failure.run.verdict) {
+                failure.shrunk = case.schedule;
+                failure.run = run;
+                more = tree.simplify();
+            } else {
+                more = tree.complicate();
+            }
+        }
+        failure.shrink_runs = runs;
+    }
+}
+
+/// Where a run's trace differs from an earlier run's trace, given as one
+/// line per event, if it does.
+fn diverged_from(earlier: &[String], events: &[Event]) -> Option<Determinism> {
+    let later: Vec<String> = events.iter().map(Event::to_string).collect();
+    let shared = earlier.len().min(later.len());
+    let index = (0..shared)
+        .find(|&index| earlier[index] != later[index])
+        .or((earlier.len() != later.len()).then_some(shared))?;
+    Some(Determinism::Diverged {
+        index,
+        first: earlier.get(index).cloned(),
+        second: later.get(index).cloned(),
+    })
+}
+
+/// Compares the traces of two runs of the same case.
+pub fn compare(first: &[Event], second: &[Event]) -> Determinism {
+    match trace::first_difference(first, second) {
+        None => Determinism::Identical(trace::hash(first)),
+        Some(index) => Determinism::Diverged {
+            index,
+            first: first.get(index).map(Event::to_string),
+            second: second.get(index).map(Event::to_string),
+        },
+    }
+}
+
+/// Whether two verdicts are the same kind of failure (same invariant, same bound kind).
+fn same_failure(candidate: &Verdict, original: &Verdict) -> bool {
+    match (candidate, original) {
+        (Verdict::Violation(a), Verdict::Violation(b)) => a.invariant == b.invariant,
+        // A wall-time bound depends on the machine, not on the schedule: it
+        // never counts as the same failure.
+        (Verdict::Bounded(Bound::WallTime(_)), _) | (_, Verdict::Bounded(Bound::WallTime(_))) => {
+            false
+        }
+        (Verdict::Bounded(a), Verdict::Bounded(b)) => {
+            std::mem::discriminant(a) == std::mem::discriminant(b)
+        }
+        (Verdict::Crashed(_), Verdict::Crashed(_)) => true,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::models::Variant;
+    use crate::core::target::{Model, Target};
+
+    fn campaign(count: u64) -> Campaign {
+        Campaign {
+            setup: Setup::new(Target::builtin(Model::StartupWindow, Variant::Fixed)),
+            generator: Generator::default(),
+            cases: Cases::Generated {
+                base_seed: 0x5eed,
+                count,
+            },
+            shrink: ShrinkLimits::default(),
+        }
+    }
+
+    #[test]
+    fn the_shards_are_disjoint_and_together_the_whole_campaign() {
+        for count in [0, 1, 7, 1_000] {
+            let campaign = campaign(count);
+            let whole = campaign.case_seeds(Shard::ALL);
+            assert_eq!(whole.len() as u64, count);
+            let mut union: Vec<u64> = Vec::new();
+            for index in 1..=4 {
+                let shard = Shard::parse(&format!("{index}/4")).unwrap();
+                let seeds = campaign.case_seeds(shard);
+                assert!(
+                    seeds.iter().all(|seed| !union.contains(seed)),
+                    "shards overlap"
+                );
+                union.extend(seeds);
+            }
+            union.sort_unstable();
+            let mut whole_sorted = whole.clone();
+            whole_sorted.sort_unstable();
+            assert_eq!(union, whole_sorted);
+        }
+    }
+
+    #[test]
+    fn a_shard_counts_and_indexes_its_cases_as_it_owns_them() {
+        for total in [0, 1, 2, 3, 7, 10, 100] {
+            for count in 1..=5 {
+                for index in 0..count {
+                    let shard = Shard { index, count };
+                    let owned: Vec<u64> = (0..total).filter(|case| shard.owns(*case)).collect();
+                    assert_eq!(shard.case_count(total), owned.len() as u64);
+                    let computed: Vec<u64> = (0..shard.case_count(total))
+                        .map(|position| shard.case_index(position))
+                        .collect();
+                    assert_eq!(computed, owned, "shard {index}/{count} of {total}");
+                }
+            }
+        }
+        // Counting needs no list: the largest campaign counts at once.
+        let last = Shard { index: 2, count: 3 };
+        assert_eq!(last.case_count(u64::MAX), u64::MAX / 3);
+        assert_eq!(Shard::ALL.case_count(u64::MAX), u64::MAX);
+    }
+
+    #[test]
+    fn a_campaign_of_every_seed_finds_an_early_failure_without_listing_its_cases() {
+        // u64::MAX cases cannot be listed: the campaign must take them one by one.
+        let mut campaign = campaign(u64::MAX);
+        campaign.setup = Setup::new(Target::builtin(Model::StartupWindow, Variant::Buggy));
+        campaign.shrink.runs_max = 5;
+        let report = campaign.run_with(&Options {
+            jobs: 2,
+            ..Options::default()
+        });
+        assert!(report.failure.is_some(), "the buggy startup is found");
+        assert!(report.cases_run < 1_000, "{}", report.cases_run);
+        assert_eq!(report.completion, Completion::Complete);
+    }
+
+    #[test]
+    fn an_interrupt_stops_the_campaign_between_cases_and_counts_the_cases_run() {
+        let campaign = campaign(1_000);
+        let interrupt = AtomicBool::new(false);
+        let progress = |done: u64, _found: u64| {
+            if done == 5 {
+                interrupt.store(true, Ordering::Relaxed);
+            }
+        };
+        let report = campaign.run_with(&Options {
+            progress: Some(&progress),
+            interrupt: Some(&interrupt),
+            ..Options::default()
+        });
+        assert!(report.failure.is_none());
+        assert_eq!(report.cases_run, 5, "one thread stops after the fifth case");
+        assert_eq!(report.completion, Completion::Interrupted);
+
+        // On many threads the cases running finish: more, never fewer (how
+        // many more depends on the threads' timing, so it is not pinned).
+        interrupt.store(false, Ordering::Relaxed);
+        let report = campaign.run_with(&Options {
+            jobs: 2,
+            progress: Some(&progress),
+            interrupt: Some(&interrupt),
+            ..Options::default()
+        });
+        assert!(
+            (5..1_000).contains(&report.cases_run),
+            "{}",
+            report.cases_run
+        );
+        assert_eq!(report.completion, Completion::Interrupted);
+
+        // Set before the first case, nothing runs; a campaign left to end is complete.
+        let report = campaign.run_with(&Options {
+            interrupt: Some(&interrupt),
+            ..Options::default()
+        });
+        assert_eq!(report.cases_run, 0);
+        assert_eq!(report.completion, Completion::Interrupted);
+        assert_eq!(campaign.run().completion, Completion::Complete);
+    }
+
+    #[test]
+    fn a_shard_is_read_as_one_based_i_of_n() {
+        assert_eq!(Shard::parse("1/1"), Ok(Shard::ALL));
+        assert_eq!(Shard::parse("3/4"), Ok(Shard { index: 2, count: 4 }));
+        for bad in ["0/4", "5/4", "1/0", "x/4", "4", ""] {
+            assert!(Shard::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_sharded_run_runs_exactly_its_cases() {
+        let campaign = campaign(10);
+        let shard = Shard::parse("2/3").unwrap();
+        let options = Options {
+            jobs: 2,
+            shard,
+            ..Options::default()
+        };
+        let report = campaign.run_with(&options);
+        assert!(report.failure.is_none());
+        assert_eq!(report.cases_run, campaign.case_seeds(shard).len() as u64);
+        assert_eq!(report.cases_run, 3);
+    }
+
+    #[test]
+    fn a_rerun_that_differs_from_its_worker_run_is_reported_where_it_differs() {
+        let campaign = campaign(1);
+        let (case, _) = campaign.case(0);
+        let run = campaign.run_case(&case);
+        let lines: Vec<String> = run.events.iter().map(Event::to_string).collect();
+        assert_eq!(diverged_from(&lines, &run.events), None);
+        assert!(lines.len() > 2, "a run records events");
+        let mut earlier = lines.clone();
+        earlier[2] = "a different event".to_string();
+        let Some(Determinism::Diverged {
+            index,
+            first,
+            second,
+        }) = diverged_from(&earlier, &run.events)
+        else {
+            panic!("the traces differ");
+        };
+        assert_eq!(index, 2);
+        assert_eq!(first.as_deref(), Some("a different event"));
+        assert_eq!(second, Some(run.events[2].to_string()));
+        // A shorter earlier run differs where it ended.
+        let diverged = diverged_from(&lines[..1], &run.events);
+        assert!(matches!(
+            diverged,
+            Some(Determinism::Diverged {
+                index: 1,
+                first: None,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn schedules_name_the_hosts_the_target_has() {
+        let mut campaign = campaign(1);
+        campaign.setup = Setup::new(Target::Builtin(crate::core::target::Builtin {
+            model: Model::InitOrder,
+            variant: Variant::Fixed,
+            nodes: 5,
+        }));
+        let (case, _) = campaign.case(0);
+        let started: Vec<String> = case
+            .schedule
+            .lines()
+            .into_iter()
+            .filter(|line| line.contains(" start "))
+            .collect();
+        assert_eq!(started.len(), 5, "{started:?}");
+        assert!(
+            started.iter().any(|line| line.ends_with("node-5")),
+            "{started:?}"
+        );
+    }
+}
