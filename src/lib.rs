@@ -58,6 +58,9 @@ mod judge;
 pub mod report;
 mod suite;
 
+#[cfg(test)]
+mod layers;
+
 /// Checking a scenario file: run it, judge it against its expectation, save
 /// its failure so it replays, and name the commands that replay it.
 pub mod check {

@@ -21,7 +21,7 @@ use std::time::Duration;
 use self::cluster::{ClusterConverges, UsedBeforeStarted};
 use self::drain::{DrainDeadline, RequestCut};
 use self::handles::StaleHandle;
-use self::oracle::{oracle, reads_view, Context, Oracle};
+use self::oracle::{Context, Oracle};
 use self::probes::{HealthDuringDrain, KilledWithRequestsInFlight, ReadyAfterStop};
 use self::serving::{AcceptedRequestFailed, ExitedUnasked, FailedWhileReady, RecoversAfterRestart};
 use self::startup::ServedBeforeInitialised;
@@ -115,5 +115,33 @@ impl Judge {
         self.oracles
             .iter_mut()
             .find_map(|oracle| oracle.finish(end))
+    }
+}
+
+/// Whether an invariant's oracle reads the run's shared view of
+/// connections, requests and signals: the black-box ones do.
+fn reads_view(invariant: Invariant) -> bool {
+    invariant.black_box()
+}
+
+/// A fresh oracle that checks this invariant.
+fn oracle(invariant: Invariant, context: &Context) -> Box<dyn Oracle> {
+    match invariant {
+        Invariant::ServedBeforeInitialised => Box::<ServedBeforeInitialised>::default(),
+        Invariant::UsedBeforeStarted => Box::<UsedBeforeStarted>::default(),
+        Invariant::ClusterConverges => Box::new(ClusterConverges::new(
+            context.convergence_bound,
+            context.cluster_size,
+        )),
+        Invariant::DrainDeadline => Box::new(DrainDeadline::new(context)),
+        Invariant::RequestCut => Box::new(RequestCut::new(context)),
+        Invariant::HealthDuringDrain => Box::new(HealthDuringDrain::new(context)),
+        Invariant::ReadyAfterStop => Box::new(ReadyAfterStop::new(context)),
+        Invariant::KilledWithRequestsInFlight => Box::new(KilledWithRequestsInFlight::new(context)),
+        Invariant::StaleHandle => Box::<StaleHandle>::default(),
+        Invariant::AcceptedRequestFailed => Box::new(AcceptedRequestFailed::new(context)),
+        Invariant::FailedWhileReady => Box::new(FailedWhileReady::new(context)),
+        Invariant::RecoversAfterRestart => Box::new(RecoversAfterRestart::new(context)),
+        Invariant::ExitedUnasked => Box::new(ExitedUnasked::new(context)),
     }
 }

@@ -9,13 +9,8 @@
 use std::time::Duration;
 
 use super::view::SharedView;
-use super::{
-    AcceptedRequestFailed, ClusterConverges, DrainDeadline, ExitedUnasked, FailedWhileReady,
-    HealthDuringDrain, KilledWithRequestsInFlight, ReadyAfterStop, RecoversAfterRestart,
-    RequestCut, ServedBeforeInitialised, StaleHandle, UsedBeforeStarted,
-};
 use crate::case::trace::Event;
-use crate::case::verdict::{Invariant, Violation};
+use crate::case::verdict::Violation;
 
 /// What oracles know of the service beyond the trace.
 #[derive(Debug, Clone)]
@@ -50,33 +45,5 @@ pub(crate) trait Oracle {
     fn finish(&mut self, end: Duration) -> Option<Violation> {
         let _ = end;
         None
-    }
-}
-
-/// Whether an invariant's oracle reads the run's shared view of
-/// connections, requests and signals: the black-box ones do.
-pub(crate) fn reads_view(invariant: Invariant) -> bool {
-    invariant.black_box()
-}
-
-/// A fresh oracle that checks this invariant.
-pub(crate) fn oracle(invariant: Invariant, context: &Context) -> Box<dyn Oracle> {
-    match invariant {
-        Invariant::ServedBeforeInitialised => Box::<ServedBeforeInitialised>::default(),
-        Invariant::UsedBeforeStarted => Box::<UsedBeforeStarted>::default(),
-        Invariant::ClusterConverges => Box::new(ClusterConverges::new(
-            context.convergence_bound,
-            context.cluster_size,
-        )),
-        Invariant::DrainDeadline => Box::new(DrainDeadline::new(context)),
-        Invariant::RequestCut => Box::new(RequestCut::new(context)),
-        Invariant::HealthDuringDrain => Box::new(HealthDuringDrain::new(context)),
-        Invariant::ReadyAfterStop => Box::new(ReadyAfterStop::new(context)),
-        Invariant::KilledWithRequestsInFlight => Box::new(KilledWithRequestsInFlight::new(context)),
-        Invariant::StaleHandle => Box::<StaleHandle>::default(),
-        Invariant::AcceptedRequestFailed => Box::new(AcceptedRequestFailed::new(context)),
-        Invariant::FailedWhileReady => Box::new(FailedWhileReady::new(context)),
-        Invariant::RecoversAfterRestart => Box::new(RecoversAfterRestart::new(context)),
-        Invariant::ExitedUnasked => Box::new(ExitedUnasked::new(context)),
     }
 }

@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use super::text::{failure, headline, summary};
-use super::xml_escape as escape;
+use super::xml::escape;
 use crate::case::seed::render_seed;
 use crate::harness::check::{replay_commands, Checked};
 use crate::harness::printable::printable;

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::time::Duration;
 
-use super::xml_escape as escape;
+use super::xml::escape;
 use crate::case::trace::{Event, EventKind, Milestone, Outcome};
 use crate::case::verdict::Verdict;
 
