@@ -3,9 +3,38 @@
 //!
 //! A service runs inside turmoil's simulated network and clock. A seeded
 //! [`Schedule`] starts it, sends it requests, stops and kills it; oracles judge
-//! the recorded trace; a failure is a seed plus a shrunk schedule that replays
-//! exactly. Here the startup window (race 1: the listener accepts before the
-//! state is initialised) is found, shrunk, and replayed from its seed alone:
+//! the recorded trace as it grows; a failure is a seed plus a shrunk schedule
+//! that replays exactly.
+//!
+//! # What a failure looks like
+//!
+//! This is the drain hang (race 3) as `lifecycle-sim replay` prints it
+//! (abridged; the README has it whole): the schedule shrunk to three steps,
+//! the trace, the broken invariant in a sentence, and whether two runs of
+//! the seed were identical.
+//!
+//! ```text
+//! schedule:
+//!   0ms start
+//!   549ms request / keep=1180ms
+//!   551ms stop grace=30s
+//! timeline:
+//!       0ms  director  start
+//!       7ms  server    accepting
+//!     549ms  client    r1 sent GET /
+//!     550ms  server    c1 opened
+//!     551ms  server    SIGTERM
+//!     551ms  server    draining
+//!     551ms  server    c1 closed
+//! verdict: violation: drain-deadline at 10652ms (event #9): server got SIGTERM at
+//!   551ms and had not stopped 10101ms later (drain deadline 10000ms) …
+//! replays: two runs identical (trace hash 0x9ea80d19148b0a78)
+//! ```
+//!
+//! The last connection closed between the drain's check and its wait; the
+//! wakeup was lost and the stop never completed. Here the startup window
+//! (race 1: the listener accepts before the state is initialised) is found,
+//! shrunk and replayed from its seed alone, through the API:
 //!
 //! ```
 //! use lifecycle_sim::{Campaign, Cases, Case, Generator, Invariant, Model, Setup, ShrinkLimits,
@@ -29,25 +58,37 @@
 //! assert_eq!(replay.events, failure.run.events);
 //! ```
 //!
-//! # Map
+//! # Where to start
 //!
-//! - [`Schedule`], [`Step`], [`Action`]: what happens and when, as data with a text form.
-//! - [`Generator`]: seeded schedules from a scenario's parameters, and their shrinking.
-//! - [`director::run`]: one case in one simulation, bounded, judged as it goes,
-//!   with the orchestrator's signals and the kubelet's probes ([`KubeletConfig`]).
-//! - [`lifecycle`]: the lifecycle core a simulated service is built from; each
-//!   race is a policy of it.
-//! - [`preempt`]: a seeded preemption point, where another thread could run.
-//! - [`Target`], [`Model`], [`Variant`]: the built-in models of the races, or
-//!   your own server as a [`Service`] (hyper, axum, or your own accept loop).
-//! - [`Event`] and the trace: every observable fact, in order, rendered and hashed.
-//! - [`Invariant`], [`Oracle`], [`Violation`]: the checks, one invariant each.
-//! - [`Campaign`]: many cases, the first failure shrunk and checked for replay.
-//! - [`Scenario`]: the TOML file format; [`check`](check::check) runs one and saves its failure.
-//! - [`Suite`]: one test per scenario file in your project's `cargo test`, saved
-//!   regressions first; [`determinism`]: whether your build replays exactly.
-//! - [`seed`]: the one `u64` everything derives from, and the `LIFECYCLE_SEED` /
-//!   `LIFECYCLE_CASES` variables.
+//! - Testing your own server: [`Service`] (with [`Launch`], [`Listener`],
+//!   [`Stream`]) and [`Suite`], which runs the shipped scenarios in your
+//!   `cargo test`; [`preempt`] marks where another thread could run.
+//! - Running scenario files: [`Scenario`], [`check`], [`report`], or the
+//!   `lifecycle-sim` command.
+//! - Campaigns from code: [`Campaign`], [`Setup`], [`Generator`], and the
+//!   verdict types ([`Verdict`], [`Violation`], [`Invariant`]).
+//!
+//! # Map of the layers
+//!
+//! Each layer is a folder of `src/` and reads only the layers below it
+//! (checked by a test of the crate's own import graph):
+//!
+//! | layer | what it holds |
+//! | --- | --- |
+//! | `suite/` | [`Suite`]: one test per scenario file; saving failures so they replay |
+//! | `report/` | a result as text, JSON lines, JUnit, and a failure's timeline as SVG |
+//! | `harness/` | [`Campaign`]: many cases, shrinking, the replay check; [`Generator`]; scenario files |
+//! | `engine/` | one case in one turmoil simulation: the director, the world, clients, the kubelet |
+//! | `judge/` | one oracle per [`Invariant`], fed each event as it is recorded |
+//! | `core/` | the simulated software: the lifecycle core, the race models, the [`Service`] adapter |
+//! | `case/` | the data every layer reads: [`Schedule`], the trace of [`Event`]s, [`Verdict`], the seed |
+//!
+//! One `u64` seed drives everything: turmoil, tokio's scheduler (under
+//! `--cfg tokio_unstable`), the models' choices and the generated schedules;
+//! `LIFECYCLE_SEED` and `LIFECYCLE_CASES` set it and the case count.
+//! Oracles are the crate's own: they read events only the built-in models
+//! record and a view of the run that is not a stable interface, so a
+//! scenario chooses among the [`Invariant`]s rather than plugging in its own.
 #![deny(missing_docs)]
 
 mod case;
@@ -72,6 +113,7 @@ pub mod check {
 
 pub use crate::case::schedule::{
     parse_duration, render_duration, Action, Host, Link, Manner, Schedule, Step, StepError,
+    NODES_MAX,
 };
 pub use crate::case::seed::{
     case_seed, cases_from_environment, parse_seed, render_seed, seed_from_environment, SeedError,

@@ -1,6 +1,7 @@
 //! One test per built-in model scenario under `scenarios/`, through the same
-//! `Suite` users run: each must meet its expectation. Saved regressions
-//! (`scenarios/regressions/`) run first. `LIFECYCLE_SEED` and
+//! `Suite` users run: each must meet its expectation. A failure is saved
+//! under `scenarios/regressions/`, which holds none today; once committed
+//! there, a regression runs first. `LIFECYCLE_SEED` and
 //! `LIFECYCLE_CASES` apply, as with the CLI. The shipped black-box scenarios
 //! (`scenarios/service/`) run against stock servers in `stock_servers.rs`.
 

@@ -15,6 +15,13 @@ use std::time::Duration;
 
 use self::schedule::Schedule;
 
+/// The liveness path of the built-in models, and a
+/// [`Service`](crate::Service)'s and the kubelet's default.
+pub(crate) const HEALTH_PATH: &str = "/health";
+/// The readiness path of the built-in models, and a
+/// [`Service`](crate::Service)'s and the kubelet's default.
+pub(crate) const READY_PATH: &str = "/ready";
+
 /// One case: a seed and the schedule it runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Case {

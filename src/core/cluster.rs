@@ -31,6 +31,7 @@ use rand::{Rng, SeedableRng};
 use turmoil::net::{TcpListener, TcpStream};
 
 use crate::case::trace::{EventKind, Milestone, Recorder};
+use crate::case::HEALTH_PATH;
 use crate::core::component::{start_order, ComponentSpec, StartPolicy};
 use crate::core::process::bind_error;
 use crate::core::process::{Process, PORT};
@@ -298,7 +299,7 @@ impl Node {
 
     /// Answers one HTTP request to the node.
     fn answer(&self, path: &str) -> (u16, String) {
-        if path == "/health" {
+        if path == HEALTH_PATH {
             return (200, "alive".into());
         }
         let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();

@@ -29,6 +29,7 @@ use super::policy::{ServiceConfig, StatusPolicy};
 use super::process::REQUEST_HEADER;
 use super::query::{self, QueryContext};
 use crate::case::trace::{EventKind, Recorder};
+use crate::case::{HEALTH_PATH, READY_PATH};
 
 /// State shared by the tasks of one process.
 pub(crate) struct Shared {
@@ -173,12 +174,12 @@ async fn respond(
     });
     let status_here = !traffic || shared.config.status == StatusPolicy::Shared;
     let (status, body) = match path.as_str() {
-        "/health" | "/ready" if !status_here => (StatusCode::NOT_FOUND, "not here"),
-        "/health" => (StatusCode::OK, "alive"),
-        "/ready" if shared.initialised.get() && !*shared.draining.borrow() => {
+        HEALTH_PATH | READY_PATH if !status_here => (StatusCode::NOT_FOUND, "not here"),
+        HEALTH_PATH => (StatusCode::OK, "alive"),
+        READY_PATH if shared.initialised.get() && !*shared.draining.borrow() => {
             (StatusCode::OK, "ready")
         }
-        "/ready" => (StatusCode::SERVICE_UNAVAILABLE, "not ready"),
+        READY_PATH => (StatusCode::SERVICE_UNAVAILABLE, "not ready"),
         _ if !traffic => (StatusCode::NOT_FOUND, "not here"),
         _ => application(&shared, id, &path).await,
     };

@@ -59,6 +59,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::watch;
 
 use crate::case::trace::{record_current, EventKind, Milestone};
+use crate::case::{HEALTH_PATH, READY_PATH};
 use crate::core::process::{bind_error, Process, PORT, REQUEST_HEADER};
 
 /// How long a request head may grow before the harness stops reading it: a
@@ -106,8 +107,8 @@ impl Service {
             name: name.into(),
             serve: Arc::new(move |launch| Box::pin(serve(launch))),
             port: PORT,
-            health: Some("/health".into()),
-            ready: Some("/ready".into()),
+            health: Some(HEALTH_PATH.into()),
+            ready: Some(READY_PATH.into()),
             drain_deadline: Duration::from_secs(10),
             startup_work: Duration::ZERO,
             paths: vec!["/".into()],

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use crate::case::schedule::Host;
 use crate::case::verdict::Invariant;
+use crate::case::{HEALTH_PATH, READY_PATH};
 use crate::core::lifecycle;
 use crate::core::models;
 use crate::core::models::init_order::CLUSTER_SIZE_DEFAULT;
@@ -219,7 +220,7 @@ impl Target {
     /// The liveness path, if the service has one.
     pub fn health_path(&self) -> Option<&str> {
         match self {
-            Target::Builtin(_) => Some("/health"),
+            Target::Builtin(_) => Some(HEALTH_PATH),
             Target::Service(service) => service.health_path(),
         }
     }
@@ -227,7 +228,7 @@ impl Target {
     /// The readiness path, if the service has one.
     pub fn ready_path(&self) -> Option<&str> {
         match self {
-            Target::Builtin(_) => Some("/ready"),
+            Target::Builtin(_) => Some(READY_PATH),
             Target::Service(service) => service.ready_path(),
         }
     }

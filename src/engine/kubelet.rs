@@ -24,6 +24,7 @@ use tokio::time::MissedTickBehavior;
 
 use crate::case::schedule::Manner;
 use crate::case::trace::{EventKind, KillReason, Outcome, ProbeKind};
+use crate::case::{HEALTH_PATH, READY_PATH};
 use crate::engine::client::{Order, Sender};
 
 /// One probe's settings; the defaults are Kubernetes'.
@@ -115,9 +116,9 @@ impl Default for KubeletConfig {
     fn default() -> Self {
         Self {
             probing: Probing::Current,
-            startup: ProbeConfig::with_path("/health"),
-            liveness: ProbeConfig::with_path("/health"),
-            readiness: ProbeConfig::with_path("/ready"),
+            startup: ProbeConfig::with_path(HEALTH_PATH),
+            liveness: ProbeConfig::with_path(HEALTH_PATH),
+            readiness: ProbeConfig::with_path(READY_PATH),
             termination_grace_period: Duration::from_secs(30),
             pre_stop: Duration::ZERO,
             endpoint_removal_lag: Duration::from_secs(2),

@@ -33,7 +33,7 @@ pub fn warning() -> String {
     )
 }
 
-/// Prints [`warning`] once per process when the build does not replay exactly.
+/// Prints the warning once per process when the build does not replay exactly.
 pub fn warn_if_not_replayable() {
     static WARNED: Once = Once::new();
     if !replayable() {

@@ -15,6 +15,7 @@ use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
 use crate::case::schedule::{Action, Host, Link, Manner, Schedule, Step};
 use crate::case::seed::derive;
+use crate::case::{HEALTH_PATH, READY_PATH};
 
 /// A fault a generated schedule may contain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -121,7 +122,7 @@ pub enum Behaviour {
 }
 
 impl Behaviour {
-    /// Every behaviour, simplest first.
+    /// Every behaviour, in the order the documentation lists them.
     pub const ALL: [Behaviour; 6] = [
         Behaviour::Whole,
         Behaviour::Silent,
@@ -226,8 +227,9 @@ pub struct Generator {
     pub faults: Vec<Fault>,
     /// At most this many faults. Default: 2.
     pub faults_max: usize,
-    /// The client behaviours a request may be drawn with, simplest first.
-    /// Default: `whole` alone.
+    /// The client behaviours a request may be drawn with. A failure shrinks
+    /// toward the first one listed, so list the plainest first. Default:
+    /// `whole` alone.
     pub clients: Vec<Behaviour>,
 }
 
@@ -237,7 +239,7 @@ impl Default for Generator {
             horizon: Duration::from_secs(1),
             cycles_max: 1,
             requests_max: 8,
-            paths: vec!["/".into(), "/ready".into(), "/health".into()],
+            paths: vec!["/".into(), READY_PATH.into(), HEALTH_PATH.into()],
             keep_max: Duration::ZERO,
             stop: true,
             grace: None,

@@ -127,7 +127,7 @@ fn reads_view(invariant: Invariant) -> bool {
 /// A fresh oracle that checks this invariant.
 fn oracle(invariant: Invariant, context: &Context) -> Box<dyn Oracle> {
     match invariant {
-        Invariant::ServedBeforeInitialised => Box::<ServedBeforeInitialised>::default(),
+        Invariant::ServedBeforeInitialised => Box::new(ServedBeforeInitialised::new(context)),
         Invariant::UsedBeforeStarted => Box::<UsedBeforeStarted>::default(),
         Invariant::ClusterConverges => Box::new(ClusterConverges::new(
             context.convergence_bound,

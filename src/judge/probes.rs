@@ -6,6 +6,7 @@ use super::view::SharedView;
 use crate::case::schedule::Host;
 use crate::case::trace::{Event, EventKind, KillReason, Outcome};
 use crate::case::verdict::{Invariant, Violation};
+use crate::case::HEALTH_PATH;
 
 fn passed(outcome: &Outcome) -> bool {
     matches!(outcome, Outcome::Status(200..=399))
@@ -72,7 +73,7 @@ impl Oracle for HealthDuringDrain {
                     reason: format!(
                         "the kubelet killed the pod ({reason}) because {} kept failing{last} \
                          while the server was still handling {}",
-                        view.health.as_deref().unwrap_or("/health"),
+                        view.health.as_deref().unwrap_or(HEALTH_PATH),
                         busy.join(", ")
                     ),
                 })

@@ -15,6 +15,7 @@ use super::view::{Sent, SharedView, View};
 use crate::case::schedule::{Action, Host, Link};
 use crate::case::trace::{Event, EventKind, Milestone, Outcome, Sending};
 use crate::case::verdict::{Invariant, Violation};
+use crate::case::READY_PATH;
 
 /// Whether an outcome is a failure the service caused: a 5xx or a reset.
 fn broken(outcome: &Outcome) -> bool {
@@ -128,7 +129,7 @@ impl Oracle for FailedWhileReady {
                          answered 2xx at {}ms and no stop was requested",
                         sent.path,
                         sent.at.as_millis(),
-                        view.ready.as_deref().unwrap_or("/ready"),
+                        view.ready.as_deref().unwrap_or(READY_PATH),
                         since.as_millis()
                     ),
                 });

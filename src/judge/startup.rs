@@ -11,14 +11,12 @@
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use super::oracle::Oracle;
+use super::oracle::{Context, Oracle};
 use crate::case::schedule::Action;
 use crate::case::trace::{Event, EventKind, Milestone};
 use crate::case::verdict::{Invariant, Violation};
 
 /// Paths that report status rather than read application state.
-const STATUS_PATHS: [&str; 2] = ["/health", "/ready"];
-
 #[derive(Default)]
 struct Process {
     initialised: bool,
@@ -27,12 +25,25 @@ struct Process {
 }
 
 /// Checks [`Invariant::ServedBeforeInitialised`].
-#[derive(Default)]
 pub(crate) struct ServedBeforeInitialised {
     processes: BTreeMap<Rc<str>, Process>,
+    /// The service's status paths: a probe of one is not application traffic.
+    status_paths: Vec<String>,
 }
 
 impl ServedBeforeInitialised {
+    pub(crate) fn new(context: &Context) -> Self {
+        let view = context.view.get();
+        Self {
+            processes: BTreeMap::new(),
+            status_paths: [&view.health, &view.ready]
+                .into_iter()
+                .flatten()
+                .cloned()
+                .collect(),
+        }
+    }
+
     fn violation(index: usize, event: &Event, reason: String) -> Option<Violation> {
         Some(Violation {
             invariant: Invariant::ServedBeforeInitialised,
@@ -86,7 +97,7 @@ impl Oracle for ServedBeforeInitialised {
             EventKind::RequestFinished { request, status } => {
                 let process = self.processes.entry(Rc::clone(&event.host)).or_default();
                 let path = process.paths.remove(request).unwrap_or_default();
-                let is_status_probe = STATUS_PATHS.contains(&path.as_str());
+                let is_status_probe = self.status_paths.contains(&path);
                 if *status >= 500 && !process.initialised && !is_status_probe {
                     return Self::violation(
                         index,
