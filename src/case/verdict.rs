@@ -9,6 +9,7 @@ use super::trace::Event;
 
 /// The invariants lifecycle-sim checks, by their stable names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
 pub enum Invariant {
     /// No request reads state, and no application request gets a 5xx, before
     /// the service's state is initialised (race 1, the startup window).
@@ -217,6 +218,7 @@ impl fmt::Display for Violation {
 
 /// Which bound stopped a run before its verdict was known.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Bound {
     /// The run reached this simulated time.
     SimulatedTime(Duration),
@@ -228,6 +230,7 @@ pub enum Bound {
 
 /// How a run ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Verdict {
     /// Every invariant held to the end.
     Pass,

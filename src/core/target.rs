@@ -25,6 +25,7 @@ use crate::core::service::Service;
 
 /// A built-in model of one lifecycle race.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
 pub enum Model {
     /// Race 1: the listener accepts before the state is initialised.
     StartupWindow,

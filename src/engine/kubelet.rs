@@ -62,6 +62,7 @@ impl ProbeConfig {
 
 /// Which kubelet's probing is modelled.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Probing {
     /// Kubernetes 1.21 and later (kubernetes PR #98571): once a pod is
     /// terminating, the kubelet stops its liveness and startup probes (a

@@ -19,6 +19,7 @@ use crate::case::{HEALTH_PATH, READY_PATH};
 
 /// A fault a generated schedule may contain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
 pub enum Fault {
     /// Kill the service (SIGKILL).
     Kill,
@@ -98,6 +99,7 @@ impl Fault {
 /// the traffic real services see, from browsers, pools, load balancers and
 /// slow links.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
 pub enum Behaviour {
     /// A GET written at once, answered, the connection closed or kept
     /// (`request /`). The simplest: shrinking moves toward it.
