@@ -105,23 +105,17 @@ mod layers;
 /// Checking a scenario file: run it, judge it against its expectation, save
 /// its failure so it replays, and name the commands that replay it.
 pub mod check {
-    pub use crate::harness::check::{
-        expectation_met, judge, judge_with, replay_command, replay_commands, Checked,
-    };
+    pub use crate::harness::check::{judge, judge_with, replay_commands, Checked};
     pub use crate::suite::{check, save, FAILURES_DIRECTORY};
 }
 
-pub use crate::case::schedule::{
-    parse_duration, render_duration, Action, Host, Link, Manner, Schedule, Step, StepError,
-    NODES_MAX,
-};
+pub use crate::case::schedule::{Action, Host, Link, Manner, Schedule, Step, StepError, NODES_MAX};
 pub use crate::case::seed::{
-    case_seed, cases_from_environment, parse_seed, render_seed, seed_from_environment, SeedError,
-    CASES_VARIABLE, SEED_VARIABLE,
+    case_seed, cases_from_environment, parse_seed, render_seed, SeedError,
 };
 pub use crate::case::trace::{
-    first_difference, hash as trace_hash, render as render_trace, Event, EventKind, KillReason,
-    Milestone, Outcome, ProbeKind, Sending,
+    hash as trace_hash, render as render_trace, Event, EventKind, KillReason, Milestone, Outcome,
+    ProbeKind, Sending,
 };
 pub use crate::case::verdict::{Bound, Invariant, Needs, Run, Verdict, Violation};
 pub use crate::case::{Case, Limits, BACKLOG_DEFAULT, BACKLOG_MAX};
@@ -138,9 +132,6 @@ pub use crate::harness::campaign::{
 pub use crate::harness::determinism::{replayable, warn_if_not_replayable};
 pub use crate::harness::generate::{Behaviour, Fault, Generator, Shrinkable};
 pub use crate::harness::input::{SCENARIO_BYTES_MAX, SCHEDULE_STEPS_MAX};
-pub use crate::harness::name::{check_name, NAME_LENGTH_MAX};
 pub use crate::harness::printable::printable;
-pub use crate::harness::scenario::{
-    Expect, Replay, Scenario, ScenarioError, ANY_SERVICE, SCHEMA_VERSION,
-};
+pub use crate::harness::scenario::{Expect, Replay, Scenario, ScenarioError};
 pub use crate::suite::{write_under, OutputError, Suite, BUILTIN_SCENARIOS, REGRESSIONS_DIRECTORY};
