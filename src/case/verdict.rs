@@ -273,6 +273,19 @@ impl fmt::Display for Bound {
     }
 }
 
+impl Verdict {
+    /// The verdict's kind, as machines read it: `pass`, the broken
+    /// invariant's name, `inconclusive` or `crashed`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Violation(violation) => violation.invariant.name(),
+            Verdict::Bounded(_) => "inconclusive",
+            Verdict::Crashed(_) => "crashed",
+        }
+    }
+}
+
 impl fmt::Display for Verdict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

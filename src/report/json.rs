@@ -18,9 +18,7 @@ pub fn json_lines(scenario: &Scenario, checked: &Checked) -> Vec<String> {
     let outcome = report
         .failure
         .as_ref()
-        .map_or("pass".to_string(), |failure| {
-            outcome_name(&failure.run.verdict)
-        });
+        .map_or(Verdict::Pass.kind(), |failure| failure.run.verdict.kind());
     // The base seed of a generated campaign; the one case's seed otherwise.
     let seed = match &scenario.campaign.cases {
         Cases::Generated { base_seed, .. } => *base_seed,
@@ -64,14 +62,4 @@ pub fn json_lines(scenario: &Scenario, checked: &Checked) -> Vec<String> {
         );
     }
     lines
-}
-
-/// A verdict's kind: `pass`, the invariant's name, `inconclusive` or `crashed`.
-fn outcome_name(verdict: &Verdict) -> String {
-    match verdict {
-        Verdict::Pass => "pass".into(),
-        Verdict::Violation(violation) => violation.invariant.name().into(),
-        Verdict::Bounded(_) => "inconclusive".into(),
-        Verdict::Crashed(_) => "crashed".into(),
-    }
 }
