@@ -1,112 +1,18 @@
-//! Campaigns: many seeded cases against one target, and what a failure becomes.
-//!
-//! Case `i` of a campaign runs the schedule generated from its case seed. The
-//! first case whose verdict is not a pass is a failure: it is run again with
-//! the same seed to prove it replays (two traces, compared event by event;
-//! on many threads, the worker's trace is compared as text with the re-run),
-//! then shrunk with the seed held fixed, keeping only simplifications that
-//! fail the same way. The result names the seed, the original and the shrunk
-//! schedule, and the shrunk run's trace.
-//!
-//! Cases are never listed up front: a worker takes the next position of
-//! its shard and computes that case's index, seed and schedule then, so a
-//! campaign of a billion cases costs what its first failing case costs.
-//! An interrupt flag ([`Options::interrupt`]) is read between cases: the
-//! cases running finish, and the report covers the cases run so far.
+//! Running a campaign: its cases, in order or on many threads, shard by
+//! shard, until the first failure or an interrupt.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
+use super::replay::diverged_from;
+use super::{Campaign, Cases, Completion, Failure, Report};
 use crate::case::schedule::Schedule;
 use crate::case::seed::case_seed;
-use crate::case::trace::{self, Event};
+use crate::case::trace::Event;
 use crate::case::verdict::{Bound, Run, Verdict};
 use crate::case::Case;
 use crate::engine::director::{self};
-use crate::engine::setup::Setup;
-use crate::harness::generate::Generator;
-
-/// Which cases a campaign runs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Cases {
-    /// `count` cases whose seeds derive from `base_seed`.
-    Generated {
-        /// The campaign's base seed.
-        base_seed: u64,
-        /// How many cases.
-        count: u64,
-    },
-    /// The one case with this seed, its schedule generated from it.
-    Seed(u64),
-    /// One fixed schedule with its seed: nothing is generated.
-    Fixed(Case),
-}
-
-/// How hard shrinking may try.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ShrinkLimits {
-    /// Runs at most. Default: 500.
-    pub runs_max: u32,
-    /// Wall-clock time at most. Default: 60 s.
-    pub wall_time_max: Duration,
-}
-
-impl Default for ShrinkLimits {
-    fn default() -> Self {
-        Self {
-            runs_max: 500,
-            wall_time_max: Duration::from_secs(60),
-        }
-    }
-}
-
-/// Everything a campaign needs.
-#[derive(Debug, Clone)]
-pub struct Campaign {
-    /// What every case runs against: target, invariants, kubelet, limits.
-    pub setup: Setup,
-    /// How schedules are generated.
-    pub generator: Generator,
-    /// Which cases run.
-    pub cases: Cases,
-    /// The bounds of shrinking.
-    pub shrink: ShrinkLimits,
-}
-
-/// Whether a failing case replayed identically.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Determinism {
-    /// Both runs recorded the same trace, with this hash.
-    Identical(u64),
-    /// The runs differ first at this event index.
-    Diverged {
-        /// Index of the first differing event.
-        index: usize,
-        /// That event of the first run as a trace line, if it had one.
-        first: Option<String>,
-        /// That event of the second run as a trace line, if it had one.
-        second: Option<String>,
-    },
-}
-
-/// A case that did not pass, shrunk.
-#[derive(Debug, Clone)]
-pub struct Failure {
-    /// The case's seed: replays it.
-    pub seed: u64,
-    /// The schedule as generated (or as given).
-    pub original: Schedule,
-    /// The smallest schedule found that fails the same way.
-    pub shrunk: Schedule,
-    /// The run of the shrunk schedule.
-    pub run: Run,
-    /// Runs spent shrinking.
-    pub shrink_runs: u32,
-    /// Whether the failing case replayed identically: the original case, and
-    /// once that held, the shrunk one.
-    pub determinism: Determinism,
-}
 
 /// A share of a campaign's cases: case `i` belongs to shard `i % count`.
 /// The shards of one campaign are disjoint, and together they are the
@@ -188,35 +94,10 @@ impl Default for Options<'_> {
 
 impl Options<'_> {
     /// Whether the interrupt flag is set.
-    fn interrupted(&self) -> bool {
+    pub(crate) fn interrupted(&self) -> bool {
         self.interrupt
             .is_some_and(|flag| flag.load(Ordering::Relaxed))
     }
-}
-
-/// How much of its work a campaign did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Completion {
-    /// It ran its cases to the end or to the first failure, and shrank
-    /// that failure within its limits.
-    Complete,
-    /// The interrupt flag stopped it: `cases_run` counts the cases run
-    /// before it (the lowest positions of the shard, as one thread would
-    /// have run them), and a failure found is shrunk only as far as it got.
-    Interrupted,
-}
-
-/// What a campaign found.
-#[derive(Debug, Clone)]
-pub struct Report {
-    /// Cases run, the failing one included.
-    pub cases_run: u64,
-    /// Whether the campaign did all of its work or was interrupted.
-    pub completion: Completion,
-    /// The first failure, if any.
-    pub failure: Option<Failure>,
-    /// Wall-clock time the campaign took.
-    pub wall_time: Duration,
 }
 
 impl Campaign {
@@ -363,7 +244,7 @@ impl Campaign {
 
     /// Case `index`, and whether its schedule was generated (and so can
     /// shrink). Schedules are generated lazily, one per case.
-    fn case(&self, index: u64) -> (Case, bool) {
+    pub(crate) fn case(&self, index: u64) -> (Case, bool) {
         match &self.cases {
             Cases::Generated { .. } | Cases::Seed(_) => {
                 let seed = self.case_seed(index);
@@ -380,7 +261,7 @@ impl Campaign {
     }
 
     /// The shrinkable schedule of a case seed, for the target's hosts.
-    fn tree(&self, seed: u64) -> crate::harness::generate::Shrinkable {
+    pub(crate) fn tree(&self, seed: u64) -> crate::harness::generate::Shrinkable {
         let nodes = u8::try_from(self.setup.target.hosts().len()).unwrap_or(u8::MAX);
         self.generator.generate(seed, nodes)
     }
@@ -389,102 +270,6 @@ impl Campaign {
     pub fn run_case(&self, case: &Case) -> Run {
         director::run(&self.setup, case)
     }
-
-    fn fail(&self, case: Case, run: Run, generated: bool, options: &Options) -> Failure {
-        let again = self.run_case(&case);
-        let determinism = compare(&run.events, &again.events);
-        let mut failure = Failure {
-            seed: case.seed,
-            original: case.schedule.clone(),
-            shrunk: case.schedule.clone(),
-            run,
-            shrink_runs: 0,
-            determinism,
-        };
-        if generated && matches!(failure.determinism, Determinism::Identical(_)) {
-            self.shrink(&mut failure, options);
-            // What is saved and replayed is the shrunk case: prove that it replays too.
-            let shrunk = Case {
-                seed: failure.seed,
-                schedule: failure.shrunk.clone(),
-            };
-            failure.determinism = compare(&failure.run.events, &self.run_case(&shrunk).events);
-        }
-        failure
-    }
-
-    /// Shrinks with the seed fixed, keeping simplifications that fail alike;
-    /// an interrupt keeps the smallest found so far.
-    fn shrink(&self, failure: &mut Failure, options: &Options) {
-        let started = Instant::now();
-        let mut tree = self.tree(failure.seed);
-        let mut runs = 0;
-        let mut more = tree.simplify();
-        while more
-            && runs < self.shrink.runs_max
-            && started.elapsed() < self.shrink.wall_time_max
-            && !options.interrupted()
-        {
-            let case = Case {
-                seed: failure.seed,
-                schedule: tree.current(),
-            };
-            let run = self.run_case(&case);
-            runs += 1;
-            if same_failure(&run.verdict, &failure.run.verdict) {
-                failure.shrunk = case.schedule;
-                failure.run = run;
-                more = tree.simplify();
-            } else {
-                more = tree.complicate();
-            }
-        }
-        failure.shrink_runs = runs;
-    }
-}
-
-/// Where a run's trace differs from an earlier run's trace, given as one
-/// line per event, if it does.
-fn diverged_from(earlier: &[String], events: &[Event]) -> Option<Determinism> {
-    let later: Vec<String> = events.iter().map(Event::to_string).collect();
-    let shared = earlier.len().min(later.len());
-    let index = (0..shared)
-        .find(|&index| earlier[index] != later[index])
-        .or((earlier.len() != later.len()).then_some(shared))?;
-    Some(Determinism::Diverged {
-        index,
-        first: earlier.get(index).cloned(),
-        second: later.get(index).cloned(),
-    })
-}
-
-/// Compares the traces of two runs of the same case.
-pub fn compare(first: &[Event], second: &[Event]) -> Determinism {
-    match trace::first_difference(first, second) {
-        None => Determinism::Identical(trace::hash(first)),
-        Some(index) => Determinism::Diverged {
-            index,
-            first: first.get(index).map(Event::to_string),
-            second: second.get(index).map(Event::to_string),
-        },
-    }
-}
-
-/// Whether two verdicts are the same kind of failure (same invariant, same bound kind).
-fn same_failure(candidate: &Verdict, original: &Verdict) -> bool {
-    match (candidate, original) {
-        (Verdict::Violation(a), Verdict::Violation(b)) => a.invariant == b.invariant,
-        // A wall-time bound depends on the machine, not on the schedule: it
-        // never counts as the same failure.
-        (Verdict::Bounded(Bound::WallTime(_)), _) | (_, Verdict::Bounded(Bound::WallTime(_))) => {
-            false
-        }
-        (Verdict::Bounded(a), Verdict::Bounded(b)) => {
-            std::mem::discriminant(a) == std::mem::discriminant(b)
-        }
-        (Verdict::Crashed(_), Verdict::Crashed(_)) => true,
-        _ => false,
-    }
 }
 
 #[cfg(test)]
@@ -492,6 +277,9 @@ mod tests {
     use super::*;
     use crate::core::models::Variant;
     use crate::core::target::{Model, Target};
+    use crate::engine::setup::Setup;
+    use crate::harness::campaign::ShrinkLimits;
+    use crate::harness::generate::Generator;
 
     fn campaign(count: u64) -> Campaign {
         Campaign {
@@ -630,39 +418,6 @@ mod tests {
         assert!(report.failure.is_none());
         assert_eq!(report.cases_run, campaign.case_seeds(shard).len() as u64);
         assert_eq!(report.cases_run, 3);
-    }
-
-    #[test]
-    fn a_rerun_that_differs_from_its_worker_run_is_reported_where_it_differs() {
-        let campaign = campaign(1);
-        let (case, _) = campaign.case(0);
-        let run = campaign.run_case(&case);
-        let lines: Vec<String> = run.events.iter().map(Event::to_string).collect();
-        assert_eq!(diverged_from(&lines, &run.events), None);
-        assert!(lines.len() > 2, "a run records events");
-        let mut earlier = lines.clone();
-        earlier[2] = "a different event".to_string();
-        let Some(Determinism::Diverged {
-            index,
-            first,
-            second,
-        }) = diverged_from(&earlier, &run.events)
-        else {
-            panic!("the traces differ");
-        };
-        assert_eq!(index, 2);
-        assert_eq!(first.as_deref(), Some("a different event"));
-        assert_eq!(second, Some(run.events[2].to_string()));
-        // A shorter earlier run differs where it ended.
-        let diverged = diverged_from(&lines[..1], &run.events);
-        assert!(matches!(
-            diverged,
-            Some(Determinism::Diverged {
-                index: 1,
-                first: None,
-                ..
-            })
-        ));
     }
 
     #[test]

@@ -44,8 +44,13 @@
 //! .drain_deadline(Duration::from_secs(5));
 //! assert_eq!(service.name(), "echo");
 //! ```
+//!
+//! This file holds what a process gets and the simulated sockets it serves
+//! on ([`Launch`], [`Listener`], [`Stream`]); [`adapters`] holds the
+//! [`Service`] type and its serve loops.
 
-use std::fmt;
+mod adapters;
+
 use std::future::Future;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -58,9 +63,9 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::watch;
 
+pub use self::adapters::Service;
 use crate::case::trace::{record_current, EventKind, Milestone};
-use crate::case::{HEALTH_PATH, READY_PATH};
-use crate::core::process::{bind_error, Process, PORT, REQUEST_HEADER};
+use crate::core::process::{bind_error, REQUEST_HEADER};
 
 /// How long a request head may grow before the harness stops reading it: a
 /// head this long is not one of the harness's clients' requests.
@@ -69,210 +74,6 @@ const HEAD_BYTES_MAX: usize = 16 * 1024;
 const READS_PER_POLL_MAX: usize = 64;
 /// Headers read in one request head at most.
 const HEADERS_MAX: usize = 64;
-
-type ServeFn = dyn Fn(Launch) -> Pin<Box<dyn Future<Output = io::Result<()>>>> + Send + Sync;
-
-/// A user's server, as the harness runs it: how to start one process of it,
-/// and what it declares about itself.
-#[derive(Clone)]
-pub struct Service {
-    name: Arc<str>,
-    serve: Arc<ServeFn>,
-    port: u16,
-    health: Option<String>,
-    ready: Option<String>,
-    drain_deadline: Duration,
-    startup_work: Duration,
-    paths: Vec<String>,
-}
-
-impl Service {
-    /// A service from its own serve function: called once per process with
-    /// the process's [`Launch`]; it binds, serves until the shutdown future
-    /// resolves, drains, and returns. Returning is the process's exit.
-    ///
-    /// Defaults: port 8080, `/health` and `/ready`, a 10 s drain deadline, no
-    /// startup work, application path `/`.
-    ///
-    /// `name` names its tests and failure files, so it must be a name
-    /// (letters, digits, `-`, `_`, `.`, at
-    /// most 64); a scenario run against a service with another name is
-    /// refused with an error at its `target.service`.
-    pub fn new<F, Fut>(name: &str, serve: F) -> Service
-    where
-        F: Fn(Launch) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = io::Result<()>> + 'static,
-    {
-        Service {
-            name: name.into(),
-            serve: Arc::new(move |launch| Box::pin(serve(launch))),
-            port: PORT,
-            health: Some(HEALTH_PATH.into()),
-            ready: Some(READY_PATH.into()),
-            drain_deadline: Duration::from_secs(10),
-            startup_work: Duration::ZERO,
-            paths: vec!["/".into()],
-        }
-    }
-
-    /// A hyper 1.x service: `make` builds it once per process; each
-    /// connection is served with hyper's HTTP/1 builder and watched by
-    /// hyper-util's `GracefulShutdown`. At SIGTERM the listener closes, idle
-    /// connections are closed, and the stop waits for the others at most the
-    /// declared drain deadline, as hyper-util's graceful-shutdown example does.
-    pub fn hyper<F, S, B>(name: &str, make: F) -> Service
-    where
-        F: Fn() -> S + Send + Sync + 'static,
-        S: hyper::service::Service<
-                hyper::Request<hyper::body::Incoming>,
-                Response = hyper::Response<B>,
-            > + Clone
-            + 'static,
-        S::Future: 'static,
-        S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-        B: hyper::body::Body + 'static,
-        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-    {
-        Service::new(name, move |launch| serve_hyper(launch, make()))
-    }
-
-    /// An axum 0.8 router, served by `axum::serve` over the simulated
-    /// listener with `with_graceful_shutdown`, as axum's documentation shows:
-    /// at SIGTERM it stops accepting and waits for every connection to end.
-    #[cfg(feature = "axum")]
-    pub fn axum<F>(name: &str, make: F) -> Service
-    where
-        F: Fn() -> axum::Router + Send + Sync + 'static,
-    {
-        Service::new(name, move |launch| {
-            let router = make();
-            async move {
-                let listener = launch.bind().await?;
-                launch.startup_work().await;
-                axum::serve(listener, router)
-                    .with_graceful_shutdown(launch.shutdown())
-                    .await
-            }
-        })
-    }
-
-    /// The port the service listens on. Default: 8080.
-    pub fn port(mut self, port: u16) -> Self {
-        self.port = port;
-        self
-    }
-
-    /// Where the service answers liveness (200 while it lives). Default: `/health`.
-    pub fn health(mut self, path: &str) -> Self {
-        self.health = Some(path.into());
-        self
-    }
-
-    /// The service has no liveness endpoint: invariants about it do not apply.
-    pub fn no_health(mut self) -> Self {
-        self.health = None;
-        self
-    }
-
-    /// Where the service answers readiness (2xx when it takes traffic, not
-    /// from SIGTERM on). Default: `/ready`.
-    pub fn ready(mut self, path: &str) -> Self {
-        self.ready = Some(path.into());
-        self
-    }
-
-    /// The service has no readiness endpoint: invariants about it do not apply.
-    pub fn no_ready(mut self) -> Self {
-        self.ready = None;
-        self
-    }
-
-    /// How long the service promises a stop takes at most, from SIGTERM to
-    /// the process's return: what `drain-deadline` holds it to. Default: 10 s.
-    pub fn drain_deadline(mut self, deadline: Duration) -> Self {
-        self.drain_deadline = deadline;
-        self
-    }
-
-    /// Simulated time the ready-made adapters spend between binding and
-    /// serving, standing for the service's startup work (loading state,
-    /// connecting to its stores). Your own serve function can call
-    /// [`Launch::startup_work`] where its startup work happens. Default: none.
-    pub fn startup_work(mut self, duration: Duration) -> Self {
-        self.startup_work = duration;
-        self
-    }
-
-    /// The application paths the scenarios' requests use when a scenario
-    /// names none, such as `/` and a slow endpoint. Default: `/`.
-    pub fn paths(mut self, paths: &[&str]) -> Self {
-        self.paths = paths.iter().map(|path| path.to_string()).collect();
-        self
-    }
-
-    /// The name scenario files refer to it by.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// The port it listens on.
-    pub fn listen_port(&self) -> u16 {
-        self.port
-    }
-
-    /// Its liveness path, if it has one.
-    pub fn health_path(&self) -> Option<&str> {
-        self.health.as_deref()
-    }
-
-    /// Its readiness path, if it has one.
-    pub fn ready_path(&self) -> Option<&str> {
-        self.ready.as_deref()
-    }
-
-    /// The drain deadline it declared.
-    pub fn declared_drain_deadline(&self) -> Duration {
-        self.drain_deadline
-    }
-
-    /// The application paths it declared.
-    pub fn application_paths(&self) -> &[String] {
-        &self.paths
-    }
-
-    /// Runs one process of the service on its simulated host: the process's
-    /// return is its exit (a `stopped` milestone, or a `failed` event).
-    pub(crate) async fn run(self, process: Process) -> io::Result<()> {
-        let launch = Launch {
-            host: Arc::from(&*process.host),
-            port: self.port,
-            stop: process.stop.clone(),
-            seed: process.seed,
-            connection_ids: Arc::clone(&process.connection_ids),
-            startup_work: self.startup_work,
-            drain_deadline: self.drain_deadline,
-        };
-        (self.serve)(launch).await?;
-        process
-            .recorder
-            .record(&process.host, EventKind::Milestone(Milestone::Stopped));
-        Ok(())
-    }
-}
-
-impl fmt::Debug for Service {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Service")
-            .field("name", &self.name)
-            .field("port", &self.port)
-            .field("health", &self.health)
-            .field("ready", &self.ready)
-            .field("drain_deadline", &self.drain_deadline)
-            .field("startup_work", &self.startup_work)
-            .field("paths", &self.paths)
-            .finish_non_exhaustive()
-    }
-}
 
 /// What one process of a [`Service`] gets from the harness.
 pub struct Launch {
@@ -578,54 +379,6 @@ impl Drop for Stream {
         let connection = self.connection;
         record_current(&self.host, EventKind::ConnectionClosed { connection });
     }
-}
-
-/// The hyper adapter's serve loop.
-async fn serve_hyper<S, B>(launch: Launch, service: S) -> io::Result<()>
-where
-    S: hyper::service::Service<
-            hyper::Request<hyper::body::Incoming>,
-            Response = hyper::Response<B>,
-        > + Clone
-        + 'static,
-    S::Future: 'static,
-    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-    B: hyper::body::Body + 'static,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    let mut listener = launch.bind().await?;
-    launch.startup_work().await;
-    let mut builder = hyper::server::conn::http1::Builder::new();
-    builder.timer(hyper_util::rt::TokioTimer::new());
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let shutdown = launch.shutdown();
-    tokio::pin!(shutdown);
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let (stream, _) = accepted?;
-                let connection = builder.serve_connection(
-                    hyper_util::rt::TokioIo::new(stream),
-                    service.clone(),
-                );
-                let connection = graceful.watch(connection);
-                tokio::task::spawn_local(async move {
-                    if let Err(error) = connection.await {
-                        tracing::debug!(%error, "connection ended with an error");
-                    }
-                });
-            }
-            () = &mut shutdown => break,
-        }
-    }
-    drop(listener);
-    if tokio::time::timeout(launch.drain_deadline, graceful.shutdown())
-        .await
-        .is_err()
-    {
-        tracing::debug!("drain deadline passed with connections still open");
-    }
-    Ok(())
 }
 
 /// The listener and its streams can move to `Send` tasks (axum's
