@@ -19,6 +19,8 @@ mod file;
 mod read;
 mod rules;
 mod tables;
+#[cfg(test)]
+mod tests;
 mod write;
 
 use std::path::{Path, PathBuf};
