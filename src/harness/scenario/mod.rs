@@ -1,0 +1,183 @@
+//! Scenario files: a target, how its cases are made, and what must come out.
+//!
+//! A scenario is a TOML file, parsed strictly: an unknown field, a wrong type,
+//! a bad duration or an unknown model is an error that names the file, the
+//! line and the field. `scenarios/README.md` documents every field. A failing
+//! case is saved as a scenario too, holding its seed and its shrunk schedule,
+//! so it replays without generating anything.
+//!
+//! One serde model, [`file`], both reads files and writes them. Reading
+//! ([`read`]) deserialises a file, reads each table ([`tables`]), checks the
+//! rules that join fields ([`rules`], one function each) and fills the
+//! defaults that depend on other fields ([`defaults`]); writing ([`write`])
+//! turns a scenario back into the model, every value explicit. [`error`]
+//! says where in a file each error is.
+
+mod defaults;
+mod error;
+mod file;
+mod read;
+mod rules;
+mod tables;
+#[cfg(test)]
+mod tests;
+mod write;
+
+use std::path::{Path, PathBuf};
+
+use self::error::too_large_error;
+pub use self::error::ScenarioError;
+use self::file::File;
+use crate::case::seed;
+use crate::case::verdict::Invariant;
+use crate::core::service::Service;
+use crate::harness::campaign::{Campaign, Cases, Failure};
+use crate::harness::input::{read_text, within_limit, ReadError, SCENARIO_BYTES_MAX};
+
+/// The scenario format this build reads.
+pub const SCHEMA_VERSION: u32 = 1;
+/// The most cycles, requests per cycle and faults a generated schedule may hold.
+const CYCLES_MAX: usize = 100;
+const REQUESTS_MAX: usize = 1_000;
+const FAULTS_MAX: usize = 100;
+/// Cases a generated scenario runs when it does not say.
+pub const CASES_DEFAULT: u64 = 256;
+/// The `target.service` of a scenario that runs against whichever service
+/// it is given: the shipped black-box scenarios.
+pub const ANY_SERVICE: &str = "*";
+
+/// What a scenario must show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// Every case passes.
+    Pass,
+    /// A case breaks this invariant within the case budget.
+    Violation(Invariant),
+}
+
+/// How a scenario's failures are replayed.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Replay {
+    /// With the `lifecycle-sim` command (built-in models).
+    #[default]
+    Cli,
+    /// By a test of a [`Suite`](crate::Suite) in the user's project.
+    Test {
+        /// The test binary (`cargo test --test <binary>`).
+        binary: String,
+        /// The test's name.
+        trial: String,
+    },
+}
+
+/// A parsed scenario.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// The file it came from.
+    pub path: PathBuf,
+    /// Its name (the file's stem unless it says).
+    pub name: String,
+    /// One line on what it checks.
+    pub description: String,
+    /// What must come out.
+    pub expect: Expect,
+    /// The campaign it runs.
+    pub campaign: Campaign,
+    /// Invariants the scenario names that do not apply to its service (it
+    /// declared no `/health`, say): not checked.
+    pub not_applicable: Vec<Invariant>,
+    /// How its failures are replayed.
+    pub replay: Replay,
+}
+
+impl Scenario {
+    /// Reads and checks a scenario file.
+    pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+        Scenario::load_with(path, &[])
+    }
+
+    /// Reads and checks a scenario file whose target may be one of `services`.
+    pub fn load_with(path: &Path, services: &[Service]) -> Result<Scenario, ScenarioError> {
+        let text = Scenario::read_text(path)?;
+        Scenario::parse_with(path, &text, services)
+    }
+
+    /// A scenario file's text, read only up to [`SCENARIO_BYTES_MAX`]: a
+    /// larger file is an error before anything of it is parsed.
+    pub fn read_text(path: &Path) -> Result<String, ScenarioError> {
+        read_text(path).map_err(|error| match error {
+            ReadError::Unreadable(message) => ScenarioError {
+                file: path.to_path_buf(),
+                line: None,
+                field: None,
+                message,
+            },
+            ReadError::TooLarge(prefix) => too_large_error(path, &prefix),
+        })
+    }
+
+    /// Checks a scenario's text; `path` names it in errors. Its target must be
+    /// a built-in model.
+    pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
+        Scenario::parse_with(path, text, &[])
+    }
+
+    /// The `target.service` a scenario's text names, if it names one: such
+    /// a scenario runs only where that service is registered (a [`Suite`](crate::Suite)).
+    pub fn service_named(text: &str) -> Option<String> {
+        let value: toml::Value = toml::from_str(text).ok()?;
+        let service = value.get("target")?.get("service")?.as_str()?;
+        Some(service.to_string())
+    }
+
+    /// Checks a scenario's text whose target may be one of `services`: a
+    /// `target.service` names one of them, or is `"*"` for the only one given.
+    pub fn parse_with(
+        path: &Path,
+        text: &str,
+        services: &[Service],
+    ) -> Result<Scenario, ScenarioError> {
+        if text.len() > SCENARIO_BYTES_MAX {
+            return Err(too_large_error(path, within_limit(text)));
+        }
+        read::scenario(path, text, services)
+    }
+
+    /// The scenario files named: files as they are, directories expanded to
+    /// every `*.toml` below them, in sorted order (a directory's files before
+    /// its subdirectories' only by name). Each file is listed once and each
+    /// directory walked once, whatever symbolic links lead to them again.
+    /// A path that does not exist is an error.
+    pub fn files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+        crate::harness::walk::scenario_files(paths)
+    }
+
+    /// Applies `LIFECYCLE_SEED` (run only that case) and `LIFECYCLE_CASES`
+    /// (the case count) to a generated scenario.
+    pub fn apply_environment(&mut self) -> Result<(), seed::SeedError> {
+        let case_seed = seed::seed_from_environment()?;
+        let case_count = seed::cases_from_environment()?;
+        if let Cases::Generated { count, .. } = &mut self.campaign.cases {
+            if let Some(case_count) = case_count {
+                *count = case_count;
+            }
+            if let Some(case_seed) = case_seed {
+                self.campaign.cases = Cases::Seed(case_seed);
+            }
+        }
+        Ok(())
+    }
+
+    /// The text of a scenario file that replays `failure` exactly: its seed
+    /// and its shrunk schedule, nothing generated.
+    pub fn failure_file(&self, failure: &Failure, replay_command: &str) -> String {
+        write::failure_file(self, failure, replay_command)
+    }
+
+    /// The scenario as a file's text, which reads back as the same campaign:
+    /// every value explicit, a single seed's case (`LIFECYCLE_SEED`) as
+    /// its fixed schedule.
+    pub(crate) fn file_text(&self) -> String {
+        File::of(self).to_text()
+    }
+}
