@@ -88,7 +88,10 @@ fn pinned_seed_twin_passes_against_the_robust_drain() {
 #[test]
 fn shrunk_drain_hang_timeline_of_the_pinned_seed() {
     let failure = pinned_failure("drain-hang-buggy.toml", PINNED_BUGGY_SEED);
-    insta::assert_snapshot!(shrunk_timeline(&failure));
+    assert_snapshot_named!(
+        "drain_hang__shrunk_drain_hang_timeline_of_the_pinned_seed",
+        shrunk_timeline(&failure)
+    );
 }
 
 #[test]

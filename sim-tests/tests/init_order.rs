@@ -71,7 +71,10 @@ fn pinned_seed_twin_elects_one_leader_in_dependency_order() {
 #[test]
 fn shrunk_init_order_timeline_of_the_pinned_seed() {
     let failure = pinned_failure("init-order-buggy.toml", PINNED_BUGGY_SEED);
-    insta::assert_snapshot!(shrunk_timeline(&failure));
+    assert_snapshot_named!(
+        "init_order__shrunk_init_order_timeline_of_the_pinned_seed",
+        shrunk_timeline(&failure)
+    );
 }
 
 #[test]

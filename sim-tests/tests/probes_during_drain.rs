@@ -76,7 +76,10 @@ fn pinned_seed_twin_passes_with_the_status_component_stopping_last() {
 #[test]
 fn shrunk_probes_timeline_of_the_pinned_seed() {
     let failure = pinned_failure("probes-during-drain-buggy.toml", PINNED_BUGGY_SEED);
-    insta::assert_snapshot!(shrunk_timeline(&failure));
+    assert_snapshot_named!(
+        "probes_during_drain__shrunk_probes_timeline_of_the_pinned_seed",
+        shrunk_timeline(&failure)
+    );
 }
 
 #[test]

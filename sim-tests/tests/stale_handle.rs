@@ -58,5 +58,8 @@ fn pinned_seed_twin_passes_with_a_fresh_worker_per_run() {
 #[test]
 fn shrunk_stale_handle_timeline_of_the_pinned_seed() {
     let failure = pinned_failure("stale-handle-buggy.toml", PINNED_BUGGY_SEED);
-    insta::assert_snapshot!(shrunk_timeline(&failure));
+    assert_snapshot_named!(
+        "stale_handle__shrunk_stale_handle_timeline_of_the_pinned_seed",
+        shrunk_timeline(&failure)
+    );
 }

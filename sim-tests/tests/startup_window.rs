@@ -148,5 +148,8 @@ fn shrunk_failing_timeline_of_the_pinned_seed() {
         failure.shrunk,
         timeline(&failure.run.events, &failure.run.verdict, "  ")
     );
-    insta::assert_snapshot!(text);
+    assert_snapshot_named!(
+        "startup_window__shrunk_failing_timeline_of_the_pinned_seed",
+        text
+    );
 }
