@@ -6,7 +6,8 @@
 use lifecycle_sim::trace_hash as hash;
 use lifecycle_sim::{Case, EventKind, Invariant, Milestone, Verdict};
 use sim_tests::{
-    must_find, must_pass, pinned_failure, scenario, shrunk_timeline, twin_run, violation,
+    expected_cases, file_cases, must_find, must_pass, pinned_failure, scenario, shrunk_timeline,
+    twin_run, violation,
 };
 
 /// The case seed of the first failure the buggy scenario's campaign finds.
@@ -41,7 +42,11 @@ fn check_then_wait_stop_is_found_hanging() {
 
 #[test]
 fn the_report_lists_the_connections_the_stop_waited_on() {
-    let failure = pinned_failure("drain-hang-buggy.toml", PINNED_BUGGY_SEED);
+    let failure = pinned_failure(
+        "drain-hang-buggy.toml",
+        PINNED_BUGGY_SEED,
+        Invariant::DrainDeadline,
+    );
     let reason = &violation(&failure).reason;
     assert!(
         reason.contains("connections open at SIGTERM: c1 (opened"),
@@ -51,7 +56,11 @@ fn the_report_lists_the_connections_the_stop_waited_on() {
 
 #[test]
 fn robust_drain_passes_every_case() {
-    assert!(must_pass("drain-hang-fixed.toml") >= 1000 || std::env::var("LIFECYCLE_CASES").is_ok());
+    assert!(file_cases("drain-hang-fixed.toml") >= 1000);
+    assert_eq!(
+        must_pass("drain-hang-fixed.toml"),
+        expected_cases("drain-hang-fixed.toml")
+    );
 }
 
 #[test]
@@ -95,7 +104,11 @@ fn pinned_seed_twin_passes_against_the_robust_drain() {
 
 #[test]
 fn shrunk_drain_hang_timeline_of_the_pinned_seed() {
-    let failure = pinned_failure("drain-hang-buggy.toml", PINNED_BUGGY_SEED);
+    let failure = pinned_failure(
+        "drain-hang-buggy.toml",
+        PINNED_BUGGY_SEED,
+        Invariant::DrainDeadline,
+    );
     assert_snapshot_named!(
         "drain_hang__shrunk_drain_hang_timeline_of_the_pinned_seed",
         shrunk_timeline(&failure)
@@ -114,7 +127,18 @@ fn the_seed_decides_the_preemption_point() {
                 seed: *seed,
                 schedule: schedule.clone(),
             };
-            campaign.run_case(&case).verdict != Verdict::Pass
+            match campaign.run_case(&case).verdict {
+                Verdict::Pass => false,
+                Verdict::Violation(violation) => {
+                    assert_eq!(
+                        violation.invariant,
+                        Invariant::DrainDeadline,
+                        "seed {seed}: {violation}"
+                    );
+                    true
+                }
+                other => panic!("seed {seed}: {other}"),
+            }
         })
         .count();
     assert!((1..40).contains(&hangs), "{hangs} of 40 seeds hung");
