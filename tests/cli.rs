@@ -52,6 +52,17 @@ fn scratch(name: &str, text: &str) -> PathBuf {
     file
 }
 
+/// The buggy startup-window scenario's text expecting a pass: a scenario
+/// whose expectation is not met.
+fn buggy_expecting_pass() -> String {
+    std::fs::read_to_string(repository().join("scenarios/startup-window-buggy.toml"))
+        .unwrap()
+        .replace(
+            "expect = \"served-before-initialised\"",
+            "expect = \"pass\"",
+        )
+}
+
 fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
@@ -94,13 +105,7 @@ fn run_reports_the_buggy_race_found_and_the_fix_passing() {
 
 #[test]
 fn an_unmet_expectation_exits_100_with_a_report() {
-    let text = std::fs::read_to_string(repository().join("scenarios/startup-window-buggy.toml"))
-        .unwrap()
-        .replace(
-            "expect = \"served-before-initialised\"",
-            "expect = \"pass\"",
-        );
-    let file = scratch("buggy-expecting-pass.toml", &text);
+    let file = scratch("buggy-expecting-pass.toml", &buggy_expecting_pass());
     let output = lifecycle_sim(&["run", file.to_str().unwrap()]);
     let text = stdout(&output);
     assert_eq!(output.status.code(), Some(100), "{text}");
@@ -118,13 +123,7 @@ fn an_unmet_expectation_exits_100_with_a_report() {
 
 /// The replay lines of an unmet scenario's report, run by `binary`.
 fn replay_lines_run_by(binary: &Path, name: &str) -> String {
-    let text = std::fs::read_to_string(repository().join("scenarios/startup-window-buggy.toml"))
-        .unwrap()
-        .replace(
-            "expect = \"served-before-initialised\"",
-            "expect = \"pass\"",
-        );
-    let file = scratch(name, &text);
+    let file = scratch(name, &buggy_expecting_pass());
     let failures = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-replay-failures");
     let output = Command::new(binary)
         .args(["run", file.to_str().unwrap(), "--failures"])
@@ -216,13 +215,7 @@ fn run_skips_scenarios_that_need_a_registered_service() {
 
 #[test]
 fn junit_output_is_xml_with_a_failure_carrying_the_seed() {
-    let text = std::fs::read_to_string(repository().join("scenarios/startup-window-buggy.toml"))
-        .unwrap()
-        .replace(
-            "expect = \"served-before-initialised\"",
-            "expect = \"pass\"",
-        );
-    let buggy = scratch("junit-buggy-expecting-pass.toml", &text);
+    let buggy = scratch("junit-buggy-expecting-pass.toml", &buggy_expecting_pass());
     let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("junit-out");
     let output = lifecycle_sim(&[
         "run",

@@ -8,8 +8,8 @@ pub mod published;
 pub mod stock;
 
 use lifecycle_sim::{
-    Case, Cases, Determinism, Failure, Invariant, Run, Scenario, Service, Verdict, Violation,
-    BUILTIN_SCENARIOS,
+    cases_from_environment, seed_from_environment, Case, Cases, Determinism, Failure, Invariant,
+    Run, Scenario, Service, Verdict, Violation, BUILTIN_SCENARIOS,
 };
 
 /// The repository's `scenarios/` directory.
@@ -39,12 +39,41 @@ pub fn scenario_files() -> Vec<String> {
 /// Loads a built-in scenario by file name, with `LIFECYCLE_SEED` and
 /// `LIFECYCLE_CASES` applied, as the CLI would.
 pub fn scenario(file_name: &str) -> Scenario {
-    let path = scenarios_directory().join(file_name);
-    let mut scenario = Scenario::load(&path).unwrap_or_else(|error| panic!("{error}"));
+    let mut scenario = edited_scenario(file_name, |text| text);
     scenario
         .apply_environment()
         .unwrap_or_else(|error| panic!("{error}"));
     scenario
+}
+
+/// Loads a built-in scenario by file name, its text first changed by `edit`
+/// (a test's variation of a shipped file), without the environment applied.
+/// Errors name the built-in file.
+pub fn edited_scenario(file_name: &str, edit: impl FnOnce(String) -> String) -> Scenario {
+    let path = scenarios_directory().join(file_name);
+    let text = Scenario::read_text(&path).unwrap_or_else(|error| panic!("{error}"));
+    Scenario::parse(&path, &edit(text)).unwrap_or_else(|error| panic!("{error}"))
+}
+
+/// The case count a built-in scenario's file names, without the environment.
+pub fn file_cases(file_name: &str) -> u64 {
+    match edited_scenario(file_name, |text| text).campaign.cases {
+        Cases::Generated { count, .. } => count,
+        _ => panic!("{file_name}: not a generated scenario"),
+    }
+}
+
+/// The cases a passing run of a built-in generated scenario must reach, as
+/// `scenario` loads it: one under `LIFECYCLE_SEED`, `LIFECYCLE_CASES` if set,
+/// else the count its file names.
+pub fn expected_cases(file_name: &str) -> u64 {
+    let seed = seed_from_environment().unwrap_or_else(|error| panic!("{error}"));
+    let cases = cases_from_environment().unwrap_or_else(|error| panic!("{error}"));
+    match (seed, cases) {
+        (Some(_), _) => 1,
+        (None, Some(cases)) => cases,
+        (None, None) => file_cases(file_name),
+    }
 }
 
 /// Runs a buggy scenario and returns its failure, asserting that the oracle
@@ -103,14 +132,24 @@ pub fn must_pass_scenario(scenario: &Scenario) -> u64 {
     report.cases_run
 }
 
-/// Runs one pinned case seed of a scenario and returns its shrunk failure.
-pub fn pinned_failure(file_name: &str, seed: u64) -> Failure {
+/// Runs one pinned case seed of a scenario and returns its shrunk failure,
+/// asserting that the oracle saw `invariant` broken (not merely that
+/// something failed).
+pub fn pinned_failure(file_name: &str, seed: u64, invariant: Invariant) -> Failure {
     let mut campaign = scenario(file_name).campaign;
     campaign.cases = Cases::Seed(seed);
-    campaign
+    let failure = campaign
         .run()
         .failure
-        .unwrap_or_else(|| panic!("{file_name}: pinned seed {seed:#x} no longer fails"))
+        .unwrap_or_else(|| panic!("{file_name}: pinned seed {seed:#x} no longer fails"));
+    match &failure.run.verdict {
+        Verdict::Violation(violation) => assert_eq!(
+            violation.invariant, invariant,
+            "{file_name}: pinned seed {seed:#x}: {violation}"
+        ),
+        other => panic!("{file_name}: pinned seed {seed:#x}: expected {invariant}, got {other}"),
+    }
+    failure
 }
 
 /// Runs the schedule a buggy scenario generates for `seed` against its fixed

@@ -6,7 +6,8 @@
 
 use lifecycle_sim::{Case, EventKind, Invariant, Verdict};
 use sim_tests::{
-    must_find, must_pass, pinned_failure, scenario, shrunk_timeline, twin_run, violation,
+    edited_scenario, expected_cases, file_cases, must_find, must_pass, pinned_failure, scenario,
+    shrunk_timeline, twin_run, violation,
 };
 
 /// The case seed of the first failure the buggy scenario's campaign finds.
@@ -34,7 +35,11 @@ fn parallel_start_is_found_using_a_component_before_it_is_ready() {
 
 #[test]
 fn the_shrunk_failure_names_the_node_the_component_and_the_message() {
-    let failure = pinned_failure("init-order-buggy.toml", PINNED_BUGGY_SEED);
+    let failure = pinned_failure(
+        "init-order-buggy.toml",
+        PINNED_BUGGY_SEED,
+        Invariant::UsedBeforeStarted,
+    );
     let reason = &violation(&failure).reason;
     assert!(reason.starts_with("on node-"), "{reason}");
     assert!(
@@ -46,7 +51,11 @@ fn the_shrunk_failure_names_the_node_the_component_and_the_message() {
 
 #[test]
 fn dependency_order_passes_and_converges() {
-    assert!(must_pass("init-order-fixed.toml") >= 1000 || std::env::var("LIFECYCLE_CASES").is_ok());
+    assert!(file_cases("init-order-fixed.toml") >= 1000);
+    assert_eq!(
+        must_pass("init-order-fixed.toml"),
+        expected_cases("init-order-fixed.toml")
+    );
 }
 
 #[test]
@@ -70,8 +79,15 @@ fn pinned_seed_twin_elects_one_leader_in_dependency_order() {
 
 #[test]
 fn shrunk_init_order_timeline_of_the_pinned_seed() {
-    let failure = pinned_failure("init-order-buggy.toml", PINNED_BUGGY_SEED);
-    insta::assert_snapshot!(shrunk_timeline(&failure));
+    let failure = pinned_failure(
+        "init-order-buggy.toml",
+        PINNED_BUGGY_SEED,
+        Invariant::UsedBeforeStarted,
+    );
+    assert_snapshot_named!(
+        "init_order__shrunk_init_order_timeline_of_the_pinned_seed",
+        shrunk_timeline(&failure)
+    );
 }
 
 #[test]
@@ -85,7 +101,18 @@ fn the_race_depends_on_the_drawn_start_up_times() {
                 seed: *seed,
                 schedule: campaign.schedule(*seed),
             };
-            campaign.run_case(&case).verdict != Verdict::Pass
+            match campaign.run_case(&case).verdict {
+                Verdict::Pass => false,
+                Verdict::Violation(violation) => {
+                    assert_eq!(
+                        violation.invariant,
+                        Invariant::UsedBeforeStarted,
+                        "seed {seed}: {violation}"
+                    );
+                    true
+                }
+                other => panic!("seed {seed}: {other}"),
+            }
         })
         .count();
     assert!((1..100).contains(&failing), "{failing} of 100 cases failed");
@@ -93,22 +120,19 @@ fn the_race_depends_on_the_drawn_start_up_times() {
 
 /// A shipped init-order scenario with `nodes` set and `cases` cases.
 fn with_nodes(file_name: &str, nodes: u8, cases: u64) -> lifecycle_sim::Scenario {
-    let path = sim_tests::scenarios_directory().join(file_name);
-    let text = std::fs::read_to_string(&path).unwrap();
-    let text = text
-        .replace("[target]\n", &format!("[target]\nnodes = {nodes}\n"))
-        .lines()
-        .map(|line| {
-            if line.starts_with("cases = ") {
-                format!("cases = {cases}")
-            } else {
-                line.to_string()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
-    let scenario =
-        lifecycle_sim::Scenario::parse(&path, &text).unwrap_or_else(|error| panic!("{error}"));
+    let scenario = edited_scenario(file_name, |text| {
+        text.replace("[target]\n", &format!("[target]\nnodes = {nodes}\n"))
+            .lines()
+            .map(|line| {
+                if line.starts_with("cases = ") {
+                    format!("cases = {cases}")
+                } else {
+                    line.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
     assert_eq!(
         scenario.campaign.setup.target.hosts().len(),
         usize::from(nodes)

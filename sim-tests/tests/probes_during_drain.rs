@@ -4,7 +4,10 @@
 //! and the slow request finishes inside the grace period.
 
 use lifecycle_sim::{EventKind, Invariant, KillReason, Outcome, Verdict};
-use sim_tests::{must_find, must_pass, pinned_failure, shrunk_timeline, twin_run, violation};
+use sim_tests::{
+    edited_scenario, expected_cases, file_cases, must_find, must_pass, must_pass_scenario,
+    pinned_failure, shrunk_timeline, twin_run, violation,
+};
 
 /// The case seed of the first failure the buggy scenario's campaign finds.
 const PINNED_BUGGY_SEED: u64 = 0x72c9_bb31_8f16_ee33;
@@ -48,9 +51,10 @@ fn status_stopping_first_is_found_failing_health_during_drain() {
 
 #[test]
 fn status_stopping_last_passes_every_case() {
-    assert!(
-        must_pass("probes-during-drain-fixed.toml") >= 1000
-            || std::env::var("LIFECYCLE_CASES").is_ok()
+    assert!(file_cases("probes-during-drain-fixed.toml") >= 1000);
+    assert_eq!(
+        must_pass("probes-during-drain-fixed.toml"),
+        expected_cases("probes-during-drain-fixed.toml")
     );
 }
 
@@ -75,8 +79,15 @@ fn pinned_seed_twin_passes_with_the_status_component_stopping_last() {
 
 #[test]
 fn shrunk_probes_timeline_of_the_pinned_seed() {
-    let failure = pinned_failure("probes-during-drain-buggy.toml", PINNED_BUGGY_SEED);
-    insta::assert_snapshot!(shrunk_timeline(&failure));
+    let failure = pinned_failure(
+        "probes-during-drain-buggy.toml",
+        PINNED_BUGGY_SEED,
+        Invariant::HealthDuringDrain,
+    );
+    assert_snapshot_named!(
+        "probes_during_drain__shrunk_probes_timeline_of_the_pinned_seed",
+        shrunk_timeline(&failure)
+    );
 }
 
 #[test]
@@ -84,18 +95,15 @@ fn status_stopping_last_passes_under_the_legacy_kubelet_too() {
     // The fix holds whichever kubelet probes it: the shipped fixed scenario
     // runs today's; here the one before 1.21, which probes liveness through
     // the drain, runs the same campaign.
-    let path = sim_tests::scenarios_directory().join("probes-during-drain-fixed.toml");
-    let text = std::fs::read_to_string(&path)
-        .unwrap()
-        .replace("[kubelet]\n", "[kubelet]\nprobing = \"legacy\"\n");
-    assert!(text.contains("probing = \"legacy\""));
-    let mut scenario =
-        lifecycle_sim::Scenario::parse(&path, &text).unwrap_or_else(|e| panic!("{e}"));
+    let file = "probes-during-drain-fixed.toml";
+    let mut scenario = edited_scenario(file, |text| {
+        let text = text.replace("[kubelet]\n", "[kubelet]\nprobing = \"legacy\"\n");
+        assert!(text.contains("probing = \"legacy\""));
+        text
+    });
     scenario
         .apply_environment()
         .unwrap_or_else(|error| panic!("{error}"));
-    assert!(
-        sim_tests::must_pass_scenario(&scenario) >= 1000
-            || std::env::var("LIFECYCLE_CASES").is_ok()
-    );
+    assert!(file_cases(file) >= 1000);
+    assert_eq!(must_pass_scenario(&scenario), expected_cases(file));
 }

@@ -140,7 +140,9 @@ fn spawn_connection(
 }
 
 /// Accepts until SIGTERM; returns the listener (still open) and the
-/// connections' tasks.
+/// connections' tasks. The loop cannot hang a test if the stop never
+/// comes: it awaits inside the simulation, whose run ends at its `Limits`
+/// (simulated time, ticks, wall time) with a verdict.
 async fn accept_until_stop(
     launch: &Launch,
     listener: &mut Listener,
@@ -254,7 +256,9 @@ fn linger(ready_follows_stop: bool) -> Service {
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let connections = accept_until_stop(&launch, &mut listener, &state, Some(&stopped)).await?;
         state.stopping.set(true);
-        // The drain window: still accepting, so probes are answered.
+        // The drain window: still accepting, so probes are answered. It
+        // ends with the window's simulated 8 s (or, like every loop of a
+        // simulated service, with the run's `Limits`).
         let window = tokio::time::sleep(Duration::from_secs(8));
         tokio::pin!(window);
         let mut lingering = Vec::new();

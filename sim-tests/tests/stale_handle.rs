@@ -3,7 +3,10 @@
 //! generation), and resetting per-run state must pass.
 
 use lifecycle_sim::{EventKind, Invariant, Verdict};
-use sim_tests::{must_find, must_pass, pinned_failure, shrunk_timeline, twin_run, violation};
+use sim_tests::{
+    expected_cases, file_cases, must_find, must_pass, pinned_failure, shrunk_timeline, twin_run,
+    violation,
+};
 
 /// The case seed of the first failure the buggy scenario's campaign finds.
 const PINNED_BUGGY_SEED: u64 = 0xaaab_610f_301c_0d81;
@@ -27,8 +30,10 @@ fn a_call_through_the_handle_of_an_exited_worker_is_found() {
 
 #[test]
 fn a_fresh_worker_per_run_passes_every_case() {
-    assert!(
-        must_pass("stale-handle-fixed.toml") >= 1000 || std::env::var("LIFECYCLE_CASES").is_ok()
+    assert!(file_cases("stale-handle-fixed.toml") >= 1000);
+    assert_eq!(
+        must_pass("stale-handle-fixed.toml"),
+        expected_cases("stale-handle-fixed.toml")
     );
 }
 
@@ -57,6 +62,13 @@ fn pinned_seed_twin_passes_with_a_fresh_worker_per_run() {
 
 #[test]
 fn shrunk_stale_handle_timeline_of_the_pinned_seed() {
-    let failure = pinned_failure("stale-handle-buggy.toml", PINNED_BUGGY_SEED);
-    insta::assert_snapshot!(shrunk_timeline(&failure));
+    let failure = pinned_failure(
+        "stale-handle-buggy.toml",
+        PINNED_BUGGY_SEED,
+        Invariant::StaleHandle,
+    );
+    assert_snapshot_named!(
+        "stale_handle__shrunk_stale_handle_timeline_of_the_pinned_seed",
+        shrunk_timeline(&failure)
+    );
 }

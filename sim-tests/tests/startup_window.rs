@@ -2,11 +2,13 @@
 //! request read uninitialised state), shrunk to a start and a request or two,
 //! and replayed exactly; the fixed order must pass.
 
-use lifecycle_sim::report::timeline;
 use lifecycle_sim::{
     Action, Case, Cases, Determinism, EventKind, Invariant, Milestone, Scenario, Verdict,
 };
-use sim_tests::{fixtures_directory, scenario};
+use sim_tests::{
+    expected_cases, file_cases, fixtures_directory, must_pass, pinned_failure, scenario,
+    shrunk_timeline,
+};
 
 /// The case seed of the first failure the buggy scenario's campaign finds.
 const PINNED_BUGGY_SEED: u64 = 0x5dd5_759b_972a_6397;
@@ -76,19 +78,11 @@ fn shrunk_failure_is_a_start_and_at_most_two_requests() {
 
 #[test]
 fn fixed_startup_order_passes_a_thousand_cases() {
-    let scenario = scenario("startup-window-fixed.toml");
-    let Cases::Generated { count, .. } = scenario.campaign.cases else {
-        panic!("the fixed scenario generates its cases");
-    };
-    assert!(count >= 1000 || std::env::var("LIFECYCLE_CASES").is_ok());
-    let report = scenario.campaign.run();
-    if let Some(failure) = &report.failure {
-        panic!(
-            "the fixed startup order failed at seed {:#x}: {}",
-            failure.seed, failure.run.verdict
-        );
-    }
-    assert_eq!(report.cases_run, count);
+    assert!(file_cases("startup-window-fixed.toml") >= 1000);
+    assert_eq!(
+        must_pass("startup-window-fixed.toml"),
+        expected_cases("startup-window-fixed.toml")
+    );
 }
 
 #[test]
@@ -96,10 +90,10 @@ fn pinned_seed_twin_finds_the_same_violation() {
     let mut campaign = scenario("startup-window-buggy.toml").campaign;
     campaign.cases = Cases::Seed(PINNED_BUGGY_SEED);
     let failure = campaign.run().failure.expect("the pinned seed fails");
-    assert!(matches!(
-        &failure.run.verdict,
-        Verdict::Violation(violation) if violation.invariant == Invariant::ServedBeforeInitialised
-    ));
+    let Verdict::Violation(violation) = &failure.run.verdict else {
+        panic!("expected a violation, got {}", failure.run.verdict);
+    };
+    assert_eq!(violation.invariant, Invariant::ServedBeforeInitialised);
 }
 
 #[test]
@@ -128,10 +122,10 @@ fn saved_failure_file_replays_without_generating() {
     };
     let first = scenario.campaign.run_case(case);
     let second = scenario.campaign.run_case(case);
-    assert!(matches!(
-        &first.verdict,
-        Verdict::Violation(violation) if violation.invariant == Invariant::ServedBeforeInitialised
-    ));
+    let Verdict::Violation(violation) = &first.verdict else {
+        panic!("expected a violation, got {}", first.verdict);
+    };
+    assert_eq!(violation.invariant, Invariant::ServedBeforeInitialised);
     assert_eq!(
         lifecycle_sim::render_trace(&first.events),
         lifecycle_sim::render_trace(&second.events)
@@ -140,13 +134,13 @@ fn saved_failure_file_replays_without_generating() {
 
 #[test]
 fn shrunk_failing_timeline_of_the_pinned_seed() {
-    let mut campaign = scenario("startup-window-buggy.toml").campaign;
-    campaign.cases = Cases::Seed(PINNED_BUGGY_SEED);
-    let failure = campaign.run().failure.expect("the pinned seed fails");
-    let text = format!(
-        "schedule:\n{}timeline:\n{}",
-        failure.shrunk,
-        timeline(&failure.run.events, &failure.run.verdict, "  ")
+    let failure = pinned_failure(
+        "startup-window-buggy.toml",
+        PINNED_BUGGY_SEED,
+        Invariant::ServedBeforeInitialised,
     );
-    insta::assert_snapshot!(text);
+    assert_snapshot_named!(
+        "startup_window__shrunk_failing_timeline_of_the_pinned_seed",
+        shrunk_timeline(&failure)
+    );
 }

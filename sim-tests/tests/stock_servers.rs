@@ -5,8 +5,9 @@
 //! over a custom acceptor, each with graceful shutdown as its documentation
 //! shows. In CI each scenario runs the case count its file names (500); the
 //! ignored `*_at_ten_thousand_cases` tests run each at 10,000 cases on every
-//! core (`cargo test --release -p sim-tests --test stock_servers -- --ignored
-//! --test-threads 1 --nocapture` prints each scenario's count and time),
+//! core (`cargo test --release -p sim-tests --test sim -- stock_servers::
+//! --ignored --test-threads 1 --nocapture` prints each scenario's count and
+//! time),
 //! the budget a zero-false-alarm claim is made at.
 
 use std::path::Path;
