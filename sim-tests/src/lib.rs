@@ -8,8 +8,8 @@ pub mod published;
 pub mod stock;
 
 use lifecycle_sim::{
-    cases_from_environment, seed_from_environment, Case, Cases, Determinism, Failure, Invariant,
-    Run, Scenario, Service, Verdict, Violation, BUILTIN_SCENARIOS,
+    cases_from_environment, parse_seed, Case, Cases, Determinism, Failure, Invariant, Run,
+    Scenario, Service, Verdict, Violation, BUILTIN_SCENARIOS,
 };
 
 /// The repository's `scenarios/` directory.
@@ -67,10 +67,14 @@ pub fn file_cases(file_name: &str) -> u64 {
 /// `scenario` loads it: one under `LIFECYCLE_SEED`, `LIFECYCLE_CASES` if set,
 /// else the count its file names.
 pub fn expected_cases(file_name: &str) -> u64 {
-    let seed = seed_from_environment().unwrap_or_else(|error| panic!("{error}"));
+    // Read here, not through the harness, so the harness's precedence is checked.
+    let seed = std::env::var("LIFECYCLE_SEED").ok();
     let cases = cases_from_environment().unwrap_or_else(|error| panic!("{error}"));
     match (seed, cases) {
-        (Some(_), _) => 1,
+        (Some(seed), _) => {
+            parse_seed(&seed).unwrap_or_else(|error| panic!("{error}"));
+            1
+        }
         (None, Some(cases)) => cases,
         (None, None) => file_cases(file_name),
     }

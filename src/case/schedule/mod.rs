@@ -23,9 +23,9 @@ mod text;
 
 use std::time::Duration;
 
-pub use self::text::{check_path, parse_duration, render_duration, StepError};
 #[cfg(test)]
 pub(crate) use self::text::DURATION_MAX;
+pub use self::text::{check_path, parse_duration, render_duration, StepError};
 
 /// A host of the simulated world that network faults can name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
