@@ -67,11 +67,19 @@ pub fn case_seed(base: u64, index: u64) -> u64 {
 
 /// A sub-seed for one consumer (`label`) of a case seed.
 pub fn derive(seed: u64, label: &str) -> u64 {
-    // FNV-1a over the label: stable across platforms and Rust versions.
-    let label_hash = label.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+    mix(seed ^ fnv1a(FNV_OFFSET, label.bytes()))
+}
+
+/// Where an FNV-1a hash starts.
+pub(crate) const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// FNV-1a over `bytes`, from `hash` on: stable across platforms and Rust
+/// versions, so labels derive the same seeds and traces hash the same
+/// everywhere.
+pub(crate) fn fnv1a(hash: u64, bytes: impl IntoIterator<Item = u8>) -> u64 {
+    bytes.into_iter().fold(hash, |hash, byte| {
         (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
-    });
-    mix(seed ^ label_hash)
+    })
 }
 
 /// The case seed named by `LIFECYCLE_SEED`, if set.

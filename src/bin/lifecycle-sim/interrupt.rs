@@ -43,10 +43,12 @@ pub(crate) fn catch_interrupts() {
             if interrupts.recv().await.is_none() {
                 return;
             }
-            INTERRUPT.store(true, Ordering::Relaxed);
+            // Said before the flag is set: once it is, the run may report
+            // and exit before this thread writes again.
             let _ = LogWriter.write_all(
                 b"interrupted: finishing the cases running, then reporting (Ctrl-C again to exit at once)\n",
             );
+            INTERRUPT.store(true, Ordering::Relaxed);
             if interrupts.recv().await.is_some() {
                 std::process::exit(i32::from(EXIT_INTERRUPTED));
             }

@@ -56,7 +56,13 @@ impl Host {
             Host::Client => "client",
             Host::Server => "server",
             Host::Kubelet => "kubelet",
-            Host::Node(n) => NODE_NAMES[usize::from(n.clamp(1, NODES_MAX)) - 1],
+            Host::Node(n) => {
+                assert!(
+                    (1..=NODES_MAX).contains(&n),
+                    "nodes are numbered 1 to {NODES_MAX}, not {n}"
+                );
+                NODE_NAMES[usize::from(n) - 1]
+            }
         }
     }
 
@@ -79,6 +85,7 @@ impl Host {
 
 /// A change to the network between two hosts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
 pub enum Link {
     /// Drop every message between them.
     Partition,
@@ -94,6 +101,7 @@ pub enum Link {
 
 /// One thing the director does to the simulated world.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
 pub enum Action {
     /// Start the service process if it is not running (on `host`, or on
     /// every service host).
@@ -163,6 +171,7 @@ pub enum Action {
 
 /// How a client sends a request: the manners real clients have.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
 pub enum Manner {
     /// A GET, written at once (`request /`).
     #[default]

@@ -24,6 +24,7 @@ use crate::case::schedule::Action;
 
 /// A milestone in the life of one service process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
 pub enum Milestone {
     /// The listener is bound: connections can reach the port.
     Bound,
@@ -41,6 +42,7 @@ pub enum Milestone {
 
 /// What a client saw of one request.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Outcome {
     /// A complete HTTP response with this status.
     Status(u16),
@@ -58,6 +60,7 @@ pub enum Outcome {
 
 /// How a client sent a request, as the oracles need to know it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Sending {
     /// A GET, written at once.
     #[default]
@@ -75,6 +78,7 @@ pub enum Sending {
 
 /// A probe of the kubelet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
 pub enum ProbeKind {
     /// Gates the other probes until the service has started.
     Startup,
@@ -86,6 +90,7 @@ pub enum ProbeKind {
 
 /// Why a service was killed by its orchestrator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
 pub enum KillReason {
     /// A graceful stop outlived its grace period.
     GraceExpired,
@@ -97,6 +102,7 @@ pub enum KillReason {
 
 /// What happened.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum EventKind {
     /// The director executed a schedule step.
     Step(Action),

@@ -4,6 +4,7 @@
 use std::fmt;
 
 use super::{Event, EventKind, KillReason, Milestone, Outcome, ProbeKind, Sending};
+use crate::case::seed::{fnv1a, FNV_OFFSET};
 
 impl fmt::Display for Milestone {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -150,16 +151,10 @@ pub fn render(events: &[Event]) -> String {
 
 /// A stable 64-bit hash of a trace's text rendering (FNV-1a), for comparing runs.
 pub fn hash(events: &[Event]) -> u64 {
-    events
-        .iter()
-        .fold(0xcbf2_9ce4_8422_2325_u64, |hash, event| {
-            let line = event.to_string();
-            line.bytes()
-                .chain(std::iter::once(b'\n'))
-                .fold(hash, |hash, byte| {
-                    (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
-                })
-        })
+    events.iter().fold(FNV_OFFSET, |hash, event| {
+        let line = event.to_string();
+        fnv1a(hash, line.bytes().chain(std::iter::once(b'\n')))
+    })
 }
 
 /// The index of the first event where two traces differ, if they do.

@@ -113,6 +113,7 @@ pub struct Failure {
 
 /// How much of its work a campaign did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Completion {
     /// It ran its cases to the end or to the first failure, and shrank
     /// that failure within its limits.

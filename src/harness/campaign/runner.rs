@@ -262,7 +262,8 @@ impl Campaign {
 
     /// The shrinkable schedule of a case seed, for the target's hosts.
     pub(crate) fn tree(&self, seed: u64) -> crate::harness::generate::Shrinkable {
-        let nodes = u8::try_from(self.setup.target.hosts().len()).unwrap_or(u8::MAX);
+        let nodes = u8::try_from(self.setup.target.hosts().len())
+            .expect("a target has at most NODES_MAX hosts");
         self.generator.generate(seed, nodes)
     }
 

@@ -48,6 +48,7 @@ pub const ANY_SERVICE: &str = "*";
 
 /// What a scenario must show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Expect {
     /// Every case passes.
     Pass,
@@ -57,6 +58,7 @@ pub enum Expect {
 
 /// How a scenario's failures are replayed.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum Replay {
     /// With the `lifecycle-sim` command (built-in models).
     #[default]

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::layout::{label, Layout, Phase, Request};
 use super::{ROW_HEIGHT_PX, STEP_ROW_HEIGHT_PX, TOP_PX};
+use crate::case::schedule::render_duration;
 use crate::case::trace::{Event, EventKind, Outcome};
 use crate::case::verdict::Verdict;
 use crate::report::xml::escape;
@@ -259,9 +260,5 @@ fn nice_step(raw_ms: u64) -> u64 {
 }
 
 fn label_ms(ms: u64) -> String {
-    if ms >= 1000 && ms % 1000 == 0 {
-        format!("{}s", ms / 1000)
-    } else {
-        format!("{ms}ms")
-    }
+    render_duration(Duration::from_millis(ms))
 }

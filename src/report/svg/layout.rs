@@ -133,9 +133,12 @@ impl<'a> Layout<'a> {
         self.tops[lane.min(self.tops.len() - 1)]
     }
 
-    /// The lane of a host (the first if it has none).
+    /// The lane of a host: every host of the trace has one.
     pub(crate) fn lane_of(&self, host: &str) -> usize {
-        self.lanes.iter().position(|lane| lane == host).unwrap_or(0)
+        self.lanes
+            .iter()
+            .position(|lane| lane == host)
+            .unwrap_or_else(|| panic!("host {host} has no lane: lanes come from the trace"))
     }
 
     /// How tall a lane is.
@@ -232,7 +235,7 @@ fn pack<'a>(
                 // Every row is taken: the one free soonest.
                 None => (0..rows.len())
                     .min_by(|a, b| rows[*a].total_cmp(&rows[*b]))
-                    .unwrap_or(0),
+                    .expect("ROWS_MAX rows are taken"),
             };
             rows[row] = right;
             row
