@@ -4,7 +4,7 @@ use std::fmt::Write;
 use std::time::Duration;
 
 use super::layout::{label, Layout, Phase, Request};
-use super::{ROW_HEIGHT_PX, STEP_ROW_HEIGHT_PX, TOP_PX};
+use super::scale::{ROW_HEIGHT_PX, STEP_ROW_HEIGHT_PX, TOP_PX};
 use crate::case::schedule::render_duration;
 use crate::case::trace::{Event, EventKind, Outcome};
 use crate::case::verdict::Verdict;

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::{
+use super::scale::{
     LABEL_CHAR_PX, LABEL_WIDTH_PX, LANE_HEIGHT_PX, PLOT_WIDTH_PX, REASON_LINE_CHARS, REQUESTS_MAX,
     RIGHT_PX, ROWS_MAX, ROW_HEIGHT_PX, STEP_CHAR_PX, STEP_ROW_HEIGHT_PX, TOP_PX,
 };

@@ -12,36 +12,11 @@
 
 mod draw;
 mod layout;
+mod scale;
 
 use self::layout::Layout;
 use crate::case::trace::Event;
 use crate::case::verdict::Verdict;
-
-/// Width of the host labels at the left, in pixels.
-const LABEL_WIDTH_PX: f64 = 110.0;
-/// Width of the time axis, in pixels.
-const PLOT_WIDTH_PX: f64 = 960.0;
-/// Space at the right for the labels of the last events, in pixels.
-const RIGHT_PX: f64 = 190.0;
-/// Height of one host's lane at least, in pixels: a lane with many
-/// overlapping requests grows a row for each.
-const LANE_HEIGHT_PX: f64 = 56.0;
-/// Height of one row of requests, in pixels.
-const ROW_HEIGHT_PX: f64 = 10.0;
-/// Rows of requests in one lane at most; past it, labels may overprint.
-const ROWS_MAX: usize = 16;
-/// Width of one character of a request's label (9 px text), in pixels.
-const LABEL_CHAR_PX: f64 = 5.2;
-/// Height of one row of step labels, in pixels.
-const STEP_ROW_HEIGHT_PX: f64 = 13.0;
-/// Width of one character of a step's label (11 px text), in pixels.
-const STEP_CHAR_PX: f64 = 6.2;
-/// Space above the lanes (title, axis), in pixels.
-const TOP_PX: f64 = 56.0;
-/// Requests drawn at most, so a long trace stays a picture.
-const REQUESTS_MAX: usize = 200;
-/// Characters of the violation's reason per line of text.
-const REASON_LINE_CHARS: usize = 190;
 
 /// Renders the timeline of `events`, titled `title`, marking the verdict's violation.
 pub fn render(events: &[Event], verdict: &Verdict, title: &str) -> String {
