@@ -26,6 +26,7 @@ pub fn render(events: &[Event], verdict: &Verdict, title: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::scale::*;
     use super::*;
     use crate::case::schedule::Schedule;
     use crate::case::Case;
