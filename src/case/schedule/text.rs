@@ -5,7 +5,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
-use super::{Action, Host, Link, Manner, Schedule, Step};
+use super::steps::{Action, Host, Link, Manner, Schedule, Step};
 
 /// A step's text could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]

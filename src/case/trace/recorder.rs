@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use super::{Event, EventKind};
+use super::event::{Event, EventKind};
 
 thread_local! {
     /// The recorder of the run on this thread, for code that cannot hold an

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use super::{Event, EventKind, KillReason, Milestone, Outcome, ProbeKind, Sending};
+use super::event::{Event, EventKind, KillReason, Milestone, Outcome, ProbeKind, Sending};
 use crate::case::seed::{fnv1a, FNV_OFFSET};
 
 impl fmt::Display for Milestone {

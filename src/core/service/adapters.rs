@@ -9,7 +9,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::Launch;
+use super::socket::Launch;
 use crate::case::trace::{EventKind, Milestone};
 use crate::case::{HEALTH_PATH, READY_PATH};
 use crate::core::process::{Process, PORT};

@@ -17,122 +17,12 @@
 //! The [`runner`] runs the cases, on one thread or many, shard by shard;
 //! [`replay`] checks that a failure replays, and shrinks it.
 
+mod options;
 mod replay;
 mod runner;
-
-use std::time::Duration;
-
+pub use self::options::{Options, Shard};
 pub use self::replay::compare;
-pub use self::runner::{Options, Shard};
-use crate::case::schedule::Schedule;
-use crate::case::verdict::Run;
-use crate::case::Case;
-use crate::engine::setup::Setup;
-use crate::harness::generate::Generator;
-
-/// Which cases a campaign runs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Cases {
-    /// `count` cases whose seeds derive from `base_seed`.
-    Generated {
-        /// The campaign's base seed.
-        base_seed: u64,
-        /// How many cases.
-        count: u64,
-    },
-    /// The one case with this seed, its schedule generated from it.
-    Seed(u64),
-    /// One fixed schedule with its seed: nothing is generated.
-    Fixed(Case),
-}
-
-/// How hard shrinking may try.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ShrinkLimits {
-    /// Runs at most. Default: 500.
-    pub runs_max: u32,
-    /// Wall-clock time at most. Default: 60 s.
-    pub wall_time_max: Duration,
-}
-
-impl Default for ShrinkLimits {
-    fn default() -> Self {
-        Self {
-            runs_max: 500,
-            wall_time_max: Duration::from_secs(60),
-        }
-    }
-}
-
-/// Everything a campaign needs.
-#[derive(Debug, Clone)]
-pub struct Campaign {
-    /// What every case runs against: target, invariants, kubelet, limits.
-    pub setup: Setup,
-    /// How schedules are generated.
-    pub generator: Generator,
-    /// Which cases run.
-    pub cases: Cases,
-    /// The bounds of shrinking.
-    pub shrink: ShrinkLimits,
-}
-
-/// Whether a failing case replayed identically.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Determinism {
-    /// Both runs recorded the same trace, with this hash.
-    Identical(u64),
-    /// The runs differ first at this event index.
-    Diverged {
-        /// Index of the first differing event.
-        index: usize,
-        /// That event of the first run as a trace line, if it had one.
-        first: Option<String>,
-        /// That event of the second run as a trace line, if it had one.
-        second: Option<String>,
-    },
-}
-
-/// A case that did not pass, shrunk.
-#[derive(Debug, Clone)]
-pub struct Failure {
-    /// The case's seed: replays it.
-    pub seed: u64,
-    /// The schedule as generated (or as given).
-    pub original: Schedule,
-    /// The smallest schedule found that fails the same way.
-    pub shrunk: Schedule,
-    /// The run of the shrunk schedule.
-    pub run: Run,
-    /// Runs spent shrinking.
-    pub shrink_runs: u32,
-    /// Whether the failing case replayed identically: the original case, and
-    /// once that held, the shrunk one.
-    pub determinism: Determinism,
-}
-
-/// How much of its work a campaign did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Completion {
-    /// It ran its cases to the end or to the first failure, and shrank
-    /// that failure within its limits.
-    Complete,
-    /// The interrupt flag stopped it: `cases_run` counts the cases run
-    /// before it (the lowest positions of the shard, as one thread would
-    /// have run them), and a failure found is shrunk only as far as it got.
-    Interrupted,
-}
-
-/// What a campaign found.
-#[derive(Debug, Clone)]
-pub struct Report {
-    /// Cases run, the failing one included.
-    pub cases_run: u64,
-    /// Whether the campaign did all of its work or was interrupted.
-    pub completion: Completion,
-    /// The first failure, if any.
-    pub failure: Option<Failure>,
-    /// Wall-clock time the campaign took.
-    pub wall_time: Duration,
-}
+mod definition;
+pub use self::definition::{
+    Campaign, Cases, Completion, Determinism, Failure, Report, ShrinkLimits,
+};

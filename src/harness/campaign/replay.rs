@@ -3,7 +3,8 @@
 
 use std::time::Instant;
 
-use super::{Campaign, Determinism, Failure, Options};
+use super::definition::{Campaign, Determinism, Failure};
+use super::options::Options;
 use crate::case::trace::{self, Event};
 use crate::case::verdict::{Bound, Run, Verdict};
 use crate::case::Case;

@@ -1,0 +1,339 @@
+//! What one process of a user's service gets: its [`Launch`], the
+//! simulated [`Listener`] it accepts on, and each recording [`Stream`].
+
+use std::future::Future;
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::sync::watch;
+
+use crate::case::trace::{record_current, EventKind, Milestone};
+use crate::core::process::{bind_error, REQUEST_HEADER};
+
+/// How long a request head may grow before the harness stops reading it: a
+/// head this long is not one of the harness's clients' requests.
+const HEAD_BYTES_MAX: usize = 16 * 1024;
+/// Segments one read of a [`Stream`] gathers at most.
+const READS_PER_POLL_MAX: usize = 64;
+/// Headers read in one request head at most.
+const HEADERS_MAX: usize = 64;
+
+/// What one process of a [`Service`] gets from the harness.
+pub struct Launch {
+    pub(super) host: Arc<str>,
+    pub(super) port: u16,
+    pub(super) stop: watch::Receiver<bool>,
+    pub(super) seed: u64,
+    pub(super) connection_ids: Arc<AtomicU64>,
+    pub(super) startup_work: Duration,
+    pub(super) drain_deadline: Duration,
+}
+
+impl Launch {
+    /// Binds the service's port on its simulated host (`0.0.0.0:port`); from
+    /// here, connections to the port wait in the backlog until accepted.
+    pub async fn bind(&self) -> io::Result<Listener> {
+        let inner = turmoil::net::TcpListener::bind((Ipv4Addr::UNSPECIFIED, self.port))
+            .await
+            .map_err(bind_error)?;
+        record_current(&self.host, EventKind::Milestone(Milestone::Bound));
+        Ok(Listener {
+            inner,
+            host: Arc::clone(&self.host),
+            connection_ids: Arc::clone(&self.connection_ids),
+            accepting: false,
+            stop: self.stop.clone(),
+        })
+    }
+
+    /// Resolves when the process is asked to stop (SIGTERM). A future of its
+    /// own, `Send`, so it can go to `with_graceful_shutdown` or a spawned task.
+    pub fn shutdown(&self) -> impl Future<Output = ()> + Send + 'static {
+        let mut stop = self.stop.clone();
+        async move {
+            if stop.wait_for(|stopping| *stopping).await.is_err() {
+                // The process is gone (killed): no stop will come.
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+
+    /// Whether a stop was requested already.
+    pub fn stopping(&self) -> bool {
+        *self.stop.borrow()
+    }
+
+    /// Waits the declared startup work, in simulated time.
+    pub async fn startup_work(&self) {
+        if !self.startup_work.is_zero() {
+            tokio::time::sleep(self.startup_work).await;
+        }
+    }
+
+    /// The drain deadline the service declared: a serve loop can bound its
+    /// drain with it.
+    pub fn drain_deadline(&self) -> Duration {
+        self.drain_deadline
+    }
+
+    /// A seed for this process's own random choices: derived from the case
+    /// seed, so a replay makes the same choices.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// The simulated host's name.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+}
+
+/// The service's listening socket on the simulated network. It records when
+/// the service first accepts, and each connection it accepts.
+pub struct Listener {
+    inner: turmoil::net::TcpListener,
+    host: Arc<str>,
+    connection_ids: Arc<AtomicU64>,
+    accepting: bool,
+    /// The process's stop signal: whether a stop was requested when an
+    /// answer is written.
+    stop: watch::Receiver<bool>,
+}
+
+impl Listener {
+    /// Accepts the next connection.
+    pub async fn accept(&mut self) -> io::Result<(Stream, SocketAddr)> {
+        if !self.accepting {
+            self.accepting = true;
+            record_current(&self.host, EventKind::Milestone(Milestone::Accepting));
+        }
+        let (inner, peer) = self.inner.accept().await?;
+        let connection = self.connection_ids.fetch_add(1, Ordering::Relaxed) + 1;
+        record_current(&self.host, EventKind::ConnectionOpened { connection });
+        let stream = Stream {
+            inner,
+            host: Arc::clone(&self.host),
+            connection,
+            head: Vec::new(),
+            sniffing: true,
+            answer: None,
+            stop: self.stop.clone(),
+        };
+        Ok((stream, peer))
+    }
+
+    /// The address it is bound to.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.local_addr()
+    }
+}
+
+#[cfg(feature = "axum")]
+impl axum::serve::Listener for Listener {
+    type Io = Stream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Stream, SocketAddr) {
+        // As axum's own TCP listener: an accept error is logged and retried.
+        loop {
+            match Listener::accept(self).await {
+                Ok(accepted) => return accepted,
+                Err(error) => {
+                    tracing::debug!(%error, "accept failed; retrying");
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            }
+        }
+    }
+
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        Listener::local_addr(self)
+    }
+}
+
+/// One accepted connection. Reads and writes go straight to the simulated
+/// socket; the harness notes the request heads the service reads and the
+/// connection's close.
+pub struct Stream {
+    inner: turmoil::net::TcpStream,
+    host: Arc<str>,
+    connection: u64,
+    /// Bytes of the request head read so far.
+    head: Vec<u8>,
+    /// Whether heads are still read (not past a head too long to be ours).
+    sniffing: bool,
+    /// Bytes of the answer head written so far, once a request head was read
+    /// and until the answer's head is whole.
+    answer: Option<Vec<u8>>,
+    /// The process's stop signal.
+    stop: watch::Receiver<bool>,
+}
+
+impl Stream {
+    /// Notes each complete request head in `bytes` that carries the harness's
+    /// request number: the service has read that request.
+    fn sniff(&mut self, mut bytes: &[u8]) {
+        while self.sniffing && !bytes.is_empty() {
+            let already = self.head.len();
+            self.head.extend_from_slice(bytes);
+            let Some(end) = find_head_end(&self.head, already) else {
+                self.sniffing = self.head.len() <= HEAD_BYTES_MAX;
+                return;
+            };
+            self.note_head(&self.head[..end]);
+            self.answer = Some(Vec::new());
+            bytes = &bytes[end - already..];
+            self.head.clear();
+        }
+    }
+
+    /// Follows the head of the answer to the last request read: one that
+    /// keeps the connection alive, written after a stop was requested, is
+    /// noted (a client may reuse the connection as the server closes it).
+    fn sniff_answer(&mut self, bytes: &[u8]) {
+        let Some(answer) = &mut self.answer else {
+            return;
+        };
+        let already = answer.len();
+        answer.extend_from_slice(bytes);
+        let Some(end) = find_head_end(answer, already) else {
+            if answer.len() > HEAD_BYTES_MAX {
+                self.answer = None;
+            }
+            return;
+        };
+        let mut headers = [httparse::EMPTY_HEADER; HEADERS_MAX];
+        let mut response = httparse::Response::new(&mut headers);
+        let parsed = response.parse(&answer[..end]);
+        if response.code.is_some_and(|code| (100..200).contains(&code)) {
+            // An interim answer (100 Continue): the final one follows.
+            answer.drain(..end);
+            return;
+        }
+        let close = response.headers.iter().any(|header| {
+            header.name.eq_ignore_ascii_case("connection")
+                && std::str::from_utf8(header.value)
+                    .is_ok_and(|value| value.to_ascii_lowercase().contains("close"))
+        });
+        let complete = matches!(parsed, Ok(httparse::Status::Complete(_)));
+        self.answer = None;
+        if complete && !close && *self.stop.borrow() {
+            let connection = self.connection;
+            record_current(&self.host, EventKind::KeptAlive { connection });
+        }
+    }
+
+    fn note_head(&self, head: &[u8]) {
+        let mut headers = [httparse::EMPTY_HEADER; HEADERS_MAX];
+        let mut request = httparse::Request::new(&mut headers);
+        if !matches!(request.parse(head), Ok(httparse::Status::Complete(_))) {
+            return;
+        }
+        let path = request.path.unwrap_or_default().to_string();
+        let number = request
+            .headers
+            .iter()
+            .find(|header| header.name.eq_ignore_ascii_case(REQUEST_HEADER))
+            .and_then(|header| std::str::from_utf8(header.value).ok())
+            .and_then(|value| value.trim().parse::<u64>().ok());
+        if let Some(request) = number {
+            let connection = self.connection;
+            record_current(
+                &self.host,
+                EventKind::RequestStarted {
+                    request,
+                    connection,
+                    path,
+                },
+            );
+        }
+    }
+}
+
+/// Where the head in `bytes` ends (just past its blank line), searching from
+/// a little before `from`, where the last search stopped.
+fn find_head_end(bytes: &[u8], from: usize) -> Option<usize> {
+    let start = from.saturating_sub(3);
+    bytes[start..]
+        .windows(4)
+        .position(|window| window == b"\r\n\r\n")
+        .map(|position| start + position + 4)
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let mut polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        // turmoil hands over one segment per read; a kernel's receive buffer
+        // hands over every byte that has arrived. Read on while more is
+        // there, so a server that drains "what is already here" (hyper before
+        // closing an unread body) sees what it would see on a real socket.
+        let mut reads = 1;
+        while matches!(polled, Poll::Ready(Ok(())))
+            && buf.remaining() > 0
+            && buf.filled().len() > before
+            && reads < READS_PER_POLL_MAX
+        {
+            let filled = buf.filled().len();
+            match Pin::new(&mut self.inner).poll_read(cx, buf) {
+                Poll::Ready(Ok(())) if buf.filled().len() > filled => reads += 1,
+                // The end of the stream, an error or nothing yet: what was
+                // read is this read's; the rest waits for the next.
+                _ => break,
+            }
+        }
+        if let Poll::Ready(Ok(())) = &polled {
+            self.sniff(&buf.filled()[before..]);
+        } else if buf.filled().len() > before {
+            polled = Poll::Ready(Ok(()));
+        }
+        polled
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if let Poll::Ready(Ok(written)) = &polled {
+            self.sniff_answer(&buf[..*written]);
+        }
+        polled
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+impl Drop for Stream {
+    fn drop(&mut self) {
+        let connection = self.connection;
+        record_current(&self.host, EventKind::ConnectionClosed { connection });
+    }
+}
+
+/// The listener and its streams can move to `Send` tasks (axum's
+/// `serve` and `tokio::spawn` need it): checked when this compiles.
+const _: fn() = || {
+    fn send<T: Send>() {}
+    send::<Listener>();
+    send::<Stream>();
+};
