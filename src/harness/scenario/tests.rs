@@ -436,7 +436,12 @@ proptest! {
         let saved = read(&scenario.path, &text, &services);
         prop_assert_eq!(saved.failure_file(&failure, &replay), text.clone(), "written again");
         prop_assert_eq!(&saved.name, &scenario.name);
-        prop_assert_eq!(saved.description, format!("shrunk failure of {}", scenario.path.display()));
+        // A saved failure run again keeps the description naming its origin.
+        let description = match &scenario.campaign.cases {
+            Cases::Fixed(_) => scenario.description.clone(),
+            _ => format!("shrunk failure of {}", scenario.path.display()),
+        };
+        prop_assert_eq!(&saved.description, &description);
         prop_assert_eq!(saved.expect, expect);
         let replayed = Campaign {
             cases: Cases::Fixed(Case { seed, schedule: shrunk }),

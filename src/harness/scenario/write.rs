@@ -30,8 +30,14 @@ pub(super) fn failure_file(scenario: &Scenario, failure: &Failure, replay_comman
         }
         _ => Expect::Pass,
     };
+    // A fixed case's failure is the case itself (a saved failure run
+    // again): it keeps the description that names where it came from.
+    let description = match &scenario.campaign.cases {
+        Cases::Fixed(_) => scenario.description.clone(),
+        _ => format!("shrunk failure of {}", scenario.path.display()),
+    };
     let saved = Scenario {
-        description: format!("shrunk failure of {}", scenario.path.display()),
+        description,
         expect,
         campaign: Campaign {
             cases: Cases::Fixed(Case {
