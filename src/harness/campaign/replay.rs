@@ -112,22 +112,9 @@ fn same_failure(candidate: &Verdict, original: &Verdict) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::models::Variant;
-    use crate::core::target::{Model, Target};
-    use crate::engine::setup::Setup;
-    use crate::harness::campaign::{Cases, ShrinkLimits};
-    use crate::harness::generate::Generator;
 
     fn campaign(count: u64) -> Campaign {
-        Campaign {
-            setup: Setup::new(Target::builtin(Model::StartupWindow, Variant::Fixed)),
-            generator: Generator::default(),
-            cases: Cases::Generated {
-                base_seed: 0x5eed,
-                count,
-            },
-            shrink: ShrinkLimits::default(),
-        }
+        Campaign::passing_for_tests(count)
     }
 
     #[test]

@@ -191,23 +191,14 @@ impl Campaign {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::AtomicBool;
+
     use crate::core::models::Variant;
     use crate::core::target::{Model, Target};
     use crate::engine::setup::Setup;
-    use crate::harness::campaign::ShrinkLimits;
-    use crate::harness::generate::Generator;
-    use std::sync::atomic::AtomicBool;
 
     fn campaign(count: u64) -> Campaign {
-        Campaign {
-            setup: Setup::new(Target::builtin(Model::StartupWindow, Variant::Fixed)),
-            generator: Generator::default(),
-            cases: Cases::Generated {
-                base_seed: 0x5eed,
-                count,
-            },
-            shrink: ShrinkLimits::default(),
-        }
+        Campaign::passing_for_tests(count)
     }
 
     #[test]
