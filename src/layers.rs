@@ -63,17 +63,62 @@ fn modules(src: &Path) -> BTreeMap<Vec<String>, PathBuf> {
     found
 }
 
-/// The code of a file without comments, strings' contents aside, and
-/// without its test module.
+/// The code of a file without its comments, the contents of its string and
+/// character literals, and its inline test module (`#[cfg(test)] mod tests
+/// { … }`, the last item of a file by the crate's custom); a test module in
+/// a file of its own is a module like any other.
 fn code(text: &str) -> String {
     let body = text
-        .split("#[cfg(test)]\nmod tests")
+        .split("#[cfg(test)]\nmod tests {")
         .next()
         .unwrap_or_default();
-    body.lines()
-        .map(|line| line.split("//").next().unwrap_or_default())
-        .collect::<Vec<_>>()
-        .join("\n")
+    let bytes = body.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut at = 0;
+    while at < bytes.len() {
+        let rest = &bytes[at..];
+        if rest.starts_with(b"//") {
+            at += rest
+                .iter()
+                .position(|byte| *byte == b'\n')
+                .unwrap_or(rest.len());
+        } else if rest.starts_with(b"/*") {
+            at += rest
+                .windows(2)
+                .position(|pair| pair == b"*/")
+                .map_or(rest.len(), |end| end + 2);
+        } else if rest.starts_with(b"r#\"") || rest.starts_with(b"r\"") {
+            let hashes = rest[1..].iter().take_while(|byte| **byte == b'#').count();
+            let close: Vec<u8> = std::iter::once(b'"')
+                .chain(std::iter::repeat_n(b'#', hashes))
+                .collect();
+            let open = 2 + hashes;
+            at += rest[open..]
+                .windows(close.len())
+                .position(|window| window == close.as_slice())
+                .map_or(rest.len(), |end| open + end + close.len());
+            out.extend_from_slice(b"\"\"");
+        } else if rest[0] == b'"' {
+            let mut end = 1;
+            while end < rest.len() && rest[end] != b'"' {
+                end += if rest[end] == b'\\' { 2 } else { 1 };
+            }
+            at += end + 1;
+            out.extend_from_slice(b"\"\"");
+        } else if rest[0] == b'\'' && rest.len() > 2 && (rest[2] == b'\'' || rest[1] == b'\\') {
+            // A character literal ('x', '\n'), not a lifetime.
+            let end = rest[2..]
+                .iter()
+                .position(|byte| *byte == b'\'')
+                .map_or(rest.len(), |end| end + 3);
+            at += end;
+            out.extend_from_slice(b"' '");
+        } else {
+            out.push(rest[0]);
+            at += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Every path `text` names from `start` on (`a::b::{c, d::e}`), expanded.
@@ -88,8 +133,16 @@ fn expand(text: &[u8], start: usize, prefix: &[String], out: &mut Vec<Vec<String
         if at > begin {
             path.push(String::from_utf8_lossy(&text[begin..at]).into_owned());
         }
-        if text[at..].starts_with(b"::{") {
-            at += 3;
+        let group = if text[at..].starts_with(b"::{") {
+            Some(3)
+        } else if at == begin && text[at..].starts_with(b"{") {
+            // `crate::{a::b, c}`: a group right after the root.
+            Some(1)
+        } else {
+            None
+        };
+        if let Some(skip) = group {
+            at += skip;
             loop {
                 while at < text.len() && text[at].is_ascii_whitespace() {
                     at += 1;
@@ -116,6 +169,18 @@ fn expand(text: &[u8], start: usize, prefix: &[String], out: &mut Vec<Vec<String
 fn named(code: &str, module: &[String]) -> Vec<Vec<String>> {
     let text = code.as_bytes();
     let mut paths = Vec::new();
+    // The modules this file declares (`mod x;`), which it may name bare.
+    let children: Vec<&str> = code
+        .lines()
+        .filter_map(|line| {
+            let line = line.trim();
+            let rest = line
+                .strip_prefix("pub(crate) mod ")
+                .or_else(|| line.strip_prefix("pub mod "))
+                .or_else(|| line.strip_prefix("mod "))?;
+            rest.strip_suffix(';')
+        })
+        .collect();
     for (index, _) in code.match_indices("::") {
         let begin = code[..index]
             .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
@@ -128,13 +193,38 @@ fn named(code: &str, module: &[String]) -> Vec<Vec<String>> {
             "crate" => Vec::new(),
             "self" => module.to_vec(),
             "super" => module[..module.len().saturating_sub(1)].to_vec(),
+            // A child module named bare, as a folder's `mod.rs` may.
+            child if children.contains(&child) => {
+                let mut path = module.to_vec();
+                path.push(child.to_string());
+                let mut found = Vec::new();
+                expand(text, index + 2, &path, &mut found);
+                paths.extend(found.into_iter().map(resolve));
+                continue;
+            }
             _ => continue,
         };
         let mut found = Vec::new();
         expand(text, index + 2, &base, &mut found);
-        paths.extend(found);
+        paths.extend(found.into_iter().map(resolve));
     }
     paths
+}
+
+/// A path with its inner `super` and `self` segments resolved
+/// (`super::super::x` is the grandparent's `x`).
+fn resolve(path: Vec<String>) -> Vec<String> {
+    let mut resolved = Vec::with_capacity(path.len());
+    for segment in path {
+        match segment.as_str() {
+            "super" => {
+                resolved.pop();
+            }
+            "self" => {}
+            _ => resolved.push(segment),
+        }
+    }
+    resolved
 }
 
 /// The import graph between files, by module path.
@@ -150,7 +240,7 @@ fn graph(src: &Path) -> BTreeMap<Vec<String>, BTreeSet<Vec<String>>> {
                 .map(|length| path[..length].to_vec())
                 .find(|prefix| modules.contains_key(prefix))
                 .expect("the root module exists");
-            if target != *module && !target.is_empty() {
+            if target != *module && !(target.is_empty() && module.is_empty()) {
                 targets.insert(target);
             }
         }
@@ -231,6 +321,13 @@ fn upward(edges: &BTreeMap<Vec<String>, BTreeSet<Vec<String>>>) -> Vec<String> {
             continue;
         };
         for to in targets {
+            if to.is_empty() {
+                wrong.push(format!(
+                    "{} -> the crate root (import from the defining module, not a re-export)",
+                    name(from)
+                ));
+                continue;
+            }
             let Some((to_layer, to_rank)) = rank(to) else {
                 wrong.push(format!("{} -> {} (not in a layer)", name(from), name(to)));
                 continue;
@@ -266,6 +363,40 @@ fn the_checker_sees_a_cycle_and_an_upward_import() {
     assert!(found.contains(&module("judge::view")), "{found:?}");
     assert_eq!(rank(&module("report::svg")), Some(("report", 4)));
 
+    // Comments, strings and an inline test module hide nothing else, and
+    // hide what they hold.
+    let text = code(
+        "use crate::case::trace; // crate::engine::world\n\
+         let s = \"crate::engine::world // \\\" x\"; use crate::judge::view;\n\
+         /* crate::engine::kubelet */ let c = '\\''; use crate::core::query;\n\
+         #[cfg(test)]\nmod tests {\n    use crate::engine::director;\n}\n",
+    );
+    let found = named(&text, &module("harness::check"));
+    assert_eq!(
+        found,
+        [
+            module("case::trace"),
+            module("judge::view"),
+            module("core::query")
+        ],
+        "{text}"
+    );
+    // Root groups, `super::super` and a child named bare.
+    let found = named(
+        "use crate::{case::Case, engine::setup::Setup};\nuse super::super::world::World;\n\
+         mod runner;\nfn f() { runner::go(); }",
+        &module("harness::campaign::options"),
+    );
+    assert!(found.contains(&module("case::Case")), "{found:?}");
+    assert!(found.contains(&module("engine::setup::Setup")), "{found:?}");
+    assert!(
+        found.contains(&module("harness::world::World")),
+        "{found:?}"
+    );
+    assert!(
+        found.contains(&module("harness::campaign::options::runner::go")),
+        "{found:?}"
+    );
     let graph = |pairs: &[(&str, &str)]| {
         let mut edges: BTreeMap<Vec<String>, BTreeSet<Vec<String>>> = BTreeMap::new();
         for (from, to) in pairs {
@@ -293,5 +424,12 @@ fn the_checker_sees_a_cycle_and_an_upward_import() {
             "case::trace -> engine::world",
             "core::lifecycle -> judge::view"
         ]
+    );
+    let mut root = graph(&[]);
+    root.entry(module("suite")).or_default().insert(Vec::new());
+    assert_eq!(
+        upward(&root).len(),
+        1,
+        "an import through the crate root is named"
     );
 }

@@ -1,6 +1,6 @@
 //! A case and its vocabulary: the leaf layer every other layer reads.
 //!
-//! A [`Case`] is a seed and a [`Schedule`](schedule::Schedule); running it
+//! A [`Case`] is a seed and a [`Schedule`]; running it
 //! records a [`trace`] of [`Event`](trace::Event)s and ends in a
 //! [`Verdict`](verdict::Verdict), within [`Limits`]. Nothing here runs
 //! anything: these are the plain data the engine produces and the judge,

@@ -50,7 +50,7 @@ pub enum DrainPolicy {
 pub enum StatusPolicy {
     /// On the traffic port; they go when the listener closes at SIGTERM.
     Shared,
-    /// A separate status component on [`STATUS_PORT`] that stops at SIGTERM,
+    /// A separate status component on [`STATUS_PORT`](super::process::STATUS_PORT) that stops at SIGTERM,
     /// concurrently with everything else, so it is gone while requests still
     /// run (the RoadRunner bug).
     SeparateStopsFirst,

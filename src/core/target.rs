@@ -54,7 +54,7 @@ pub struct Builtin {
 }
 
 /// The software of one service process, as the director runs it.
-pub type Software = Pin<Box<dyn Future<Output = std::io::Result<()>>>>;
+pub(crate) type Software = Pin<Box<dyn Future<Output = std::io::Result<()>>>>;
 
 impl Model {
     /// Every built-in model, in a stable order.
@@ -150,7 +150,7 @@ impl Target {
     }
 
     /// Starts one process of the target's service.
-    pub fn software(&self, process: Process) -> Software {
+    pub(crate) fn software(&self, process: Process) -> Software {
         match self {
             Target::Builtin(builtin) => builtin.software(process),
             Target::Service(service) => Box::pin(service.clone().run(process)),
@@ -255,7 +255,7 @@ impl fmt::Display for Target {
 impl Builtin {
     /// The lifecycle-core configuration of a process with this seed (for a
     /// cluster model, that of the HTTP endpoint every node shares).
-    pub fn config(&self, process_seed: u64) -> ServiceConfig {
+    pub(crate) fn config(&self, process_seed: u64) -> ServiceConfig {
         match self.model {
             Model::StartupWindow => models::startup_window::config(self.variant, process_seed),
             Model::InitOrder => models::startup_window::config(Variant::Fixed, process_seed),
@@ -268,7 +268,7 @@ impl Builtin {
     }
 
     /// Starts one process of the target's service.
-    pub fn software(&self, process: Process) -> Software {
+    pub(crate) fn software(&self, process: Process) -> Software {
         match self.model {
             Model::InitOrder => {
                 let config = models::init_order::config(self.variant, process.seed, self.nodes);

@@ -4,7 +4,7 @@
 //! Oracles only observe: they never reach into the director or the service.
 //! They are the crate's own: an oracle reads the built-in models' events and
 //! the run's shared view, neither of which is a stable interface, so users
-//! choose among the [`Invariant`]s rather than write oracles of their own.
+//! choose among the [`Invariant`](crate::Invariant)s rather than write oracles of their own.
 
 use std::time::Duration;
 

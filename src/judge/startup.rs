@@ -16,7 +16,7 @@ use crate::case::schedule::Action;
 use crate::case::trace::{Event, EventKind, Milestone};
 use crate::case::verdict::{Invariant, Violation};
 
-/// Paths that report status rather than read application state.
+/// What one process of the service has done so far.
 #[derive(Default)]
 struct Process {
     initialised: bool,

@@ -1,7 +1,8 @@
 //! What the oracles of the shutdown races keep track of: the server's open
 //! connections and requests in flight, the requests clients sent and have not
 //! seen answered, the current process's SIGTERM, and the network faults in
-//! force. Each of those oracles keeps one and updates it from every event.
+//! force. The judge keeps one per run, shared by those oracles, and updates
+//! it after each event.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;

@@ -3,8 +3,8 @@
 //!
 //! - [`summary`], [`failure`], [`timeline`]: text for a terminal;
 //! - [`json_lines`]: one JSON record per scenario and per failure;
-//! - [`junit`]: a JUnit XML document for CI;
-//! - [`svg`]: the timeline of a failure as an SVG picture.
+//! - [`junit()`]: a JUnit XML document for CI;
+//! - [`svg()`]: the timeline of a failure as an SVG picture.
 
 mod json;
 mod junit;

@@ -4,7 +4,7 @@
 //!
 //! Everything shown that came from input (a name, a path, a panic's
 //! message, a reason quoting a response) goes through
-//! [`printable`](crate::harness::printable()): a report never carries a raw control
+//! [`printable`](crate::printable()): a report never carries a raw control
 //! character, so an input cannot forge a line or drive the terminal. JSON
 //! escapes them itself; JUnit's XML gets the escaped text.
 

@@ -229,7 +229,7 @@ impl Suite {
         };
         let mut scenario = Scenario::parse_with(&spec.source.path(), &text, services)
             .map_err(|error| error.to_string())?;
-        if let (Some(cases), crate::Cases::Generated { count, .. }) =
+        if let (Some(cases), crate::harness::campaign::Cases::Generated { count, .. }) =
             (self.cases, &mut scenario.campaign.cases)
         {
             *count = cases;

@@ -17,7 +17,7 @@
 //! hold=2s`): a browser's preconnect, a pool warming up, a load balancer's TCP
 //! check, a slow client.
 //!
-//! This file holds the data; [`text`] reads and writes its text form.
+//! [`steps`] holds the data; [`text`] reads and writes its text form.
 
 mod text;
 #[cfg(test)]

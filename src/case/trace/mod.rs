@@ -8,7 +8,7 @@
 //! its text rendering is what snapshots and reports show, and its hash is what
 //! the determinism check compares.
 //!
-//! This file holds the events; [`recorder`] records them as a run goes,
+//! [`event`] holds the events; [`recorder`] records them as a run goes,
 //! and [`text`] renders, hashes and compares traces.
 
 mod recorder;

@@ -71,16 +71,6 @@ impl Recorder {
         });
     }
 
-    /// How many events were recorded so far.
-    pub fn len(&self) -> usize {
-        self.events.borrow().len()
-    }
-
-    /// Whether nothing was recorded yet.
-    pub fn is_empty(&self) -> bool {
-        self.events.borrow().is_empty()
-    }
-
     /// Lends the log to `read`; nothing may be recorded meanwhile.
     pub fn with_events<T>(&self, read: impl FnOnce(&[Event]) -> T) -> T {
         read(&self.events.borrow())

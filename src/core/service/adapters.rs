@@ -39,9 +39,9 @@ impl Service {
     /// startup work, application path `/`.
     ///
     /// `name` names its tests and failure files, so it must be a name
-    /// ([`check_name`](crate::check_name): letters, digits, `-`, `_`, `.`, at
-    /// most 64); a scenario run against a service with another name is
-    /// refused with an error at its `target.service`.
+    /// (letters, digits, `-`, `_`, `.`, at most 64); a scenario run against a
+    /// service with another name is refused with an error at its
+    /// `target.service`.
     pub fn new<F, Fut>(name: &str, serve: F) -> Service
     where
         F: Fn(Launch) -> Fut + Send + Sync + 'static,

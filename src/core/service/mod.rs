@@ -45,7 +45,7 @@
 //! assert_eq!(service.name(), "echo");
 //! ```
 //!
-//! This file holds what a process gets and the simulated sockets it serves
+//! [`socket`] holds what a process gets and the simulated sockets it serves
 //! on ([`Launch`], [`Listener`], [`Stream`]); [`adapters`] holds the
 //! [`Service`] type and its serve loops.
 

@@ -24,7 +24,7 @@ const READS_PER_POLL_MAX: usize = 64;
 /// Headers read in one request head at most.
 const HEADERS_MAX: usize = 64;
 
-/// What one process of a [`Service`] gets from the harness.
+/// What one process of a [`Service`](super::Service) gets from the harness.
 pub struct Launch {
     pub(super) host: Arc<str>,
     pub(super) port: u16,

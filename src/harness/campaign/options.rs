@@ -65,7 +65,7 @@ pub struct Options<'a> {
     pub progress: Option<&'a (dyn Fn(u64, u64) + Sync)>,
     /// Read between cases and between shrinking runs: once it is true, no
     /// case starts, the cases running finish, and the report says
-    /// [`Completion::Interrupted`]. The command sets it on Ctrl-C.
+    /// [`Completion::Interrupted`](super::Completion::Interrupted). The command sets it on Ctrl-C.
     /// Default: none, the campaign runs to its end.
     pub interrupt: Option<&'a AtomicBool>,
 }

@@ -6,14 +6,15 @@
 //! case is saved as a scenario too, holding its seed and its shrunk schedule,
 //! so it replays without generating anything.
 //!
-//! One serde model, [`file`], both reads files and writes them. Reading
+//! One serde model, [`file`](mod@file), both reads files and writes them. Reading
 //! ([`read`]) deserialises a file, reads each table ([`tables`]), checks the
 //! rules that join fields ([`rules`], one function each) and fills the
-//! defaults that depend on other fields ([`defaults`]); writing ([`write`])
+//! defaults that depend on other fields ([`defaults`]); writing ([`write`](mod@write))
 //! turns a scenario back into the model, every value explicit. [`error`]
 //! says where in a file each error is.
 
 mod defaults;
+mod definition;
 mod error;
 mod file;
 mod read;
@@ -25,72 +26,14 @@ mod write;
 
 use std::path::{Path, PathBuf};
 
+pub use self::definition::{Expect, Replay, Scenario, ANY_SERVICE};
 use self::error::too_large_error;
 pub use self::error::ScenarioError;
 use self::file::File;
 use crate::case::seed;
-use crate::case::verdict::Invariant;
 use crate::core::service::Service;
-use crate::harness::campaign::{Campaign, Cases, Failure};
+use crate::harness::campaign::{Cases, Failure};
 use crate::harness::input::{read_text, within_limit, ReadError, SCENARIO_BYTES_MAX};
-
-/// The scenario format this build reads.
-pub const SCHEMA_VERSION: u32 = 1;
-/// The most cycles, requests per cycle and faults a generated schedule may hold.
-const CYCLES_MAX: usize = 100;
-const REQUESTS_MAX: usize = 1_000;
-const FAULTS_MAX: usize = 100;
-/// Cases a generated scenario runs when it does not say.
-pub const CASES_DEFAULT: u64 = 256;
-/// The `target.service` of a scenario that runs against whichever service
-/// it is given: the shipped black-box scenarios.
-pub const ANY_SERVICE: &str = "*";
-
-/// What a scenario must show.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Expect {
-    /// Every case passes.
-    Pass,
-    /// A case breaks this invariant within the case budget.
-    Violation(Invariant),
-}
-
-/// How a scenario's failures are replayed.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum Replay {
-    /// With the `lifecycle-sim` command (built-in models).
-    #[default]
-    Cli,
-    /// By a test of a [`Suite`](crate::Suite) in the user's project.
-    Test {
-        /// The test binary (`cargo test --test <binary>`).
-        binary: String,
-        /// The test's name.
-        trial: String,
-    },
-}
-
-/// A parsed scenario.
-#[derive(Debug, Clone)]
-pub struct Scenario {
-    /// The file it came from.
-    pub path: PathBuf,
-    /// Its name (the file's stem unless it says).
-    pub name: String,
-    /// One line on what it checks.
-    pub description: String,
-    /// What must come out.
-    pub expect: Expect,
-    /// The campaign it runs.
-    pub campaign: Campaign,
-    /// Invariants the scenario names that do not apply to its service (it
-    /// declared no `/health`, say): not checked.
-    pub not_applicable: Vec<Invariant>,
-    /// How its failures are replayed.
-    pub replay: Replay,
-}
 
 impl Scenario {
     /// Reads and checks a scenario file.

@@ -1,16 +1,17 @@
 //! Reading a file into a [`Scenario`], in four steps: deserialise it
-//! ([`File`]), read each field ([`tables`](super::tables)), check the rules
-//! that join fields ([`rules`](super::rules)), and fill the defaults that
-//! depend on other fields ([`defaults`](super::defaults)). The order of the
+//! ([`File`]), read each field ([`tables`]), check the rules
+//! that join fields ([`rules`]), and fill the defaults that
+//! depend on other fields ([`defaults`]). The order of the
 //! checks is the order a file's first mistake is found in.
 
 use std::path::Path;
 
 use toml::Spanned;
 
+use super::definition::{Expect, Replay, Scenario, CASES_DEFAULT, SCHEMA_VERSION};
 use super::error::{Reader, ScenarioError};
 use super::file::{File, RunTable};
-use super::{defaults, rules, tables, Expect, Replay, Scenario, CASES_DEFAULT, SCHEMA_VERSION};
+use super::{defaults, rules, tables};
 use crate::case::schedule::{Schedule, Step};
 use crate::case::verdict::Invariant;
 use crate::case::Case;

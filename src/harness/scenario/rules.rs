@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use toml::Spanned;
 
+use super::definition::Expect;
 use super::error::{Reader, ScenarioError};
 use super::file::{GenerateTable, TargetTable};
-use super::Expect;
 use crate::case::schedule::{render_duration, Action, Host, Step};
 use crate::case::verdict::Invariant;
 use crate::core::target::{Model, Target};

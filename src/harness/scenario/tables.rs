@@ -5,10 +5,10 @@
 
 use toml::Spanned;
 
+use super::definition::{ANY_SERVICE, CYCLES_MAX, FAULTS_MAX, REQUESTS_MAX};
 use super::error::{Reader, ScenarioError};
 use super::file::{GenerateTable, KubeletTable, ProbeTable, RunTable, TargetTable};
 use super::rules::{self, Named};
-use super::{ANY_SERVICE, CYCLES_MAX, FAULTS_MAX, REQUESTS_MAX};
 use crate::case::schedule::{check_path, NODES_MAX};
 use crate::case::{Limits, BACKLOG_DEFAULT, BACKLOG_MAX};
 use crate::core::models::Variant;

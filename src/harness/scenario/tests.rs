@@ -9,7 +9,7 @@ use proptest::prelude::*;
 use proptest::sample::{select, subsequence, Index};
 use proptest::test_runner::FileFailurePersistence;
 
-use super::{Expect, Replay, Scenario, CYCLES_MAX, FAULTS_MAX, REQUESTS_MAX};
+use super::definition::{Expect, Replay, Scenario, CYCLES_MAX, FAULTS_MAX, REQUESTS_MAX};
 use crate::case::schedule::{Schedule, DURATION_MAX, NODES_MAX};
 use crate::case::verdict::{Bound, Invariant, Run, Verdict, Violation};
 use crate::case::{Case, Limits, BACKLOG_MAX};

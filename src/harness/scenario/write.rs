@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
+use super::definition::{Expect, Scenario, SCHEMA_VERSION};
 use super::file::{written, File, GenerateTable, KubeletTable, ProbeTable, RunTable, TargetTable};
-use super::{Expect, Scenario, SCHEMA_VERSION};
 use crate::case::schedule::render_duration;
 use crate::case::seed::render_seed;
 use crate::case::verdict::{Invariant, Verdict};
