@@ -25,7 +25,7 @@ pub(crate) struct DrainDeadline {
 impl DrainDeadline {
     pub(crate) fn new(context: &Context) -> Self {
         Self {
-            deadline: context.drain_deadline,
+            deadline: context.facts.drain_deadline,
             view: context.view.clone(),
             reported: false,
             at_sigterm: BTreeMap::new(),

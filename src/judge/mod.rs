@@ -21,6 +21,7 @@ use std::time::Duration;
 use self::cluster::{ClusterConverges, UsedBeforeStarted};
 use self::drain::{DrainDeadline, RequestCut};
 use self::handles::StaleHandle;
+pub(crate) use self::oracle::Facts;
 use self::oracle::{Context, Oracle};
 use self::probes::{HealthDuringDrain, KilledWithRequestsInFlight, ReadyAfterStop};
 use self::serving::{AcceptedRequestFailed, ExitedUnasked, FailedWhileReady, RecoversAfterRestart};
@@ -28,23 +29,6 @@ use self::startup::ServedBeforeInitialised;
 use self::view::SharedView;
 use crate::case::trace::Event;
 use crate::case::verdict::{Invariant, Violation};
-
-/// What the judge knows of the service beyond the trace.
-#[derive(Debug, Clone)]
-pub(crate) struct Facts {
-    /// How long the service promises a stop takes at most.
-    pub(crate) drain_deadline: Duration,
-    /// How long a cluster may take to agree on a leader after a change.
-    pub(crate) convergence_bound: Duration,
-    /// How many service hosts the target has.
-    pub(crate) cluster_size: usize,
-    /// How long a (re)started service may take before it must serve.
-    pub(crate) recovery_bound: Duration,
-    /// The service's liveness path, if it has one.
-    pub(crate) health_path: Option<String>,
-    /// The service's readiness path, if it has one.
-    pub(crate) ready_path: Option<String>,
-}
 
 /// The oracles of one run, and how far into its trace they have judged.
 pub(crate) struct Judge {
@@ -59,11 +43,8 @@ impl Judge {
     /// A judge of these invariants over a service with these facts.
     pub(crate) fn new(invariants: &[Invariant], facts: Facts) -> Self {
         let context = Context {
-            view: SharedView::new(facts.health_path, facts.ready_path),
-            drain_deadline: facts.drain_deadline,
-            convergence_bound: facts.convergence_bound,
-            cluster_size: facts.cluster_size,
-            recovery_bound: facts.recovery_bound,
+            view: SharedView::new(facts.health_path.clone(), facts.ready_path.clone()),
+            facts,
         };
         // Only oracles that read the view need it kept.
         let view = invariants
@@ -130,8 +111,8 @@ fn oracle(invariant: Invariant, context: &Context) -> Box<dyn Oracle> {
         Invariant::ServedBeforeInitialised => Box::new(ServedBeforeInitialised::new(context)),
         Invariant::UsedBeforeStarted => Box::<UsedBeforeStarted>::default(),
         Invariant::ClusterConverges => Box::new(ClusterConverges::new(
-            context.convergence_bound,
-            context.cluster_size,
+            context.facts.convergence_bound,
+            context.facts.cluster_size,
         )),
         Invariant::DrainDeadline => Box::new(DrainDeadline::new(context)),
         Invariant::RequestCut => Box::new(RequestCut::new(context)),

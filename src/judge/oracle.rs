@@ -12,9 +12,9 @@ use super::view::SharedView;
 use crate::case::trace::Event;
 use crate::case::verdict::Violation;
 
-/// What oracles know of the service beyond the trace.
+/// What the judge knows of the service beyond the trace.
 #[derive(Debug, Clone)]
-pub(crate) struct Context {
+pub(crate) struct Facts {
     /// How long the service promises a stop takes at most.
     pub(crate) drain_deadline: Duration,
     /// How long a cluster may take to agree on a leader after a change.
@@ -23,6 +23,17 @@ pub(crate) struct Context {
     pub(crate) cluster_size: usize,
     /// How long a (re)started service may take before it must serve.
     pub(crate) recovery_bound: Duration,
+    /// The service's liveness path, if it has one.
+    pub(crate) health_path: Option<String>,
+    /// The service's readiness path, if it has one.
+    pub(crate) ready_path: Option<String>,
+}
+
+/// What oracles know of the service beyond the trace.
+#[derive(Debug, Clone)]
+pub(crate) struct Context {
+    /// What the judge was told of the service.
+    pub(crate) facts: Facts,
     /// What the shutdown and serving oracles keep track of, kept once per
     /// run by the judge and read by each of them.
     pub(crate) view: SharedView,

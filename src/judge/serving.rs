@@ -158,7 +158,7 @@ impl RecoversAfterRestart {
     pub(crate) fn new(context: &Context) -> Self {
         Self {
             view: context.view.clone(),
-            bound: context.recovery_bound,
+            bound: context.facts.recovery_bound,
             up_since: None,
             stopping: false,
             slowed: false,

@@ -33,10 +33,10 @@ pub(crate) struct ServedBeforeInitialised {
 
 impl ServedBeforeInitialised {
     pub(crate) fn new(context: &Context) -> Self {
-        let view = context.view.get();
+        let facts = &context.facts;
         Self {
             processes: BTreeMap::new(),
-            status_paths: [&view.health, &view.ready]
+            status_paths: [&facts.health_path, &facts.ready_path]
                 .into_iter()
                 .flatten()
                 .cloned()
