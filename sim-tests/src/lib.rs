@@ -88,10 +88,7 @@ pub fn must_find(file_name: &str, invariant: Invariant) -> Failure {
     let failure = report
         .failure
         .unwrap_or_else(|| panic!("{file_name}: nothing found in {} cases", report.cases_run));
-    match &failure.run.verdict {
-        Verdict::Violation(violation) if violation.invariant == invariant => {}
-        other => panic!("{file_name}: expected {invariant}, got {other}"),
-    }
+    assert_broke(&failure, invariant, file_name);
     assert!(
         matches!(failure.determinism, Determinism::Identical(_)),
         "{file_name}: the failure did not replay identically: {:?}",
@@ -146,14 +143,21 @@ pub fn pinned_failure(file_name: &str, seed: u64, invariant: Invariant) -> Failu
         .run()
         .failure
         .unwrap_or_else(|| panic!("{file_name}: pinned seed {seed:#x} no longer fails"));
-    match &failure.run.verdict {
-        Verdict::Violation(violation) => assert_eq!(
-            violation.invariant, invariant,
-            "{file_name}: pinned seed {seed:#x}: {violation}"
-        ),
-        other => panic!("{file_name}: pinned seed {seed:#x}: expected {invariant}, got {other}"),
-    }
+    assert_broke(
+        &failure,
+        invariant,
+        &format!("{file_name}: pinned seed {seed:#x}"),
+    );
     failure
+}
+
+/// Asserts that the oracle saw `invariant` broken in `failure`, not merely
+/// that something failed; `what` names the run in the message.
+fn assert_broke(failure: &Failure, invariant: Invariant, what: &str) {
+    match &failure.run.verdict {
+        Verdict::Violation(violation) if violation.invariant == invariant => {}
+        other => panic!("{what}: expected {invariant}, got {other}"),
+    }
 }
 
 /// Runs the schedule a buggy scenario generates for `seed` against its fixed
