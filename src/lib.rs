@@ -117,8 +117,10 @@ pub use crate::case::trace::{
     hash as trace_hash, render as render_trace, Event, EventKind, KillReason, Milestone, Outcome,
     ProbeKind, Sending,
 };
-pub use crate::case::verdict::{Bound, Invariant, Needs, Run, Verdict, Violation};
-pub use crate::case::{Case, Limits, BACKLOG_DEFAULT, BACKLOG_MAX};
+pub use crate::case::verdict::{
+    Blocked, Bound, Invariant, MemoryUse, Needs, Run, Verdict, Violation,
+};
+pub use crate::case::{Case, Limits, BACKLOG_DEFAULT, BACKLOG_MAX, MEMORY_MAX_DEFAULT};
 pub use crate::core::models::Variant;
 pub use crate::core::preempt::preempt;
 pub use crate::core::service::{Launch, Listener, Service, Stream};

@@ -57,7 +57,26 @@ pub struct Limits {
     /// a kernel's listen backlog does; one more is refused. Default:
     /// [`BACKLOG_DEFAULT`], at most [`BACKLOG_MAX`].
     pub backlog: usize,
+    /// Wall-clock time one simulation step may take before the run is
+    /// judged [`Blocked`](verdict::Verdict::Blocked): a step runs every
+    /// host for one tick, so a step this long means the service blocked
+    /// its thread (a `std::thread::sleep`, a busy loop, a blocking lock).
+    /// Default: 2 s.
+    pub blocked_max: Duration,
+    /// Bytes a case may hold allocated at once before the run is judged
+    /// [`Memory`](verdict::Verdict::Memory). Counted only in a binary that
+    /// installs [`Allocator`](crate::Allocator) as its global allocator.
+    /// Default: [`MEMORY_MAX_DEFAULT`] (1 GiB).
+    pub memory_max_bytes: u64,
+    /// Whether the service's reads of std's clocks and of OS randomness
+    /// are answered from simulated time and the case's seed (see the
+    /// README, "Clocks and randomness"). Off, they pass through to the
+    /// operating system and the case may not replay. Default: on.
+    pub intercept: bool,
 }
+
+/// The allocation bound of a case unless it says: 1 GiB.
+pub const MEMORY_MAX_DEFAULT: u64 = 1 << 30;
 
 /// The listen backlog of a run unless it says: 1,024, what tokio's
 /// `TcpListener::bind` asks of the kernel (the listeners of hyper and axum).
@@ -76,6 +95,9 @@ impl Default for Limits {
             convergence_bound: Duration::from_secs(15),
             recovery_bound: Duration::from_secs(10),
             backlog: BACKLOG_DEFAULT,
+            blocked_max: Duration::from_secs(2),
+            memory_max_bytes: MEMORY_MAX_DEFAULT,
+            intercept: true,
         }
     }
 }

@@ -240,6 +240,35 @@ pub enum Verdict {
     Bounded(Bound),
     /// The service or the simulation panicked or failed; the message says how.
     Crashed(String),
+    /// A step did not return within [`Limits::blocked_max`](crate::Limits)
+    /// of wall-clock time: the service blocked its thread.
+    Blocked(Blocked),
+    /// The case held more bytes allocated than
+    /// [`Limits::memory_max_bytes`](crate::Limits).
+    Memory(MemoryUse),
+}
+
+/// Where and how long a run's thread was blocked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Blocked {
+    /// The host whose software was running: the one that can run a
+    /// user's code.
+    pub host: String,
+    /// The simulated time of the step that blocked.
+    pub at: Duration,
+    /// How long the step had not returned when it was judged blocked.
+    pub wall_time: Duration,
+    /// The last event recorded before it, as a trace line.
+    pub last_event: Option<String>,
+}
+
+/// How much a case held allocated, against its bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemoryUse {
+    /// The bytes the case held allocated when it was judged.
+    pub bytes: u64,
+    /// Its bound.
+    pub limit_bytes: u64,
 }
 
 /// What one run recorded and concluded.
@@ -273,15 +302,46 @@ impl fmt::Display for Bound {
     }
 }
 
+impl fmt::Display for Blocked {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "a step on {} at {}ms had not returned after {:.1}s of wall-clock time",
+            self.host,
+            self.at.as_millis(),
+            self.wall_time.as_secs_f64()
+        )?;
+        match &self.last_event {
+            Some(event) => write!(f, " (last event: {event})"),
+            None => f.write_str(" (no event recorded)"),
+        }
+    }
+}
+
+impl fmt::Display for MemoryUse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mib = |bytes: u64| bytes as f64 / f64::from(1_u32 << 20);
+        write!(
+            f,
+            "the case held {:.1} MiB allocated, over its memory_max of {:.1} MiB",
+            mib(self.bytes),
+            mib(self.limit_bytes)
+        )
+    }
+}
+
 impl Verdict {
     /// The verdict's kind, as machines read it: `pass`, the broken
-    /// invariant's name, `inconclusive` or `crashed`.
+    /// invariant's name, `inconclusive`, `crashed`, `blocked` or
+    /// `memory-max`.
     pub fn kind(&self) -> &'static str {
         match self {
             Verdict::Pass => "pass",
             Verdict::Violation(violation) => violation.invariant.name(),
             Verdict::Bounded(_) => "inconclusive",
             Verdict::Crashed(_) => "crashed",
+            Verdict::Blocked(_) => "blocked",
+            Verdict::Memory(_) => "memory-max",
         }
     }
 }
@@ -293,6 +353,8 @@ impl fmt::Display for Verdict {
             Verdict::Violation(violation) => write!(f, "violation: {violation}"),
             Verdict::Bounded(bound) => write!(f, "inconclusive: {bound}"),
             Verdict::Crashed(message) => write!(f, "crashed: {message}"),
+            Verdict::Blocked(blocked) => write!(f, "blocked: {blocked}"),
+            Verdict::Memory(memory) => write!(f, "memory-max: {memory}"),
         }
     }
 }

@@ -71,6 +71,8 @@ pub fn headline(verdict: &Verdict) -> String {
         Verdict::Violation(violation) => format!("found {}", violation.invariant),
         Verdict::Bounded(bound) => format!("inconclusive ({bound})"),
         Verdict::Crashed(message) => format!("crashed ({})", printable(message)),
+        Verdict::Blocked(blocked) => format!("blocked ({})", printable(&blocked.to_string())),
+        Verdict::Memory(memory) => format!("memory-max ({memory})"),
     }
 }
 

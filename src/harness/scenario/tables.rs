@@ -161,6 +161,7 @@ pub(super) fn limits(reader: &Reader, run: &RunTable) -> Result<Limits, Scenario
             defaults.recovery_bound,
         )?,
         backlog: backlog(reader, run.backlog.as_ref())?,
+        ..defaults
     };
     if limits.tick.is_zero() {
         let span = run.tick.as_ref().map_or(0..0, Spanned::span);
