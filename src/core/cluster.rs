@@ -14,6 +14,7 @@
 //! HTTP layer is ready before consensus starts, and the consensus routes are
 //! served only once consensus is ready (503 before).
 
+use std::sync::Arc;
 use std::cell::{Cell, RefCell};
 use std::convert::Infallible;
 use std::net::{IpAddr, Ipv4Addr};
@@ -80,25 +81,25 @@ enum Role {
 
 struct Raft {
     term: u64,
-    voted_for: Option<Rc<str>>,
+    voted_for: Option<Arc<str>>,
     role: Role,
-    leader: Option<Rc<str>>,
+    leader: Option<Arc<str>>,
     /// The peers' addresses, once looked up.
-    peers: Option<Vec<Rc<str>>>,
+    peers: Option<Vec<Arc<str>>>,
     /// When the node last heard from a leader or granted a vote.
     heard: Duration,
 }
 
 struct Node {
-    host: Rc<str>,
+    host: Arc<str>,
     recorder: Recorder,
-    peers: Vec<Rc<str>>,
+    peers: Vec<Arc<str>>,
     config: NodeConfig,
     /// The node's background tasks, ended with its process.
     tasks: RefCell<Vec<AbortHandle>>,
     http_ready: Cell<bool>,
     raft_ready: Cell<bool>,
-    peer_table: RefCell<Vec<Rc<str>>>,
+    peer_table: RefCell<Vec<Arc<str>>>,
     raft: RefCell<Raft>,
     rng: RefCell<StdRng>,
     /// Wakes the consensus loop when the node wins an election.
@@ -197,7 +198,7 @@ impl Node {
     /// The peers' addresses, looked up in the HTTP layer's table the first
     /// time a message goes out, then cached for good: a lookup before the
     /// table is filled caches an empty set (the follow-up bug).
-    fn peers(&self, message: &str) -> Vec<Rc<str>> {
+    fn peers(&self, message: &str) -> Vec<Arc<str>> {
         if let Some(peers) = &self.raft.borrow().peers {
             return peers.clone();
         }
@@ -216,7 +217,7 @@ impl Node {
             let mut raft = self.raft.borrow_mut();
             raft.term += 1;
             raft.role = Role::Candidate;
-            raft.voted_for = Some(Rc::clone(&self.host));
+            raft.voted_for = Some(Arc::clone(&self.host));
             raft.leader = None;
             raft.heard = now();
             raft.term
@@ -246,7 +247,7 @@ impl Node {
         if raft.role == Role::Candidate && raft.term == term && votes * 2 > self.config.cluster_size
         {
             raft.role = Role::Leader;
-            raft.leader = Some(Rc::clone(&self.host));
+            raft.leader = Some(Arc::clone(&self.host));
             drop(raft);
             self.record(EventKind::Leader { term });
             self.won.notify_one();
@@ -321,7 +322,7 @@ impl Node {
             return (503, "consensus not started".into());
         }
         self.used("raft", "http", message);
-        let from: Rc<str> = (*from).into();
+        let from: Arc<str> = (*from).into();
         self.observe_term(term);
         let mut raft = self.raft.borrow_mut();
         let current = raft.term;
@@ -341,7 +342,7 @@ impl Node {
                 raft.role = Role::Follower;
                 raft.heard = now();
                 let changed = raft.leader.as_ref() != Some(&from);
-                raft.leader = Some(Rc::clone(&from));
+                raft.leader = Some(Arc::clone(&from));
                 drop(raft);
                 if was_leader {
                     self.record(EventKind::SteppedDown { term });
@@ -379,7 +380,7 @@ pub async fn serve(config: NodeConfig, mut process: Process) -> std::io::Result<
         .await
         .map_err(bind_error)?;
     let node = Rc::new(Node {
-        host: Rc::clone(&process.host),
+        host: Arc::clone(&process.host),
         rng: RefCell::new(StdRng::seed_from_u64(process.seed)),
         raft: RefCell::new(Raft::new(now())),
         http_ready: Cell::new(false),

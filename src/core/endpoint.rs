@@ -33,7 +33,7 @@ use crate::case::{HEALTH_PATH, READY_PATH};
 
 /// State shared by the tasks of one process.
 pub(crate) struct Shared {
-    pub(crate) host: Rc<str>,
+    pub(crate) host: Arc<str>,
     pub(crate) recorder: Recorder,
     pub(crate) config: ServiceConfig,
     pub(crate) initialised: Cell<bool>,

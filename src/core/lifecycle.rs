@@ -45,7 +45,7 @@ pub async fn serve(config: ServiceConfig, mut process: Process) -> std::io::Resu
         ),
     };
     let shared = Rc::new(Shared {
-        host: Rc::clone(&process.host),
+        host: Arc::clone(&process.host),
         recorder: process.recorder.clone(),
         config,
         initialised: Cell::new(false),

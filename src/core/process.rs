@@ -3,7 +3,6 @@
 //! service and client agree on.
 
 use std::io;
-use std::rc::Rc;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
@@ -23,7 +22,7 @@ pub const REQUEST_HEADER: &str = "x-lifecycle-request";
 /// to record, and the stop signal (SIGTERM).
 pub struct Process {
     /// The host's name, as trace events carry it.
-    pub host: Rc<str>,
+    pub host: Arc<str>,
     /// Where events go.
     pub recorder: Recorder,
     /// Becomes `true` when a graceful stop is requested.
@@ -33,7 +32,7 @@ pub struct Process {
     /// Numbers connections across every process of the run.
     pub connection_ids: Arc<AtomicU64>,
     /// The other service hosts of a cluster (none for a single host).
-    pub peers: Vec<Rc<str>>,
+    pub peers: Vec<Arc<str>>,
 }
 
 /// A bind's error as a person should read it. turmoil's refusal of a port

@@ -8,6 +8,7 @@
 //! context. Whether it reuses the stored handle or resets the run's state is
 //! the [`HandlePolicy`].
 
+use std::sync::Arc;
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
@@ -60,7 +61,7 @@ pub struct QueryConfig {
 
 /// Runs one page of the query; returns the HTTP status and body.
 pub(crate) async fn page(
-    host: &Rc<str>,
+    host: &Arc<str>,
     recorder: &Recorder,
     context: &Rc<RefCell<QueryContext>>,
     config: &QueryConfig,
@@ -97,10 +98,10 @@ pub(crate) async fn page(
     }
 }
 
-fn start_worker(host: &Rc<str>, recorder: &Recorder, generation: u64, linger: Duration) -> Handle {
+fn start_worker(host: &Arc<str>, recorder: &Recorder, generation: u64, linger: Duration) -> Handle {
     let (messages, mut inbox) = mpsc::unbounded_channel();
     recorder.record(host, EventKind::WorkerStarted { generation });
-    let host = Rc::clone(host);
+    let host = Arc::clone(host);
     let recorder = recorder.clone();
     tokio::task::spawn_local(async move {
         while let Some(message) = inbox.recv().await {

@@ -17,6 +17,7 @@
 //! (accepted, or refused because nothing listens) or its client gives up on
 //! it (the request's timeout).
 
+use std::sync::Arc;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -28,7 +29,7 @@ use std::rc::Rc;
 pub(crate) const TCP_CAPACITY: usize = usize::MAX >> 4;
 
 /// A listener: its host's name and its port.
-type ListenerAddress = (Rc<str>, u16);
+type ListenerAddress = (Arc<str>, u16);
 
 /// The connections pending on each listener of a run, and its backlog.
 #[derive(Clone)]
@@ -55,8 +56,8 @@ impl Backlog {
 
     /// A place for one more connection to `host`'s `port`, or `None` when
     /// its backlog is full and the connection is to be refused.
-    pub(crate) fn admit(&self, host: &Rc<str>, port: u16) -> Option<Slot> {
-        let listener = (Rc::clone(host), port);
+    pub(crate) fn admit(&self, host: &Arc<str>, port: u16) -> Option<Slot> {
+        let listener = (Arc::clone(host), port);
         let mut pending = self.pending.borrow_mut();
         let count = pending.entry(listener.clone()).or_insert(0);
         if *count >= self.size {
@@ -85,7 +86,7 @@ mod tests {
     #[test]
     fn a_full_backlog_refuses_until_a_connection_leaves_it() {
         let backlog = Backlog::new(2);
-        let host: Rc<str> = "server".into();
+        let host: Arc<str> = "server".into();
         let first = backlog.admit(&host, 80).expect("room");
         let _second = backlog.admit(&host, 80).expect("room");
         assert!(backlog.admit(&host, 80).is_none());

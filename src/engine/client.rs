@@ -13,6 +13,7 @@
 //! nothing, or half a head, and holds it: what preconnects, warm pools, TCP
 //! health checks and slow clients leave on a server at its stop.
 
+use std::sync::Arc;
 use std::cell::Cell;
 use std::convert::Infallible;
 use std::future::Future;
@@ -70,8 +71,8 @@ pub(crate) struct Connection {
 /// Where requests go, how long they wait, and where they are recorded.
 #[derive(Clone)]
 pub(crate) struct Sender {
-    pub(crate) host: Rc<str>,
-    pub(crate) server: Rc<str>,
+    pub(crate) host: Arc<str>,
+    pub(crate) server: Arc<str>,
     pub(crate) recorder: Recorder,
     pub(crate) timeout: Duration,
     /// Request numbers, shared by every sender of the run.

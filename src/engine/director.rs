@@ -9,18 +9,19 @@
 //! request has been answered and no stop is pending. Every run is bounded in
 //! simulated time, in ticks and in wall time, and says which bound it hit.
 
-use std::rc::Rc;
-use std::time::{Duration, Instant};
+use std::sync::{mpsc, Arc};
+use std::time::Duration;
 
 use super::client::{Connection, Order};
 use super::panic;
 use super::setup::Setup;
 use super::timers::{Timer, Timers};
+use super::watchdog::{BlockedFor, Pulse, Watchdog};
 use super::world::{World, DIRECTOR_HOST};
 use crate::case::schedule::{Action, Host};
 use crate::case::seed::derive;
-use crate::case::trace::{Current, EventKind, KillReason, Recorder};
-use crate::case::verdict::{Bound, Run, Verdict, Violation};
+use crate::case::trace::{Current, Event, EventKind, KillReason, Recorder};
+use crate::case::verdict::{Blocked, Bound, Run, Verdict, Violation};
 use crate::case::Case;
 use crate::core::preempt;
 use crate::judge::{Facts, Judge};
@@ -34,37 +35,114 @@ pub const GRACE_DEFAULT: Duration = Duration::from_secs(30);
 
 /// Runs one case against the setup's target, checking its invariants.
 ///
-/// A panic anywhere in the simulation (a user's service, say) is caught and
-/// returned as [`Verdict::Crashed`].
+/// The case runs on a thread of its own, started for it: std draws a
+/// thread's `HashMap` keys once, at its first `RandomState`, so only a new
+/// thread draws them from the case's seed (see the `intercept` module),
+/// and a thread the service blocks can be left behind. The watchdog bounds
+/// the run in wall time and sees a step that does not return: that run is
+/// [`Verdict::Blocked`], reported with what it recorded until then, and
+/// its thread is given up. A panic anywhere in the simulation (a user's
+/// service, say) is caught and returned as [`Verdict::Crashed`].
 pub(crate) fn run(setup: &Setup, case: &Case) -> Run {
+    let (finished, outcome) = mpsc::channel();
+    let (blocked, blocked_outcome) = mpsc::channel();
     let recorder = Recorder::default();
-    panic::catching(|| Director::new(setup, case, recorder.clone()).run()).unwrap_or_else(
-        |message| {
-            let events = recorder.take();
-            let elapsed = events.last().map_or(Duration::ZERO, |event| event.at);
-            Run {
-                events,
-                verdict: Verdict::Crashed(format!("panic: {message}")),
-                elapsed,
-                ticks: 0,
+    let pulse = Watchdog::watch(&setup.limits, blocked);
+    let job = (
+        setup.clone(),
+        case.clone(),
+        recorder.clone(),
+        Arc::clone(&pulse),
+    );
+    let spawned = std::thread::Builder::new()
+        .name(format!("case {:#018x}", case.seed))
+        .spawn(move || {
+            let (setup, case, recorder, pulse) = job;
+            let run = run_here(&setup, &case, recorder, &pulse);
+            pulse.finish();
+            // The waiting thread may have gone on without this run.
+            let _ = finished.send(run);
+        });
+    if let Err(error) = spawned {
+        pulse.finish();
+        return crashed(
+            Vec::new(),
+            format!("could not start the case's thread: {error}"),
+        );
+    }
+    loop {
+        if let Ok(run) = outcome.recv_timeout(WAIT_POLL) {
+            return run;
+        }
+        if let Ok(BlockedFor(still)) = blocked_outcome.try_recv() {
+            // The run may have ended as the watchdog spoke: its own verdict wins.
+            if let Ok(run) = outcome.try_recv() {
+                return run;
             }
-        },
-    )
+            return blocked_run(setup, &recorder, &pulse, still);
+        }
+    }
+}
+
+/// How often the thread waiting for a run looks for the watchdog's word.
+const WAIT_POLL: Duration = Duration::from_millis(10);
+
+/// Runs one case on this thread.
+fn run_here(setup: &Setup, case: &Case, recorder: Recorder, pulse: &Pulse) -> Run {
+    panic::catching(|| Director::new(setup, case, recorder.clone(), pulse).run())
+        .unwrap_or_else(|message| crashed(recorder.take(), format!("panic: {message}")))
+}
+
+/// A run that ended in a crash, with what it recorded.
+fn crashed(events: Vec<Event>, message: String) -> Run {
+    let elapsed = events.last().map_or(Duration::ZERO, |event| event.at);
+    Run {
+        events,
+        verdict: Verdict::Crashed(message),
+        elapsed,
+        ticks: 0,
+    }
+}
+
+/// The run of a case whose thread the watchdog saw blocked: what it
+/// recorded until then, and where it blocked.
+fn blocked_run(setup: &Setup, recorder: &Recorder, pulse: &Pulse, still: Duration) -> Run {
+    let events = recorder.try_copy().unwrap_or_default();
+    let host = if pulse.in_step() {
+        // Only a target's hosts run code that is not the harness's.
+        let hosts: Vec<&str> = setup.target.hosts().iter().map(|host| host.name()).collect();
+        hosts.join(" or ")
+    } else {
+        "the harness itself, between steps (a defect of lifecycle-sim: please report it)".into()
+    };
+    Run {
+        verdict: Verdict::Blocked(Blocked {
+            host,
+            at: pulse.at(),
+            wall_time: still,
+            last_event: events.last().map(Event::to_string),
+        }),
+        elapsed: pulse.at(),
+        ticks: pulse.steps(),
+        events,
+    }
 }
 
 struct Director<'a> {
     world: World<'a>,
+    /// The run's signs of life for the watchdog.
+    pulse: &'a Pulse,
     setup: &'a Setup,
     case: &'a Case,
     recorder: Recorder,
-    host: Rc<str>,
+    host: Arc<str>,
     judge: Judge,
     /// The orchestrator's pending signals and endpoint changes.
     timers: Timers,
 }
 
 impl<'a> Director<'a> {
-    fn new(setup: &'a Setup, case: &'a Case, recorder: Recorder) -> Self {
+    fn new(setup: &'a Setup, case: &'a Case, recorder: Recorder, pulse: &'a Pulse) -> Self {
         let horizon = case.schedule.end() + setup.limits.settle_max + setup.limits.tick * 2;
         let facts = Facts {
             drain_deadline: setup.target.drain_deadline(),
@@ -80,6 +158,7 @@ impl<'a> Director<'a> {
             setup,
             case,
             recorder,
+            pulse,
             host: DIRECTOR_HOST.into(),
             timers: Timers::default(),
         }
@@ -89,7 +168,6 @@ impl<'a> Director<'a> {
         let _preemption =
             preempt::Installed::new(derive(self.case.seed, "preempt"), self.setup.limits.tick);
         let _current = Current::install(&self.recorder);
-        let started = Instant::now();
         let steps = self.case.schedule.steps();
         let mut next = 0;
         let mut ticks = 0_u64;
@@ -116,10 +194,13 @@ impl<'a> Director<'a> {
                     None => break Verdict::Pass,
                 }
             }
-            if let Some(bound) = self.bound(now, ticks, started) {
+            if let Some(bound) = self.bound(now, ticks) {
                 break Verdict::Bounded(bound);
             }
-            if let Err(error) = self.world.sim.step() {
+            self.pulse.step_begins(now);
+            let stepped = self.world.sim.step();
+            self.pulse.step_ends();
+            if let Err(error) = stepped {
                 break Verdict::Crashed(error.to_string());
             }
             ticks += 1;
@@ -138,7 +219,7 @@ impl<'a> Director<'a> {
 
     /// Records a signal under the host it is delivered to.
     fn signal(&self, now: Duration, host: Host, kind: EventKind) {
-        self.recorder.record_at(now, &Rc::from(host.name()), kind);
+        self.recorder.record_at(now, &Arc::from(host.name()), kind);
     }
 
     fn execute(&mut self, now: Duration, action: &Action) {
@@ -260,7 +341,7 @@ impl<'a> Director<'a> {
                 Timer::RemoveEndpoint => {
                     if let Some(pod) = &self.world.pod {
                         if pod.routed.replace(false) {
-                            let kubelet = Rc::from(Host::Kubelet.name());
+                            let kubelet = Arc::from(Host::Kubelet.name());
                             self.recorder.record_at(
                                 now,
                                 &kubelet,
@@ -285,7 +366,7 @@ impl<'a> Director<'a> {
         self.recorder.with_events(|events| judge.judge(events, now))
     }
 
-    fn bound(&self, now: Duration, ticks: u64, started: Instant) -> Option<Bound> {
+    fn bound(&self, now: Duration, ticks: u64) -> Option<Bound> {
         let limits = &self.setup.limits;
         if now > self.case.schedule.end() + limits.settle_max {
             return Some(Bound::SimulatedTime(now));
@@ -293,11 +374,13 @@ impl<'a> Director<'a> {
         if ticks >= limits.ticks_max {
             return Some(Bound::Ticks(ticks));
         }
-        // Reading the wall clock costs little, but not nothing: look every 256 ticks.
-        if ticks % 256 == 0 && started.elapsed() > limits.wall_time_max {
-            return Some(Bound::WallTime(started.elapsed()));
-        }
-        None
+        // The watchdog keeps the wall-time bound: this thread's clocks show
+        // simulated time. A run it gave up as blocked ends here too, unread.
+        self.pulse.overdue().map(Bound::WallTime).or_else(|| {
+            self.pulse
+                .abandoned()
+                .then_some(Bound::WallTime(self.setup.limits.blocked_max))
+        })
     }
 }
 

@@ -12,4 +12,5 @@ pub(crate) mod kubelet;
 mod panic;
 pub(crate) mod setup;
 mod timers;
+pub(crate) mod watchdog;
 pub(crate) mod world;

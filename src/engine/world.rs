@@ -248,7 +248,7 @@ impl<'a> Software<'a> {
     {
         let slot = Rc::clone(slot);
         let recorder = recorder.clone();
-        let name: Rc<str> = self.host.name().into();
+        let name: Arc<str> = self.host.name().into();
         let target = self.setup.target.clone();
         move || {
             let process = {
@@ -264,7 +264,7 @@ impl<'a> Software<'a> {
                         host => format!("{}-process-{}", host.name(), slot.launches),
                     };
                     Process {
-                        host: Rc::clone(&name),
+                        host: Arc::clone(&name),
                         recorder: recorder.clone(),
                         stop: signal,
                         seed: derive(self.seed, &label),
@@ -273,7 +273,7 @@ impl<'a> Software<'a> {
                     }
                 })
             };
-            let (slot, host, recorder) = (Rc::clone(&slot), Rc::clone(&name), recorder.clone());
+            let (slot, host, recorder) = (Rc::clone(&slot), Arc::clone(&name), recorder.clone());
             let software = process.map(|process| target.software(process));
             Box::pin(async move {
                 if let Some(software) = software {

@@ -1,8 +1,8 @@
 //! The cluster invariants (race 2): `used-before-started` and
 //! `cluster-converges`.
 
+use std::sync::Arc;
 use std::collections::{BTreeMap, BTreeSet};
-use std::rc::Rc;
 use std::time::Duration;
 
 use super::oracle::Oracle;
@@ -27,18 +27,18 @@ fn step_hosts(action: &Action) -> Option<Option<Host>> {
 /// only once it has reported ready. Each process starts with nothing ready.
 #[derive(Default)]
 pub(crate) struct UsedBeforeStarted {
-    ready: BTreeMap<Rc<str>, BTreeSet<String>>,
+    ready: BTreeMap<Arc<str>, BTreeSet<String>>,
 }
 
 impl Oracle for UsedBeforeStarted {
     fn observe(&mut self, index: usize, event: &Event) -> Option<Violation> {
         match &event.kind {
             EventKind::Milestone(Milestone::Bound) => {
-                self.ready.insert(Rc::clone(&event.host), BTreeSet::new());
+                self.ready.insert(Arc::clone(&event.host), BTreeSet::new());
             }
             EventKind::ComponentReady { component } => {
                 self.ready
-                    .entry(Rc::clone(&event.host))
+                    .entry(Arc::clone(&event.host))
                     .or_default()
                     .insert(component.clone());
             }
@@ -85,7 +85,7 @@ enum Belief {
 pub(crate) struct ClusterConverges {
     bound: Duration,
     cluster_size: usize,
-    beliefs: BTreeMap<Rc<str>, Belief>,
+    beliefs: BTreeMap<Arc<str>, Belief>,
     last_change: Option<(Duration, usize)>,
     judged: bool,
 }
@@ -102,7 +102,7 @@ impl ClusterConverges {
     }
 
     fn converged(&self) -> bool {
-        let leaders: Vec<(&Rc<str>, u64)> = self
+        let leaders: Vec<(&Arc<str>, u64)> = self
             .beliefs
             .iter()
             .filter_map(|(node, belief)| match belief {
@@ -145,7 +145,7 @@ impl Oracle for ClusterConverges {
             EventKind::Step(action) => {
                 if let Some(named) = step_hosts(action) {
                     let down = !matches!(action, Action::Start { .. } | Action::Restart { .. });
-                    let hit: Vec<Rc<str>> = self
+                    let hit: Vec<Arc<str>> = self
                         .beliefs
                         .keys()
                         .filter(|node| named.is_none_or(|host| host.name() == &***node))
@@ -163,7 +163,7 @@ impl Oracle for ClusterConverges {
                 )
             }
             EventKind::Milestone(Milestone::Bound) => {
-                self.beliefs.insert(Rc::clone(&event.host), Belief::Unknown);
+                self.beliefs.insert(Arc::clone(&event.host), Belief::Unknown);
                 true
             }
             EventKind::Milestone(Milestone::Stopped) | EventKind::Sigkill { .. } => {
@@ -172,21 +172,21 @@ impl Oracle for ClusterConverges {
             }
             EventKind::Election { term } => {
                 self.beliefs
-                    .insert(Rc::clone(&event.host), Belief::Candidate(*term));
+                    .insert(Arc::clone(&event.host), Belief::Candidate(*term));
                 false
             }
             EventKind::Leader { term } => {
                 self.beliefs
-                    .insert(Rc::clone(&event.host), Belief::Leader(*term));
+                    .insert(Arc::clone(&event.host), Belief::Leader(*term));
                 false
             }
             EventKind::SteppedDown { .. } => {
-                self.beliefs.insert(Rc::clone(&event.host), Belief::Unknown);
+                self.beliefs.insert(Arc::clone(&event.host), Belief::Unknown);
                 false
             }
             EventKind::Follows { leader, term } => {
                 self.beliefs.insert(
-                    Rc::clone(&event.host),
+                    Arc::clone(&event.host),
                     Belief::Follows(leader.clone(), *term),
                 );
                 false

@@ -8,8 +8,8 @@
 //! Each service process starts uninitialised: a bind, a kill or a restart
 //! resets the judgement for its host.
 
+use std::sync::Arc;
 use std::collections::BTreeMap;
-use std::rc::Rc;
 
 use super::oracle::{Context, Oracle};
 use crate::case::schedule::Action;
@@ -26,7 +26,7 @@ struct Process {
 
 /// Checks [`Invariant::ServedBeforeInitialised`].
 pub(crate) struct ServedBeforeInitialised {
-    processes: BTreeMap<Rc<str>, Process>,
+    processes: BTreeMap<Arc<str>, Process>,
     /// The service's status paths: a probe of one is not application traffic.
     status_paths: Vec<String>,
 }
@@ -66,17 +66,17 @@ impl Oracle for ServedBeforeInitialised {
             }
             EventKind::Milestone(Milestone::Bound) => {
                 self.processes
-                    .insert(Rc::clone(&event.host), Process::default());
+                    .insert(Arc::clone(&event.host), Process::default());
             }
             EventKind::Milestone(Milestone::Initialised) => {
                 self.processes
-                    .entry(Rc::clone(&event.host))
+                    .entry(Arc::clone(&event.host))
                     .or_default()
                     .initialised = true;
             }
             EventKind::RequestStarted { request, path, .. } => {
                 self.processes
-                    .entry(Rc::clone(&event.host))
+                    .entry(Arc::clone(&event.host))
                     .or_default()
                     .paths
                     .insert(*request, path.clone());
@@ -95,7 +95,7 @@ impl Oracle for ServedBeforeInitialised {
                 );
             }
             EventKind::RequestFinished { request, status } => {
-                let process = self.processes.entry(Rc::clone(&event.host)).or_default();
+                let process = self.processes.entry(Arc::clone(&event.host)).or_default();
                 let path = process.paths.remove(request).unwrap_or_default();
                 let is_status_probe = self.status_paths.contains(&path);
                 if *status >= 500 && !process.initialised && !is_status_probe {

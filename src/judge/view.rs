@@ -4,6 +4,7 @@
 //! force. The judge keeps one per run, shared by those oracles, and updates
 //! it after each event.
 
+use std::sync::Arc;
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 use std::time::Duration;
@@ -17,7 +18,7 @@ const SIGNAL_SLACK: Duration = Duration::from_millis(100);
 
 /// A request a client sent.
 pub(crate) struct Sent {
-    pub(crate) host: Rc<str>,
+    pub(crate) host: Arc<str>,
     pub(crate) path: String,
     pub(crate) at: Duration,
     /// The process generation it was sent in.
@@ -227,7 +228,7 @@ impl View {
                 sending,
             } => {
                 let sent = Sent {
-                    host: Rc::clone(&event.host),
+                    host: Arc::clone(&event.host),
                     path: path.clone(),
                     at: event.at,
                     generation: self.generation,

@@ -1,6 +1,6 @@
 //! The events of a trace: what a run records, one fact each.
 
-use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::case::schedule::Action;
@@ -243,7 +243,7 @@ pub struct Event {
     /// Simulated time since the run began.
     pub at: Duration,
     /// The host it happened on (`director` for the director's own actions).
-    pub host: Rc<str>,
+    pub host: Arc<str>,
     /// What happened.
     pub kind: EventKind,
 }

@@ -2,14 +2,14 @@
 //! one of this thread for code that cannot hold it.
 
 use std::cell::RefCell;
-use std::rc::Rc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use super::event::{Event, EventKind};
 
 thread_local! {
-    /// The recorder of the run on this thread, for code that cannot hold an
-    /// `Rc`: a user's server may move its sockets to `Send` tasks.
+    /// The recorder of the run on this thread, for code that cannot hold
+    /// one: a user's server may move its sockets to tasks of its own.
     static CURRENT: RefCell<Option<Recorder>> = const { RefCell::new(None) };
 }
 
@@ -34,24 +34,27 @@ impl Drop for Current {
 pub(crate) fn record_current(host: &str, kind: EventKind) {
     CURRENT.with(|current| {
         if let Some(recorder) = current.borrow().as_ref() {
-            recorder.record(&Rc::from(host), kind);
+            recorder.record(&Arc::from(host), kind);
         }
     });
 }
 
 /// A shared, append-only log of events for one run.
 ///
-/// All hosts of a simulation run on one thread, so a `Rc<RefCell<_>>` is enough
-/// and appends happen in execution order, which is deterministic.
+/// All hosts of a simulation run on one thread, so appends happen in
+/// execution order, which is deterministic. The log is behind a mutex only
+/// so that the thread waiting for a run can read what a run that blocked
+/// its thread recorded (see the director): the lock is never contended
+/// while the run goes on.
 #[derive(Clone, Default)]
 pub struct Recorder {
-    events: Rc<RefCell<Vec<Event>>>,
+    events: Arc<Mutex<Vec<Event>>>,
 }
 
 impl Recorder {
     /// Appends an event from inside a simulated host, stamped with the
     /// simulation's clock.
-    pub fn record(&self, host: &Rc<str>, kind: EventKind) {
+    pub fn record(&self, host: &Arc<str>, kind: EventKind) {
         let at = turmoil::sim_elapsed().unwrap_or_default();
         self.record_at(at, host, kind);
     }
@@ -61,23 +64,41 @@ impl Recorder {
     /// Within a tick each host runs on its own clock, up to a tick ahead of
     /// the others; times are kept monotonic so that the trace is in time
     /// order as well as in execution order.
-    pub fn record_at(&self, at: Duration, host: &Rc<str>, kind: EventKind) {
-        let mut events = self.events.borrow_mut();
+    pub fn record_at(&self, at: Duration, host: &Arc<str>, kind: EventKind) {
+        let mut events = self.events();
         let at = events.last().map_or(at, |last| at.max(last.at));
         events.push(Event {
             at,
-            host: Rc::clone(host),
+            host: Arc::clone(host),
             kind,
         });
     }
 
     /// Lends the log to `read`; nothing may be recorded meanwhile.
     pub fn with_events<T>(&self, read: impl FnOnce(&[Event]) -> T) -> T {
-        read(&self.events.borrow())
+        read(&self.events())
     }
 
     /// Takes the whole log, leaving it empty.
     pub fn take(&self) -> Vec<Event> {
-        std::mem::take(&mut self.events.borrow_mut())
+        std::mem::take(&mut self.events())
+    }
+
+    /// A copy of the log so far, read from another thread: `None` if the
+    /// run's thread holds the log (it never does while it runs a host's
+    /// code, so a blocked run's log can be read).
+    pub(crate) fn try_copy(&self) -> Option<Vec<Event>> {
+        match self.events.try_lock() {
+            Ok(events) => Some(events.clone()),
+            Err(std::sync::TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner().clone()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        }
+    }
+
+    /// The log; a panic while it was held (a user's service panicking in
+    /// the middle of a record cannot happen: recording runs no user code)
+    /// leaves it whole.
+    fn events(&self) -> MutexGuard<'_, Vec<Event>> {
+        self.events.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
