@@ -118,7 +118,7 @@ pub use crate::case::trace::{
     ProbeKind, Sending,
 };
 pub use crate::case::verdict::{
-    Blocked, Bound, Invariant, MemoryUse, Needs, Run, Verdict, Violation,
+    Blocked, Bound, Invariant, MemoryUse, Needs, Reads, Run, Verdict, Violation,
 };
 pub use crate::case::{Case, Limits, BACKLOG_DEFAULT, BACKLOG_MAX, MEMORY_MAX_DEFAULT};
 pub use crate::core::models::Variant;
@@ -128,8 +128,8 @@ pub use crate::core::target::{Builtin, Model, Target};
 pub use crate::engine::kubelet::{KubeletConfig, ProbeConfig, Probing};
 pub use crate::engine::setup::Setup;
 pub use crate::harness::campaign::{
-    compare, Campaign, Cases, Completion, Determinism, Failure, Options, Report, Shard,
-    ShrinkLimits,
+    compare, compare_runs, Campaign, Cases, Completion, Determinism, Divergence, Failure, Options,
+    Report, Shard, ShrinkLimits,
 };
 pub use crate::harness::determinism::{replayable, warn_if_not_replayable};
 pub use crate::harness::generate::{Behaviour, Fault, Generator, Shrinkable};

@@ -30,3 +30,4 @@ mod stale_handle;
 mod startup_window;
 mod stock_servers;
 mod suite;
+mod unmodified;

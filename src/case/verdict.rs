@@ -282,6 +282,23 @@ pub struct Run {
     pub elapsed: Duration,
     /// Ticks it took.
     pub ticks: u64,
+    /// How its thread read std's clocks and OS randomness.
+    pub reads: Reads,
+}
+
+/// How often a run's thread read std's clocks and OS randomness, and
+/// whether the simulation answered (README, "Clocks and randomness").
+/// Reads the operating system answered are why a case may not replay.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Reads {
+    /// Reads of a clock: `clock_gettime`, `gettimeofday`, `time`.
+    pub clock: u64,
+    /// Draws of randomness: `getrandom`, `getentropy`.
+    pub randomness: u64,
+    /// Whether the simulation answered them: interception on and compiled
+    /// in. If not, the counts are of reads the operating system answered
+    /// (none are counted where interception is not compiled in).
+    pub simulated: bool,
 }
 
 impl fmt::Display for Bound {

@@ -14,11 +14,11 @@
 //! HTTP layer is ready before consensus starts, and the consensus routes are
 //! served only once consensus is ready (503 before).
 
-use std::sync::Arc;
 use std::cell::{Cell, RefCell};
 use std::convert::Infallible;
 use std::net::{IpAddr, Ipv4Addr};
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;

@@ -8,9 +8,9 @@
 //! context. Whether it reuses the stored handle or resets the run's state is
 //! the [`HandlePolicy`].
 
-use std::sync::Arc;
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};

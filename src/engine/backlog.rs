@@ -17,10 +17,10 @@
 //! (accepted, or refused because nothing listens) or its client gives up on
 //! it (the request's timeout).
 
-use std::sync::Arc;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
+use std::sync::Arc;
 
 /// turmoil's per-host TCP capacity in every run: its accept queues and its
 /// streams' windows, in segments. Beyond what memory could hold, so its

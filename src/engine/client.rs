@@ -13,13 +13,13 @@
 //! nothing, or half a head, and holds it: what preconnects, warm pools, TCP
 //! health checks and slow clients leave on a server at its stop.
 
-use std::sync::Arc;
 use std::cell::Cell;
 use std::convert::Infallible;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
 

@@ -13,6 +13,7 @@ use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 use super::client::{Connection, Order};
+use super::intercept;
 use super::panic;
 use super::setup::Setup;
 use super::timers::{Timer, Timers};
@@ -21,7 +22,7 @@ use super::world::{World, DIRECTOR_HOST};
 use crate::case::schedule::{Action, Host};
 use crate::case::seed::derive;
 use crate::case::trace::{Current, Event, EventKind, KillReason, Recorder};
-use crate::case::verdict::{Blocked, Bound, Run, Verdict, Violation};
+use crate::case::verdict::{Blocked, Bound, Reads, Run, Verdict, Violation};
 use crate::case::Case;
 use crate::core::preempt;
 use crate::judge::{Facts, Judge};
@@ -58,7 +59,10 @@ pub(crate) fn run(setup: &Setup, case: &Case) -> Run {
         .name(format!("case {:#018x}", case.seed))
         .spawn(move || {
             let (setup, case, recorder, pulse) = job;
-            let run = run_here(&setup, &case, recorder, &pulse);
+            // First, before anything on this thread draws randomness.
+            let intercepted = intercept::Installed::new(case.seed, setup.limits.intercept);
+            let mut run = run_here(&setup, &case, recorder, &pulse);
+            run.reads = intercepted.reads();
             pulse.finish();
             // The waiting thread may have gone on without this run.
             let _ = finished.send(run);
@@ -101,6 +105,7 @@ fn crashed(events: Vec<Event>, message: String) -> Run {
         verdict: Verdict::Crashed(message),
         elapsed,
         ticks: 0,
+        reads: Reads::default(),
     }
 }
 
@@ -110,7 +115,12 @@ fn blocked_run(setup: &Setup, recorder: &Recorder, pulse: &Pulse, still: Duratio
     let events = recorder.try_copy().unwrap_or_default();
     let host = if pulse.in_step() {
         // Only a target's hosts run code that is not the harness's.
-        let hosts: Vec<&str> = setup.target.hosts().iter().map(|host| host.name()).collect();
+        let hosts: Vec<&str> = setup
+            .target
+            .hosts()
+            .iter()
+            .map(|host| host.name())
+            .collect();
         hosts.join(" or ")
     } else {
         "the harness itself, between steps (a defect of lifecycle-sim: please report it)".into()
@@ -125,6 +135,7 @@ fn blocked_run(setup: &Setup, recorder: &Recorder, pulse: &Pulse, still: Duratio
         elapsed: pulse.at(),
         ticks: pulse.steps(),
         events,
+        reads: Reads::default(),
     }
 }
 
@@ -198,6 +209,7 @@ impl<'a> Director<'a> {
                 break Verdict::Bounded(bound);
             }
             self.pulse.step_begins(now);
+            intercept::set_elapsed(now);
             let stepped = self.world.sim.step();
             self.pulse.step_ends();
             if let Err(error) = stepped {
@@ -210,6 +222,7 @@ impl<'a> Director<'a> {
             verdict,
             elapsed: self.world.sim.elapsed(),
             ticks,
+            reads: Reads::default(),
         }
     }
 

@@ -8,6 +8,7 @@
 pub(crate) mod backlog;
 pub(crate) mod client;
 pub(crate) mod director;
+pub(crate) mod intercept;
 pub(crate) mod kubelet;
 mod panic;
 pub(crate) mod setup;

@@ -82,9 +82,9 @@ impl Pulse {
     /// Whether the run should end now: it was given up as blocked, or it
     /// is past its wall-time bound (how long it had taken, then).
     pub(crate) fn overdue(&self) -> Option<Duration> {
-        self.overtime.load(Ordering::Acquire).then(|| {
-            Duration::from_micros(self.overtime_micros.load(Ordering::Relaxed))
-        })
+        self.overtime
+            .load(Ordering::Acquire)
+            .then(|| Duration::from_micros(self.overtime_micros.load(Ordering::Relaxed)))
     }
 
     /// Whether the watchdog gave the run up as blocked.

@@ -29,7 +29,7 @@ use crate::engine::setup::Setup;
 pub const DIRECTOR_HOST: &str = "director";
 /// The fixed wall-clock epoch of every simulation (2024-01-01T00:00:00Z), so
 /// nothing in a run depends on when it ran.
-const EPOCH_SECONDS: u64 = 1_704_067_200;
+pub(crate) const EPOCH_SECONDS: u64 = 1_704_067_200;
 
 /// The server host's software state, shared with its factory.
 #[derive(Default)]

@@ -1,8 +1,8 @@
 //! The cluster invariants (race 2): `used-before-started` and
 //! `cluster-converges`.
 
-use std::sync::Arc;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::oracle::Oracle;
@@ -163,7 +163,8 @@ impl Oracle for ClusterConverges {
                 )
             }
             EventKind::Milestone(Milestone::Bound) => {
-                self.beliefs.insert(Arc::clone(&event.host), Belief::Unknown);
+                self.beliefs
+                    .insert(Arc::clone(&event.host), Belief::Unknown);
                 true
             }
             EventKind::Milestone(Milestone::Stopped) | EventKind::Sigkill { .. } => {
@@ -181,7 +182,8 @@ impl Oracle for ClusterConverges {
                 false
             }
             EventKind::SteppedDown { .. } => {
-                self.beliefs.insert(Arc::clone(&event.host), Belief::Unknown);
+                self.beliefs
+                    .insert(Arc::clone(&event.host), Belief::Unknown);
                 false
             }
             EventKind::Follows { leader, term } => {

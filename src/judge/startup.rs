@@ -8,8 +8,8 @@
 //! Each service process starts uninitialised: a bind, a kill or a restart
 //! resets the judgement for its host.
 
-use std::sync::Arc;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use super::oracle::{Context, Oracle};
 use crate::case::schedule::Action;

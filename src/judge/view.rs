@@ -4,9 +4,9 @@
 //! force. The judge keeps one per run, shared by those oracles, and updates
 //! it after each event.
 
-use std::sync::Arc;
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::case::schedule::{Action, Host, Link};

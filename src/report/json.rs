@@ -55,6 +55,11 @@ pub fn json_lines(scenario: &Scenario, checked: &Checked) -> Vec<String> {
                 "reason": reason,
                 "schedule": failure.shrunk.lines(),
                 "replays_identically": matches!(failure.determinism, Determinism::Identical(_)),
+                "replay_checked": !matches!(failure.determinism, Determinism::Unchecked),
+                "divergence_cause": match &failure.determinism {
+                    Determinism::Diverged { cause, .. } => Some(cause.to_string()),
+                    _ => None,
+                },
                 "saved": checked.saved.as_ref().map(|saved| saved.display().to_string()),
                 "replay": replay_commands(scenario, failure.seed, checked.saved.as_deref()),
             })

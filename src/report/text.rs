@@ -125,6 +125,7 @@ pub fn failure(scenario: &Scenario, checked: &Checked, failure: &Failure) -> Str
             index,
             first,
             second,
+            cause,
         } => {
             let show = |line: &Option<String>| {
                 printable(line.as_deref().unwrap_or("(no event)")).into_owned()
@@ -135,6 +136,14 @@ pub fn failure(scenario: &Scenario, checked: &Checked, failure: &Failure) -> Str
             );
             let _ = writeln!(text, "    first:  {}", show(first));
             let _ = writeln!(text, "    second: {}", show(second));
+            let _ = writeln!(text, "    cause:  {}", printable(&cause.to_string()));
+        }
+        _ => {
+            let _ = writeln!(
+                text,
+                "  replays:   not checked: a blocked case runs again only with --rerun-blocked \
+                 (Options::rerun_blocked)"
+            );
         }
     }
     let _ = writeln!(text, "  replay:");

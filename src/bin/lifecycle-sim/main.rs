@@ -39,7 +39,8 @@ const EXIT_INTERRUPTED: u8 = 130;
 /// The exit codes, under every command's `--help`.
 const EXIT_CODES_HELP: &str = "Exit codes:
   0    every expectation met (replay: the schedule passes and replays identically)
-  100  an expectation not met (replay: the schedule violates an invariant or does not replay identically)
+  100  an expectation not met, among them a run judged blocked or over memory_max (replay: the
+       schedule violates an invariant or does not replay identically)
   2    bad input: a malformed scenario file, a bad flag value, an unwritable output
   130  interrupted (run: the first Ctrl-C lets the cases running finish and reports the cases run;
        a second Ctrl-C exits at once)";
@@ -97,6 +98,11 @@ enum Command {
         /// (lifecycle-sim.xml) here, and print the human lines.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Run a case judged blocked again, to check that it replays and to
+        /// shrink it. Off by default: each run of it takes its `blocked_max`
+        /// in wall time and may leave a thread behind.
+        #[arg(long)]
+        rerun_blocked: bool,
     },
     /// Run a saved failure's fixed schedule twice: print its timeline and
     /// verdict, and whether the two runs were identical.
@@ -146,6 +152,7 @@ fn main() -> ExitCode {
             shard,
             format,
             out,
+            rerun_blocked,
         } => {
             let jobs = jobs.map_or_else(
                 || std::thread::available_parallelism().map_or(1, |cores| cores.get()),
@@ -159,6 +166,7 @@ fn main() -> ExitCode {
                 shard: shard.unwrap_or(Shard::ALL),
                 format,
                 out,
+                rerun_blocked,
             };
             run::run(&paths, &settings)
         }
@@ -179,4 +187,5 @@ struct Settings {
     shard: Shard,
     format: Format,
     out: Option<PathBuf>,
+    rerun_blocked: bool,
 }

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use lifecycle_sim::{compare, printable, Cases, Determinism, Scenario, Verdict};
+use lifecycle_sim::{compare_runs, printable, Cases, Determinism, Scenario, Verdict};
 
 use crate::output::{say, write_stdout};
 use crate::{EXIT_BAD_INPUT, EXIT_MET, EXIT_UNMET};
@@ -40,13 +40,17 @@ pub(crate) fn replay(file: &Path, timeline: Option<&Path>) -> u8 {
     say!("timeline:");
     write_stdout(&lifecycle_sim::render_trace(&first.events));
     say!("verdict: {}", printable(&first.verdict.to_string()));
-    let identical = match compare(&first.events, &second.events) {
+    let identical = match compare_runs(&first, &second) {
         Determinism::Identical(hash) => {
             say!("replays: two runs identical (trace hash {hash:#018x})");
             true
         }
-        Determinism::Diverged { index, .. } => {
-            say!("replays: NONDETERMINISM: the two runs differ at event #{index}");
+        Determinism::Diverged { index, cause, .. } => {
+            say!("replays: NONDETERMINISM: the two runs differ at event #{index}; the cause: {cause}");
+            false
+        }
+        _ => {
+            say!("replays: not compared");
             false
         }
     };

@@ -168,6 +168,7 @@ fn check(scenario: &Scenario, settings: &Settings) -> Checked {
         shard: settings.shard,
         progress: Some(&progress),
         interrupt: Some(&INTERRUPT),
+        rerun_blocked: settings.rerun_blocked,
     };
     let mut checked = judge_with(scenario, &options);
     progress::finish(&bar);

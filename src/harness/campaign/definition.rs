@@ -1,9 +1,10 @@
 //! What a campaign is (its setup, cases and limits) and what it reports.
 
+use std::fmt;
 use std::time::Duration;
 
 use crate::case::schedule::Schedule;
-use crate::case::verdict::Run;
+use crate::case::verdict::{Reads, Run};
 use crate::case::Case;
 use crate::engine::setup::Setup;
 use crate::harness::generate::Generator;
@@ -57,10 +58,12 @@ pub struct Campaign {
 
 /// Whether a failing case replayed identically.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Determinism {
     /// Both runs recorded the same trace, with this hash.
     Identical(u64),
     /// The runs differ first at this event index.
+    #[non_exhaustive]
     Diverged {
         /// Index of the first differing event.
         index: usize,
@@ -68,7 +71,60 @@ pub enum Determinism {
         first: Option<String>,
         /// That event of the second run as a trace line, if it had one.
         second: Option<String>,
+        /// What the harness knows of why.
+        cause: Divergence,
     },
+    /// The case was not run again: its run was
+    /// [`Blocked`](crate::case::verdict::Verdict::Blocked), and a blocked
+    /// case runs again only when asked ([`Options::rerun_blocked`](super::Options)).
+    Unchecked,
+}
+
+/// Why two runs of one case differed, as far as the harness can tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Divergence {
+    /// The service read std's clocks or OS randomness and the operating
+    /// system answered: interception was off (`run.intercept = false`) or
+    /// is not compiled in. The counts are the first run's.
+    Uncontrolled(Reads),
+    /// The build lacks `--cfg tokio_unstable`, so tokio's scheduler is not
+    /// seeded.
+    SchedulerUnseeded,
+    /// Neither: something else outside the seed, such as a thread the
+    /// service started, state kept across cases in a `static`, or real I/O.
+    Unknown,
+}
+
+impl fmt::Display for Divergence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Divergence::Uncontrolled(reads) => write!(
+                f,
+                "the case's thread read a clock {} times and OS randomness {} times, answered by \
+                 the operating system rather than the simulation ({})",
+                reads.clock,
+                reads.randomness,
+                if cfg!(all(
+                    feature = "intercept",
+                    target_os = "linux",
+                    target_env = "gnu"
+                )) {
+                    "interception is off: `run.intercept = false`"
+                } else {
+                    "interception is not compiled in: it needs Linux with glibc and the `intercept` feature"
+                }
+            ),
+            Divergence::SchedulerUnseeded => f.write_str(
+                "this build lacks `--cfg tokio_unstable`, so tokio's scheduler is not seeded \
+                 (README, \"Use it in your CI\", step 2)",
+            ),
+            Divergence::Unknown => f.write_str(
+                "unknown: clocks, randomness and the scheduler were the simulation's; look for \
+                 threads the service starts, state kept in a `static` across cases, or real I/O",
+            ),
+        }
+    }
 }
 
 /// A case that did not pass, shrunk.

@@ -21,8 +21,8 @@ mod options;
 mod replay;
 mod runner;
 pub use self::options::{Options, Shard};
-pub use self::replay::compare;
+pub use self::replay::{compare, compare_runs};
 mod definition;
 pub use self::definition::{
-    Campaign, Cases, Completion, Determinism, Failure, Report, ShrinkLimits,
+    Campaign, Cases, Completion, Determinism, Divergence, Failure, Report, ShrinkLimits,
 };

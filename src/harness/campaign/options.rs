@@ -68,6 +68,12 @@ pub struct Options<'a> {
     /// [`Completion::Interrupted`](super::Completion::Interrupted). The command sets it on Ctrl-C.
     /// Default: none, the campaign runs to its end.
     pub interrupt: Option<&'a AtomicBool>,
+    /// Whether a failure whose run was
+    /// [`Blocked`](crate::case::verdict::Verdict::Blocked) is run again, to
+    /// check that it replays and to shrink it. Each run of a blocked case
+    /// takes its `blocked_max` in wall time and may leave a thread behind,
+    /// so by default it is reported as found. Default: false.
+    pub rerun_blocked: bool,
 }
 
 impl Default for Options<'_> {
@@ -77,6 +83,7 @@ impl Default for Options<'_> {
             shard: Shard::ALL,
             progress: None,
             interrupt: None,
+            rerun_blocked: false,
         }
     }
 }

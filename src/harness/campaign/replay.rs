@@ -3,18 +3,19 @@
 
 use std::time::Instant;
 
-use super::definition::{Campaign, Determinism, Failure};
+use super::definition::{Campaign, Determinism, Divergence, Failure};
 use super::options::Options;
 use crate::case::trace::{self, Event};
-use crate::case::verdict::{Bound, Run, Verdict};
+use crate::case::verdict::{Bound, Reads, Run, Verdict};
 use crate::case::Case;
+use crate::harness::determinism::replayable;
 
 impl Campaign {
     /// What the failing `case` becomes: run again to check that it replays,
     /// then, if its schedule was generated, shrunk and checked again.
     pub(crate) fn fail(&self, case: Case, run: Run, generated: bool, options: &Options) -> Failure {
         let again = self.run_case(&case);
-        let determinism = compare(&run.events, &again.events);
+        let determinism = compare_runs(&run, &again);
         let mut failure = Failure {
             seed: case.seed,
             original: case.schedule.clone(),
@@ -30,7 +31,7 @@ impl Campaign {
                 seed: failure.seed,
                 schedule: failure.shrunk.clone(),
             };
-            failure.determinism = compare(&failure.run.events, &self.run_case(&shrunk).events);
+            failure.determinism = compare_runs(&failure.run, &self.run_case(&shrunk));
         }
         failure
     }
@@ -65,22 +66,20 @@ impl Campaign {
     }
 }
 
-/// Where a run's trace differs from an earlier run's trace, given as one
-/// line per event, if it does.
-pub(crate) fn diverged_from(earlier: &[String], events: &[Event]) -> Option<Determinism> {
-    let later: Vec<String> = events.iter().map(Event::to_string).collect();
-    let shared = earlier.len().min(later.len());
-    let index = (0..shared)
-        .find(|&index| earlier[index] != later[index])
-        .or((earlier.len() != later.len()).then_some(shared))?;
-    Some(Determinism::Diverged {
-        index,
-        first: earlier.get(index).cloned(),
-        second: later.get(index).cloned(),
-    })
+/// Compares the traces of two runs of the same case; if they differ, names
+/// the cause as far as the harness can tell (see [`Divergence`]), from
+/// what this build is and how the first run read clocks and randomness.
+pub fn compare_runs(first: &Run, second: &Run) -> Determinism {
+    let mut determinism = compare(&first.events, &second.events);
+    if let Determinism::Diverged { cause, .. } = &mut determinism {
+        *cause = cause_of(first.reads);
+    }
+    determinism
 }
 
-/// Compares the traces of two runs of the same case.
+/// Compares the traces of two runs of the same case. Without the runs'
+/// reads, a difference is put down to the scheduler if the build does not
+/// seed it, and to an unknown cause otherwise; [`compare_runs`] knows more.
 pub fn compare(first: &[Event], second: &[Event]) -> Determinism {
     match trace::first_difference(first, second) {
         None => Determinism::Identical(trace::hash(first)),
@@ -88,7 +87,23 @@ pub fn compare(first: &[Event], second: &[Event]) -> Determinism {
             index,
             first: first.get(index).map(Event::to_string),
             second: second.get(index).map(Event::to_string),
+            cause: cause_of(Reads {
+                simulated: true,
+                ..Reads::default()
+            }),
         },
+    }
+}
+
+/// The likeliest cause of a divergence: reads the operating system
+/// answered, then an unseeded scheduler.
+fn cause_of(reads: Reads) -> Divergence {
+    if !reads.simulated && reads.clock + reads.randomness > 0 {
+        Divergence::Uncontrolled(reads)
+    } else if !replayable() {
+        Divergence::SchedulerUnseeded
+    } else {
+        Divergence::Unknown
     }
 }
 
@@ -105,6 +120,9 @@ fn same_failure(candidate: &Verdict, original: &Verdict) -> bool {
             std::mem::discriminant(a) == std::mem::discriminant(b)
         }
         (Verdict::Crashed(_), Verdict::Crashed(_)) => true,
+        // How long a step blocks is the machine's, like a wall-time bound.
+        (Verdict::Blocked(_), _) | (_, Verdict::Blocked(_)) => false,
+        (Verdict::Memory(_), Verdict::Memory(_)) => true,
         _ => false,
     }
 }
@@ -118,35 +136,49 @@ mod tests {
     }
 
     #[test]
-    fn a_rerun_that_differs_from_its_worker_run_is_reported_where_it_differs() {
+    fn a_rerun_that_differs_is_reported_where_it_differs_with_its_cause() {
         let campaign = campaign(1);
         let (case, _) = campaign.case(0);
         let run = campaign.run_case(&case);
-        let lines: Vec<String> = run.events.iter().map(Event::to_string).collect();
-        assert_eq!(diverged_from(&lines, &run.events), None);
-        assert!(lines.len() > 2, "a run records events");
-        let mut earlier = lines.clone();
-        earlier[2] = "a different event".to_string();
-        let Some(Determinism::Diverged {
+        assert!(matches!(
+            compare_runs(&run, &run),
+            Determinism::Identical(_)
+        ));
+        assert!(run.events.len() > 2, "a run records events");
+        let mut other = run.clone();
+        other.events.truncate(2);
+        let Determinism::Diverged {
             index,
             first,
             second,
-        }) = diverged_from(&earlier, &run.events)
+            cause,
+        } = compare_runs(&run, &other)
         else {
             panic!("the traces differ");
         };
         assert_eq!(index, 2);
-        assert_eq!(first.as_deref(), Some("a different event"));
-        assert_eq!(second, Some(run.events[2].to_string()));
-        // A shorter earlier run differs where it ended.
-        let diverged = diverged_from(&lines[..1], &run.events);
-        assert!(matches!(
-            diverged,
-            Some(Determinism::Diverged {
-                index: 1,
-                first: None,
-                ..
-            })
-        ));
+        assert_eq!(first, Some(run.events[2].to_string()));
+        assert_eq!(second, None);
+        assert!(run.reads.simulated || !crate::engine::intercept::compiled_in());
+        let expected = if replayable() {
+            Divergence::Unknown
+        } else {
+            Divergence::SchedulerUnseeded
+        };
+        assert_eq!(cause, expected);
+        // Reads the operating system answered come first.
+        let mut uncontrolled = run.clone();
+        uncontrolled.reads = Reads {
+            clock: 3,
+            randomness: 1,
+            simulated: false,
+        };
+        let Determinism::Diverged { cause, .. } = compare_runs(&uncontrolled, &other) else {
+            panic!("the traces differ");
+        };
+        assert_eq!(cause, Divergence::Uncontrolled(uncontrolled.reads));
+        assert!(cause
+            .to_string()
+            .contains("a clock 3 times and OS randomness 1 times"));
     }
 }

@@ -5,12 +5,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use super::definition::{Campaign, Cases, Completion, Failure, Report};
+use super::definition::{Campaign, Cases, Completion, Determinism, Failure, Report};
 use super::options::{Options, Shard};
-use super::replay::diverged_from;
+use super::replay::compare_runs;
 use crate::case::schedule::Schedule;
 use crate::case::seed::case_seed;
-use crate::case::trace::Event;
 use crate::case::verdict::{Bound, Run, Verdict};
 use crate::case::Case;
 use crate::engine::director::{self};
@@ -46,9 +45,8 @@ impl Campaign {
         let found = AtomicU64::new(0);
         // The lowest position (in the shard) of a failing case so far.
         let first = AtomicU64::new(u64::MAX);
-        // The lowest failing case so far: its position, verdict and trace
-        // lines. Runs hold `Rc`s and stay on their thread; text crosses.
-        let lowest: Mutex<Option<(u64, Verdict, Vec<String>)>> = Mutex::new(None);
+        // The lowest failing case so far: its position and its run.
+        let lowest: Mutex<Option<(u64, Run)>> = Mutex::new(None);
         // Each worker runs at most `total` cases: it stops at the shard's
         // end, past a failure, or on an interrupt.
         let work = || loop {
@@ -65,9 +63,8 @@ impl Campaign {
             if run.verdict != Verdict::Pass {
                 first.fetch_min(position, Ordering::Relaxed);
                 if let Ok(mut lowest) = lowest.lock() {
-                    if lowest.as_ref().is_none_or(|(at, _, _)| position < *at) {
-                        let lines = run.events.iter().map(Event::to_string).collect();
-                        *lowest = Some((position, run.verdict, lines));
+                    if lowest.as_ref().is_none_or(|(at, _)| position < *at) {
+                        *lowest = Some((position, run));
                     }
                 }
                 found.fetch_add(1, Ordering::Relaxed);
@@ -89,19 +86,43 @@ impl Campaign {
         let first = first.into_inner();
         let lowest = lowest.into_inner().ok().flatten();
         let failure = (first != u64::MAX).then(|| {
+            let (case, generated) = self.case(shard.case_index(first));
+            let worker = lowest
+                .filter(|(position, _)| *position == first)
+                .map(|(_, run)| run);
+            // A blocked run took its bound in wall time, and may have left a
+            // thread behind: it is not run again unless asked.
+            if let Some(run) = worker
+                .as_ref()
+                .filter(|run| matches!(run.verdict, Verdict::Blocked(_)))
+                .filter(|_| !options.rerun_blocked)
+            {
+                return Failure {
+                    seed: case.seed,
+                    original: case.schedule.clone(),
+                    shrunk: case.schedule,
+                    run: run.clone(),
+                    shrink_runs: 0,
+                    determinism: Determinism::Unchecked,
+                };
+            }
             // The failing case is run again here; it must fail as it did on
             // its worker (and `fail` compares it with a third run).
-            let (case, generated) = self.case(shard.case_index(first));
             let mut run = self.run_case(&case);
-            let worker = lowest.filter(|(position, _, _)| *position == first);
-            // A wall-time bound falls where the machine's speed puts it: a
-            // run cut by it is no evidence of nondeterminism.
-            let comparable =
-                |verdict: &Verdict| !matches!(verdict, Verdict::Bounded(Bound::WallTime(_)));
+            // A wall-time bound or a blocked step falls where the machine's
+            // speed puts it: a run cut by one is no evidence of
+            // nondeterminism.
+            let comparable = |verdict: &Verdict| {
+                !matches!(
+                    verdict,
+                    Verdict::Bounded(Bound::WallTime(_)) | Verdict::Blocked(_)
+                )
+            };
             let diverged = worker
-                .filter(|(_, verdict, _)| comparable(verdict) && comparable(&run.verdict))
-                .and_then(|(_, verdict, lines)| {
-                    Some((verdict, diverged_from(&lines, &run.events)?))
+                .filter(|worker| comparable(&worker.verdict) && comparable(&run.verdict))
+                .and_then(|worker| match compare_runs(&worker, &run) {
+                    Determinism::Identical(_) => None,
+                    determinism => Some((worker.verdict, determinism)),
                 });
             match diverged {
                 Some((verdict, determinism)) => {

@@ -11,7 +11,7 @@ use proptest::test_runner::FileFailurePersistence;
 
 use super::definition::{Expect, Replay, Scenario, CYCLES_MAX, FAULTS_MAX, REQUESTS_MAX};
 use crate::case::schedule::{Schedule, DURATION_MAX, NODES_MAX};
-use crate::case::verdict::{Bound, Invariant, Run, Verdict, Violation};
+use crate::case::verdict::{Bound, Invariant, Reads, Run, Verdict, Violation};
 use crate::case::{Case, Limits, BACKLOG_MAX};
 use crate::core::models::Variant;
 use crate::core::service::Service;
@@ -427,7 +427,7 @@ proptest! {
             seed,
             original: shrunk.clone(),
             shrunk: shrunk.clone(),
-            run: Run { events: Vec::new(), verdict, elapsed: Duration::ZERO, ticks: 0 },
+            run: Run { events: Vec::new(), verdict, elapsed: Duration::ZERO, ticks: 0, reads: Reads::default() },
             shrink_runs: 0,
             determinism: Determinism::Identical(0),
         };
@@ -471,6 +471,7 @@ fn a_saved_failure_keeps_the_grace_period_its_kubelet_would_cut_short() {
             verdict: Verdict::Crashed("panicked".into()),
             elapsed: Duration::ZERO,
             ticks: 0,
+            reads: Reads::default(),
         },
         shrink_runs: 0,
         determinism: Determinism::Identical(0),
