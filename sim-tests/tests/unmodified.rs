@@ -200,3 +200,71 @@ fn a_blocking_handler_is_judged_blocked_within_its_bound() {
     let report = lifecycle_sim::report::failure(&scenario, &checked, &failure);
     assert!(report.contains("blocked"), "{report}");
 }
+
+/// Set in the child process that runs the spinning service.
+const SPIN_CHILD: &str = "LIFECYCLE_SIM_SPIN_CHILD";
+
+/// A service whose `/` never returns to its runtime: a busy loop.
+fn spinner() -> Service {
+    Service::hyper("spinner", || {
+        hyper::service::service_fn(|_: Request<hyper::body::Incoming>| async {
+            let mut turns = 0_u64;
+            loop {
+                turns = std::hint::black_box(turns.wrapping_add(1));
+            }
+            #[allow(unreachable_code)]
+            Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"never"))))
+        })
+    })
+    .paths(&["/"])
+    .drain_deadline(Duration::from_secs(10))
+}
+
+/// Runs in a child process only (see the test below): checks the spinning
+/// service as a user's test would, and fails with the report, leaving its
+/// spinning thread to end with the process.
+#[test]
+#[ignore = "run by a_spinning_handler_ends_the_process_with_a_report_and_an_exit_code"]
+fn spinning_child() {
+    if std::env::var_os(SPIN_CHILD).is_none() {
+        return;
+    }
+    let scenario = sim_tests::shipped("drain", &spinner());
+    let checked = lifecycle_sim::check::judge(&scenario);
+    let failure = checked.report.failure.as_ref().expect("a failure");
+    panic!(
+        "{}",
+        lifecycle_sim::report::failure(&scenario, &checked, failure)
+    );
+}
+
+#[test]
+fn a_spinning_handler_ends_the_process_with_a_report_and_an_exit_code() {
+    let mut child = std::process::Command::new(std::env::current_exe().expect("this binary"))
+        .args(["unmodified::spinning_child", "--exact", "--ignored", "--nocapture"])
+        .env(SPIN_CHILD, "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the child starts");
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("the child is there") {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(120) {
+            let _ = child.kill();
+            panic!("the child hung past 120 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let output = child.wait_with_output().expect("the child's output");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(!status.success(), "{text}");
+    assert!(text.contains("a step on server at"), "{text}");
+    assert!(text.contains("replays:   not checked"), "{text}");
+}
