@@ -62,7 +62,9 @@
 //!
 //! - Testing your own server: [`Service`] (with [`Launch`], [`Listener`],
 //!   [`Stream`]) and [`Suite`], which runs the shipped scenarios in your
-//!   `cargo test`; [`preempt`] marks where another thread could run.
+//!   `cargo test`; [`preempt`] marks where another thread could run;
+//!   [`Allocator`], installed in your test binary, bounds the memory a case
+//!   may hold.
 //! - Running scenario files: [`Scenario`], [`check`], [`report`], or the
 //!   `lifecycle-sim` command.
 //! - Campaigns from code: [`Campaign`], [`Setup`], [`Generator`], and the
@@ -102,6 +104,11 @@ mod suite;
 #[cfg(test)]
 mod layers;
 
+// The library's own tests count memory as a user's test binary does.
+#[cfg(test)]
+#[global_allocator]
+static ALLOCATOR: Allocator = Allocator;
+
 /// Checking a scenario file: run it, judge it against its expectation, save
 /// its failure so it replays, and name the commands that replay it.
 pub mod check {
@@ -126,6 +133,7 @@ pub use crate::core::preempt::preempt;
 pub use crate::core::service::{Launch, Listener, Service, Stream};
 pub use crate::core::target::{Builtin, Model, Target};
 pub use crate::engine::kubelet::{KubeletConfig, ProbeConfig, Probing};
+pub use crate::engine::memory::Allocator;
 pub use crate::engine::setup::Setup;
 pub use crate::harness::campaign::{
     compare, compare_runs, Campaign, Cases, Completion, Determinism, Divergence, Failure, Options,

@@ -251,7 +251,8 @@ fn junit_output_is_xml_with_a_failure_carrying_the_seed() {
     assert_eq!(suite.attribute("failures"), Some("1"));
 }
 
-/// The JSON records of a run, without the wall times, which vary.
+/// The JSON records of a run, without the wall times and the peak
+/// resident set, which vary.
 fn records(arguments: &[&str]) -> Vec<serde_json::Value> {
     let output = lifecycle_sim(arguments);
     assert!(output.status.code().is_some(), "{output:?}");
@@ -261,10 +262,32 @@ fn records(arguments: &[&str]) -> Vec<serde_json::Value> {
             let mut record: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
             if let Some(object) = record.as_object_mut() {
                 object.remove("wall_time_ms");
+                object.remove("peak_rss_bytes");
             }
             record
         })
         .collect()
+}
+
+#[test]
+fn a_scenario_record_reports_the_process_peak_resident_set() {
+    let output = lifecycle_sim(&[
+        "run",
+        "scenarios/startup-window-fixed.toml",
+        "--cases",
+        "2",
+        "--format",
+        "json",
+    ]);
+    let text = stdout(&output);
+    let record: serde_json::Value = serde_json::from_str(text.trim()).expect("one record");
+    let peak = &record["peak_rss_bytes"];
+    if cfg!(target_os = "linux") {
+        // A process holds a megabyte at least: its code and its stacks.
+        assert!(peak.as_u64().is_some_and(|bytes| bytes > 1 << 20), "{text}");
+    } else {
+        assert!(peak.is_null(), "{text}");
+    }
 }
 
 #[test]

@@ -244,6 +244,91 @@ fn a_backlog_is_read_into_the_run_limits() {
     assert_eq!(scenario.campaign.setup.limits.backlog, 12);
 }
 
+/// `VALID` with one more line in `[run]`, at line 11.
+fn with_run_line(line: &str) -> String {
+    VALID.replace("seed = 7", &format!("seed = 7\n{line}"))
+}
+
+#[test]
+fn a_memory_max_with_an_unknown_unit_is_named_with_its_line() {
+    let error = error_of(&with_run_line("memory_max = \"512Mb\""));
+    assert_points_at(&error, 11, "run.memory_max", "unknown unit `Mb`");
+    assert!(
+        error.message.contains("MiB") && error.message.contains("MB"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_memory_max_out_of_range_is_named_with_its_line() {
+    for size in ["\"1023KiB\"", "\"2TiB\"", "1048575", "0", "-1"] {
+        let error = error_of(&with_run_line(&format!("memory_max = {size}")));
+        let words = if size.starts_with('-') {
+            "not negative"
+        } else {
+            "1MiB to 1TiB"
+        };
+        assert_points_at(&error, 11, "run.memory_max", words);
+    }
+}
+
+#[test]
+fn a_memory_max_of_a_wrong_type_is_named_with_its_line() {
+    let error = error_of(&with_run_line("memory_max = true"));
+    assert_points_at(
+        &error,
+        11,
+        "run.memory_max",
+        "an integer number of bytes or a string",
+    );
+}
+
+#[test]
+fn a_blocked_max_under_10ms_is_named_with_its_line() {
+    let error = error_of(&with_run_line("blocked_max = \"9ms\""));
+    assert_points_at(&error, 11, "run.blocked_max", "at least 10ms");
+}
+
+#[test]
+fn a_blocked_max_of_a_wrong_type_is_named_with_its_line() {
+    let error = error_of(&with_run_line("blocked_max = 500"));
+    assert_points_at(&error, 11, "run.blocked_max", "invalid type");
+}
+
+#[test]
+fn an_intercept_of_a_wrong_type_is_named_with_its_line() {
+    let error = error_of(&with_run_line("intercept = \"no\""));
+    assert_points_at(&error, 11, "run.intercept", "invalid type");
+}
+
+#[test]
+fn the_memory_and_blocking_bounds_are_read_into_the_run_limits() {
+    let limits = |lines: &str| {
+        let text = with_run_line(lines);
+        Scenario::parse(Path::new("scenarios/bad.toml"), &text)
+            .unwrap_or_else(|error| panic!("{error}"))
+            .campaign
+            .setup
+            .limits
+    };
+    let read = limits("blocked_max = \"10ms\"\nmemory_max = \"512MiB\"\nintercept = false");
+    assert_eq!(read.blocked_max, std::time::Duration::from_millis(10));
+    assert_eq!(read.memory_max_bytes, 512 << 20);
+    assert!(!read.intercept);
+    assert_eq!(limits("memory_max = 1048576").memory_max_bytes, 1 << 20);
+    assert_eq!(
+        limits("memory_max = \"2 GB\"").memory_max_bytes,
+        2_000_000_000
+    );
+    assert_eq!(limits("memory_max = \"1TiB\"").memory_max_bytes, 1 << 40);
+    // Absent, they are the defaults.
+    let defaults = lifecycle_sim::Limits::default();
+    let absent = limits("");
+    assert_eq!(absent.blocked_max, defaults.blocked_max);
+    assert_eq!(absent.memory_max_bytes, lifecycle_sim::MEMORY_MAX_DEFAULT);
+    assert!(absent.intercept);
+}
+
 #[test]
 fn an_unknown_client_behaviour_is_named_with_its_line() {
     let text = format!("{VALID}clients = [\"whole\", \"teleport\"]\n");

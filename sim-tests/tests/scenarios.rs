@@ -8,6 +8,11 @@
 use lifecycle_sim::Suite;
 use sim_tests::{scenario_files, scenarios_directory};
 
+// A `Suite`'s binary installs the allocator as the README tells users to,
+// so each scenario's cases are judged against their `memory_max`.
+#[global_allocator]
+static ALLOCATOR: lifecycle_sim::Allocator = lifecycle_sim::Allocator;
+
 fn main() {
     let root = scenarios_directory();
     let files = scenario_files();

@@ -2,6 +2,11 @@
 //! test file of its own, and links into this one binary once. `scenarios.rs`,
 //! a `Suite` with a `main` of its own, stays a binary of its own.
 
+// Counts the bytes each case holds, as a user's test binary does, so the
+// memory bound is judged here too.
+#[global_allocator]
+static ALLOCATOR: lifecycle_sim::Allocator = lifecycle_sim::Allocator;
+
 /// Asserts a snapshot under the file name it had when each test file was a
 /// binary of its own, `<file>__<test>.snap`, not this binary's
 /// `sim__<file>__<test>.snap`: the snapshots under `tests/snapshots/` keep

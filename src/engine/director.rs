@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use super::client::{Connection, Order};
 use super::intercept;
+use super::memory;
 use super::panic;
 use super::setup::Setup;
 use super::timers::{Timer, Timers};
@@ -22,7 +23,7 @@ use super::world::{World, DIRECTOR_HOST};
 use crate::case::schedule::{Action, Host};
 use crate::case::seed::derive;
 use crate::case::trace::{Current, Event, EventKind, KillReason, Recorder};
-use crate::case::verdict::{Blocked, Bound, Reads, Run, Verdict, Violation};
+use crate::case::verdict::{Blocked, Bound, MemoryUse, Reads, Run, Verdict, Violation};
 use crate::case::Case;
 use crate::core::preempt;
 use crate::judge::{Facts, Judge};
@@ -61,6 +62,7 @@ pub(crate) fn run(setup: &Setup, case: &Case) -> Run {
             let (setup, case, recorder, pulse) = job;
             // First, before anything on this thread draws randomness.
             let intercepted = intercept::Installed::new(case.seed, setup.limits.intercept);
+            memory::reset_thread();
             let mut run = run_here(&setup, &case, recorder, &pulse);
             run.reads = intercepted.reads();
             pulse.finish();
@@ -216,6 +218,9 @@ impl<'a> Director<'a> {
                 break Verdict::Crashed(error.to_string());
             }
             ticks += 1;
+            if let Some(memory) = self.memory_over() {
+                break Verdict::Memory(memory);
+            }
         };
         Run {
             events: self.recorder.take(),
@@ -377,6 +382,15 @@ impl<'a> Director<'a> {
     fn judge(&mut self, now: Duration) -> Option<Violation> {
         let judge = &mut self.judge;
         self.recorder.with_events(|events| judge.judge(events, now))
+    }
+
+    /// The case's peak allocation, if it is over its bound: counted on
+    /// this thread, where every host runs, by [`memory::Allocator`] when
+    /// the binary installed it.
+    fn memory_over(&self) -> Option<MemoryUse> {
+        let limit_bytes = self.setup.limits.memory_max_bytes;
+        let bytes = memory::thread_peak_bytes();
+        (memory::installed() && bytes > limit_bytes).then_some(MemoryUse { bytes, limit_bytes })
     }
 
     fn bound(&self, now: Duration, ticks: u64) -> Option<Bound> {

@@ -3,13 +3,15 @@
 //! The [`director`] steps the simulation, carries out the schedule, the
 //! orchestrator's signals ([`timers`]) and the [`kubelet`]'s probes and
 //! kills, drives the simulated [`client`]s, and hands every recorded event
-//! to the [`Judge`](crate::judge::Judge). The [`world`] holds the hosts.
+//! to the [`Judge`](crate::judge::Judge). The [`world`] holds the hosts;
+//! [`memory`] counts the bytes a case's thread holds.
 
 pub(crate) mod backlog;
 pub(crate) mod client;
 pub(crate) mod director;
 pub(crate) mod intercept;
 pub(crate) mod kubelet;
+pub(crate) mod memory;
 mod panic;
 pub(crate) mod setup;
 mod timers;

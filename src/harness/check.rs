@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::case::seed::{render_seed, SEED_VARIABLE};
 use crate::case::verdict::Verdict;
+use crate::engine::memory::peak_rss_bytes;
 use crate::harness::campaign::{Completion, Determinism, Options, Report};
 use crate::harness::scenario::{Expect, Replay, Scenario};
 
@@ -19,6 +20,11 @@ pub struct Checked {
     pub saved: Option<PathBuf>,
     /// Why the failure could not be saved, if it could not.
     pub save_error: Option<String>,
+    /// The most memory the process had held resident when the campaign
+    /// ended, in bytes: the whole process's so far (every scenario run
+    /// before this one in it, every thread), not this campaign's alone.
+    /// `None` where the operating system does not say (Linux does).
+    pub peak_rss_bytes: Option<u64>,
 }
 
 /// Runs a scenario and judges it against its expectation; saves nothing.
@@ -29,12 +35,16 @@ pub fn judge(scenario: &Scenario) -> Checked {
 /// [`judge`], running the campaign with `options` (threads, shard, progress).
 pub fn judge_with(scenario: &Scenario, options: &Options) -> Checked {
     let report = scenario.campaign.run_with(options);
+    // Read once, as the campaign ends: a peak only grows, so this is the
+    // most the campaign could have taken the process to.
+    let peak_rss_bytes = peak_rss_bytes();
     let met = expectation_met(scenario.expect, &report);
     Checked {
         report,
         met,
         saved: None,
         save_error: None,
+        peak_rss_bytes,
     }
 }
 

@@ -37,6 +37,7 @@ pub fn json_lines(scenario: &Scenario, checked: &Checked) -> Vec<String> {
         "interrupted": report.completion == Completion::Interrupted,
         "wall_time_ms": report.wall_time.as_millis() as u64,
         "met": checked.met,
+        "peak_rss_bytes": checked.peak_rss_bytes,
     })
     .to_string()];
     if let Some(failure) = &report.failure {

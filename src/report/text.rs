@@ -64,6 +64,18 @@ pub fn count(number: u64, noun: &str) -> String {
     }
 }
 
+/// The process's peak resident set when a scenario's campaign ended, as
+/// reports say it: `peak RSS 45 MiB (the process's, so far)`. The process's,
+/// not the campaign's: scenarios run one after another in it, and a peak
+/// only grows. `None` where the operating system does not say.
+pub fn peak_rss(checked: &Checked) -> Option<String> {
+    const MIB: u64 = 1 << 20;
+    checked.peak_rss_bytes.map(|bytes| {
+        let mebibytes = bytes.saturating_add(MIB / 2) / MIB;
+        format!("peak RSS {mebibytes} MiB (the process's, so far)")
+    })
+}
+
 /// A verdict in a few words.
 pub fn headline(verdict: &Verdict) -> String {
     match verdict {
@@ -145,6 +157,9 @@ pub fn failure(scenario: &Scenario, checked: &Checked, failure: &Failure) -> Str
                  (Options::rerun_blocked)"
             );
         }
+    }
+    if let Some(peak) = peak_rss(checked) {
+        let _ = writeln!(text, "  memory:    {peak}");
     }
     let _ = writeln!(text, "  replay:");
     let saved = checked.saved.as_deref();

@@ -258,9 +258,17 @@ impl Suite {
         // Only an unmet expectation is a regression worth keeping.
         save(&scenario, &mut checked, &self.regressions);
         let mut message = report::summary(&scenario, &checked);
-        if let Some(failure) = &checked.report.failure {
-            message.push('\n');
-            message.push_str(&report::failure(&scenario, &checked, failure));
+        match &checked.report.failure {
+            // The failure's report names the peak resident set itself.
+            Some(failure) => {
+                message.push('\n');
+                message.push_str(&report::failure(&scenario, &checked, failure));
+            }
+            None => {
+                if let Some(peak) = report::peak_rss(&checked) {
+                    message.push_str(&format!("\n  memory:    {peak}\n"));
+                }
+            }
         }
         if !crate::harness::determinism::replayable() {
             message.push_str(crate::harness::determinism::NOT_REPLAYABLE);

@@ -26,6 +26,11 @@ use self::interrupt::catch_interrupts;
 use self::output::{STDOUT, STDOUT_FAILED};
 use self::progress::LogWriter;
 
+// Counts the bytes each case holds, so a case is judged against its
+// `memory_max` (see `lifecycle_sim::Allocator`).
+#[global_allocator]
+static ALLOCATOR: lifecycle_sim::Allocator = lifecycle_sim::Allocator;
+
 /// Every expectation was met.
 const EXIT_MET: u8 = 0;
 /// An expectation was not met, or a replayed schedule violates an invariant.

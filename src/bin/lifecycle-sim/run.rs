@@ -186,5 +186,11 @@ fn print_human(scenario: &Scenario, checked: &Checked) {
         } else {
             write_stdout(&report::failure(scenario, checked, failure));
         }
+    } else if !checked.met {
+        // A failure's report names it; a scenario that found nothing it
+        // expected has only this line.
+        if let Some(peak) = report::peak_rss(checked) {
+            say!("     {peak}");
+        }
     }
 }

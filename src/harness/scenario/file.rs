@@ -73,6 +73,13 @@ pub(super) struct RunTable {
     pub(super) convergence_bound: Option<Spanned<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) recovery_bound: Option<Spanned<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) blocked_max: Option<Spanned<String>>,
+    /// An integer of bytes, or a string with a unit (`"512MiB"`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) memory_max: Option<Spanned<toml::Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) intercept: Option<bool>,
 }
 
 /// `[generate]`: how schedules are drawn.

@@ -7,7 +7,8 @@
 //! so it replays without generating anything.
 //!
 //! One serde model, [`file`](mod@file), both reads files and writes them. Reading
-//! ([`read`]) deserialises a file, reads each table ([`tables`]), checks the
+//! ([`read`]) deserialises a file, reads each table ([`tables`], and
+//! [`run`](mod@run) for `[run]`'s limits, its sizes in [`size`]), checks the
 //! rules that join fields ([`rules`], one function each) and fills the
 //! defaults that depend on other fields ([`defaults`]); writing ([`write`](mod@write))
 //! turns a scenario back into the model, every value explicit. [`error`]
@@ -19,6 +20,8 @@ mod error;
 mod file;
 mod read;
 mod rules;
+mod run;
+mod size;
 mod tables;
 #[cfg(test)]
 mod tests;

@@ -1,5 +1,5 @@
 //! Reading a file into a [`Scenario`], in four steps: deserialise it
-//! ([`File`]), read each field ([`tables`]), check the rules
+//! ([`File`]), read each field ([`tables`], [`run`](mod@run)), check the rules
 //! that join fields ([`rules`]), and fill the defaults that
 //! depend on other fields ([`defaults`]). The order of the
 //! checks is the order a file's first mistake is found in.
@@ -11,7 +11,7 @@ use toml::Spanned;
 use super::definition::{Expect, Replay, Scenario, CASES_DEFAULT, SCHEMA_VERSION};
 use super::error::{Reader, ScenarioError};
 use super::file::{File, RunTable};
-use super::{defaults, rules, tables};
+use super::{defaults, rules, run, tables};
 use crate::case::schedule::{Schedule, Step};
 use crate::case::verdict::Invariant;
 use crate::case::Case;
@@ -42,7 +42,7 @@ pub(super) fn scenario(
     rules::expected_invariant_applies(&reader, &file.expect, expect, &target, &not_applicable)?;
     rules::expected_invariant_is_checked(&reader, &file.expect, expect, &invariants)?;
     let run = file.run.unwrap_or_default();
-    let limits = tables::limits(&reader, &run)?;
+    let limits = run::limits(&reader, &run)?;
     let seed = run
         .seed
         .as_ref()

@@ -1,16 +1,15 @@
-//! Each table of a file read into what it describes: `[target]`, `[run]`'s
-//! limits, `[generate]` and `[kubelet]`. A value that is out of range or
-//! unknown is an error naming its field and line; an absent one gets its
-//! default.
+//! Each table of a file read into what it describes: `[target]`,
+//! `[generate]` and `[kubelet]` (`[run]`'s limits are [`run`](super::run)'s).
+//! A value that is out of range or unknown is an error naming its field and
+//! line; an absent one gets its default.
 
 use toml::Spanned;
 
 use super::definition::{ANY_SERVICE, CYCLES_MAX, FAULTS_MAX, REQUESTS_MAX};
 use super::error::{Reader, ScenarioError};
-use super::file::{GenerateTable, KubeletTable, ProbeTable, RunTable, TargetTable};
+use super::file::{GenerateTable, KubeletTable, ProbeTable, TargetTable};
 use super::rules::{self, Named};
 use crate::case::schedule::{check_path, NODES_MAX};
-use crate::case::{Limits, BACKLOG_DEFAULT, BACKLOG_MAX};
 use crate::core::models::Variant;
 use crate::core::service::Service;
 use crate::core::target::{Builtin, Model, Target};
@@ -129,62 +128,6 @@ fn service(
                     "no service `{}` to run against; {}",
                     name.get_ref(),
                     registered()
-                ),
-            )
-        })
-}
-
-/// `[run]`'s bounds of each run.
-pub(super) fn limits(reader: &Reader, run: &RunTable) -> Result<Limits, ScenarioError> {
-    let defaults = Limits::default();
-    let duration = |value: &Option<Spanned<String>>, field: &str, default| {
-        reader.optional_duration(value.as_ref(), &format!("run.{field}"), default)
-    };
-    let limits = Limits {
-        settle_max: duration(&run.settle_max, "settle_max", defaults.settle_max)?,
-        request_timeout: duration(
-            &run.request_timeout,
-            "request_timeout",
-            defaults.request_timeout,
-        )?,
-        wall_time_max: duration(&run.wall_time_max, "wall_time_max", defaults.wall_time_max)?,
-        ticks_max: defaults.ticks_max,
-        tick: duration(&run.tick, "tick", defaults.tick)?,
-        convergence_bound: duration(
-            &run.convergence_bound,
-            "convergence_bound",
-            defaults.convergence_bound,
-        )?,
-        recovery_bound: duration(
-            &run.recovery_bound,
-            "recovery_bound",
-            defaults.recovery_bound,
-        )?,
-        backlog: backlog(reader, run.backlog.as_ref())?,
-        ..defaults
-    };
-    if limits.tick.is_zero() {
-        let span = run.tick.as_ref().map_or(0..0, Spanned::span);
-        return Err(reader.error(span, "run.tick", "must be at least 1ms".into()));
-    }
-    Ok(limits)
-}
-
-/// `run.backlog`: connections a listener holds unaccepted, 1 to [`BACKLOG_MAX`].
-fn backlog(reader: &Reader, value: Option<&Spanned<i64>>) -> Result<usize, ScenarioError> {
-    let Some(value) = value else {
-        return Ok(BACKLOG_DEFAULT);
-    };
-    usize::try_from(*value.get_ref())
-        .ok()
-        .filter(|backlog| (1..=BACKLOG_MAX).contains(backlog))
-        .ok_or_else(|| {
-            reader.error(
-                value.span(),
-                "run.backlog",
-                format!(
-                    "{}: a listen backlog is 1 to {BACKLOG_MAX}",
-                    value.get_ref()
                 ),
             )
         })

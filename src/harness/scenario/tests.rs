@@ -10,6 +10,7 @@ use proptest::sample::{select, subsequence, Index};
 use proptest::test_runner::FileFailurePersistence;
 
 use super::definition::{Expect, Replay, Scenario, CYCLES_MAX, FAULTS_MAX, REQUESTS_MAX};
+use super::run::{BLOCKED_MAX_LEAST, MEMORY_MAX_RANGE};
 use crate::case::schedule::{Schedule, DURATION_MAX, NODES_MAX};
 use crate::case::verdict::{Bound, Invariant, Reads, Run, Verdict, Violation};
 use crate::case::{Case, Limits, BACKLOG_MAX};
@@ -96,28 +97,56 @@ fn target() -> impl Strategy<Value = Target> {
     prop_oneof![3 => builtin, 1 => service().prop_map(Target::Service)]
 }
 
+/// A `run.blocked_max`: at least [`BLOCKED_MAX_LEAST`].
+fn blocked_max() -> impl Strategy<Value = Duration> {
+    duration(true, DURATION_MAX).prop_map(|blocked| blocked.max(BLOCKED_MAX_LEAST))
+}
+
+/// A `run.memory_max`: sizes a file writes in each kind of unit, and any
+/// count of bytes in range.
+fn memory_max_bytes() -> impl Strategy<Value = u64> {
+    let (least, most) = (*MEMORY_MAX_RANGE.start(), *MEMORY_MAX_RANGE.end());
+    prop_oneof![
+        (1..=1_u64 << 20).prop_map(|mebibytes| mebibytes << 20),
+        (1..=1_000_000_u64).prop_map(|megabytes| megabytes * 1_000_000),
+        least..=most,
+    ]
+}
+
 fn limits() -> impl Strategy<Value = Limits> {
     (
-        any_duration(),
-        any_duration(),
-        any_duration(),
-        duration(true, DURATION_MAX),
-        any_duration(),
-        any_duration(),
+        (
+            any_duration(),
+            any_duration(),
+            any_duration(),
+            duration(true, DURATION_MAX),
+            any_duration(),
+            any_duration(),
+        ),
         1..=BACKLOG_MAX,
+        blocked_max(),
+        memory_max_bytes(),
+        any::<bool>(),
     )
         .prop_map(
-            |(settle_max, request_timeout, wall_time_max, tick, convergence, recovery, backlog)| {
-                Limits {
-                    settle_max,
-                    request_timeout,
-                    wall_time_max,
-                    tick,
-                    convergence_bound: convergence,
-                    recovery_bound: recovery,
-                    backlog,
-                    ..Limits::default()
-                }
+            |(
+                (settle_max, request_timeout, wall_time_max, tick, convergence, recovery),
+                backlog,
+                blocked_max,
+                memory_max_bytes,
+                intercept,
+            )| Limits {
+                settle_max,
+                request_timeout,
+                wall_time_max,
+                tick,
+                convergence_bound: convergence,
+                recovery_bound: recovery,
+                backlog,
+                blocked_max,
+                memory_max_bytes,
+                intercept,
+                ..Limits::default()
             },
         )
 }

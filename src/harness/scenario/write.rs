@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use super::definition::{Expect, Scenario, SCHEMA_VERSION};
 use super::file::{written, File, GenerateTable, KubeletTable, ProbeTable, RunTable, TargetTable};
+use super::size::render_size;
 use crate::case::schedule::render_duration;
 use crate::case::seed::render_seed;
 use crate::case::verdict::{Invariant, Verdict};
@@ -140,6 +141,11 @@ impl RunTable {
             tick: duration(limits.tick),
             convergence_bound: duration(limits.convergence_bound),
             recovery_bound: duration(limits.recovery_bound),
+            blocked_max: duration(limits.blocked_max),
+            memory_max: Some(written(toml::Value::String(render_size(
+                limits.memory_max_bytes,
+            )))),
+            intercept: Some(limits.intercept),
         }
     }
 }
