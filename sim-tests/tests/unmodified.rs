@@ -186,7 +186,7 @@ fn a_blocking_handler_is_judged_blocked_within_its_bound() {
     let started = Instant::now();
     let checked = lifecycle_sim::check::judge(&scenario);
     let spent = started.elapsed();
-    let failure = checked.report.failure.expect("the blocked case is found");
+    let failure = checked.report.failure.as_ref().expect("the blocked case is found");
     let Verdict::Blocked(blocked) = &failure.run.verdict else {
         panic!("expected blocked, got {}", failure.run.verdict);
     };
@@ -197,8 +197,39 @@ fn a_blocking_handler_is_judged_blocked_within_its_bound() {
     assert!(!checked.met);
     // The bound (2 s) plus the watchdog's poll, once: not run again, not shrunk.
     assert!(spent < Duration::from_secs(30), "took {spent:?}");
-    let report = lifecycle_sim::report::failure(&scenario, &checked, &failure);
+    let report = lifecycle_sim::report::failure(&scenario, &checked, failure);
     assert!(report.contains("blocked"), "{report}");
+}
+
+/// A service whose `/` allocates 2 GiB (zeroed, so the pages are never
+/// touched) and holds it while it answers.
+fn hoarder() -> Service {
+    Service::hyper("hoarder", || {
+        hyper::service::service_fn(|_: Request<hyper::body::Incoming>| async {
+            let hoard = vec![0_u8; 2 << 30];
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            let body = Bytes::copy_from_slice(&hoard[..4]);
+            Ok::<_, Infallible>(Response::new(Full::new(body)))
+        })
+    })
+    .paths(&["/"])
+    .drain_deadline(Duration::from_secs(10))
+}
+
+#[test]
+fn a_runaway_allocation_is_judged_under_memory_max_with_its_seed() {
+    let scenario = sim_tests::shipped("drain", &hoarder());
+    let checked = lifecycle_sim::check::judge(&scenario);
+    let failure = checked.report.failure.as_ref().expect("the hoarding case is found");
+    let Verdict::Memory(memory) = &failure.run.verdict else {
+        panic!("expected memory-max, got {}", failure.run.verdict);
+    };
+    assert!(memory.bytes >= 2 << 30, "{memory}");
+    assert_eq!(memory.limit_bytes, lifecycle_sim::MEMORY_MAX_DEFAULT);
+    assert!(matches!(failure.determinism, Determinism::Identical(_)));
+    let report = lifecycle_sim::report::failure(&scenario, &checked, failure);
+    assert!(report.contains("memory-max"), "{report}");
+    assert!(report.contains(&format!("{:#018x}", failure.seed)), "{report}");
 }
 
 /// Set in the child process that runs the spinning service.

@@ -131,6 +131,7 @@ pub(crate) fn installed() -> bool {
 
 /// Bytes this thread holds: allocated and not freed since its last
 /// [`reset_thread`] (or its start).
+#[cfg(test)]
 pub(crate) fn thread_bytes() -> u64 {
     HELD_BYTES.try_with(Cell::get).unwrap_or(0)
 }
