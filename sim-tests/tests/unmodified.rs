@@ -186,7 +186,11 @@ fn a_blocking_handler_is_judged_blocked_within_its_bound() {
     let started = Instant::now();
     let checked = lifecycle_sim::check::judge(&scenario);
     let spent = started.elapsed();
-    let failure = checked.report.failure.as_ref().expect("the blocked case is found");
+    let failure = checked
+        .report
+        .failure
+        .as_ref()
+        .expect("the blocked case is found");
     let Verdict::Blocked(blocked) = &failure.run.verdict else {
         panic!("expected blocked, got {}", failure.run.verdict);
     };
@@ -220,7 +224,11 @@ fn hoarder() -> Service {
 fn a_runaway_allocation_is_judged_under_memory_max_with_its_seed() {
     let scenario = sim_tests::shipped("drain", &hoarder());
     let checked = lifecycle_sim::check::judge(&scenario);
-    let failure = checked.report.failure.as_ref().expect("the hoarding case is found");
+    let failure = checked
+        .report
+        .failure
+        .as_ref()
+        .expect("the hoarding case is found");
     let Verdict::Memory(memory) = &failure.run.verdict else {
         panic!("expected memory-max, got {}", failure.run.verdict);
     };
@@ -229,7 +237,10 @@ fn a_runaway_allocation_is_judged_under_memory_max_with_its_seed() {
     assert!(matches!(failure.determinism, Determinism::Identical(_)));
     let report = lifecycle_sim::report::failure(&scenario, &checked, failure);
     assert!(report.contains("memory-max"), "{report}");
-    assert!(report.contains(&format!("{:#018x}", failure.seed)), "{report}");
+    assert!(
+        report.contains(&format!("{:#018x}", failure.seed)),
+        "{report}"
+    );
 }
 
 /// Set in the child process that runs the spinning service.
@@ -272,7 +283,12 @@ fn spinning_child() {
 #[test]
 fn a_spinning_handler_ends_the_process_with_a_report_and_an_exit_code() {
     let mut child = std::process::Command::new(std::env::current_exe().expect("this binary"))
-        .args(["unmodified::spinning_child", "--exact", "--ignored", "--nocapture"])
+        .args([
+            "unmodified::spinning_child",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+        ])
         .env(SPIN_CHILD, "1")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
