@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::fmt::Write as _;
+use std::future::Future;
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -74,19 +75,31 @@ fn decide() -> (StatusCode, Duration) {
     (status, Duration::from_millis(hash % 40))
 }
 
-/// A hyper service that answers from clocks and randomness.
-fn unruly() -> Service {
-    Service::hyper("unruly", || {
-        hyper::service::service_fn(|_: Request<hyper::body::Incoming>| async {
-            let (status, delay) = decide();
-            tokio::time::sleep(delay).await;
-            let mut response = Response::new(Full::new(Bytes::from_static(b"decided")));
-            *response.status_mut() = status;
-            Ok::<_, Infallible>(response)
+/// A hyper service named `name` that answers every request to `/` with
+/// what `answer` gives; its drain deadline is 10 s.
+fn answering<F, A>(name: &str, answer: F) -> Service
+where
+    F: Fn() -> A + Copy + Send + Sync + 'static,
+    A: Future<Output = Response<Full<Bytes>>> + 'static,
+{
+    Service::hyper(name, move || {
+        hyper::service::service_fn(move |_: Request<hyper::body::Incoming>| async move {
+            Ok::<_, Infallible>(answer().await)
         })
     })
     .paths(&["/"])
     .drain_deadline(Duration::from_secs(10))
+}
+
+/// A hyper service that answers from clocks and randomness.
+fn unruly() -> Service {
+    answering("unruly", || async {
+        let (status, delay) = decide();
+        tokio::time::sleep(delay).await;
+        let mut response = Response::new(Full::new(Bytes::from_static(b"decided")));
+        *response.status_mut() = status;
+        response
+    })
 }
 
 /// The trace hashes of the scenario's first `count` cases, run on `jobs`
@@ -170,14 +183,10 @@ fn without_interception_the_same_service_does_not_replay_and_the_cause_is_named(
 
 /// A service whose `/` blocks its thread for a minute.
 fn sleeper() -> Service {
-    Service::hyper("sleeper", || {
-        hyper::service::service_fn(|_: Request<hyper::body::Incoming>| async {
-            std::thread::sleep(Duration::from_secs(60));
-            Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"late"))))
-        })
+    answering("sleeper", || async {
+        std::thread::sleep(Duration::from_secs(60));
+        Response::new(Full::new(Bytes::from_static(b"late")))
     })
-    .paths(&["/"])
-    .drain_deadline(Duration::from_secs(10))
 }
 
 #[test]
@@ -208,16 +217,11 @@ fn a_blocking_handler_is_judged_blocked_within_its_bound() {
 /// A service whose `/` allocates 2 GiB (zeroed, so the pages are never
 /// touched) and holds it while it answers.
 fn hoarder() -> Service {
-    Service::hyper("hoarder", || {
-        hyper::service::service_fn(|_: Request<hyper::body::Incoming>| async {
-            let hoard = vec![0_u8; 2 << 30];
-            tokio::time::sleep(Duration::from_millis(5)).await;
-            let body = Bytes::copy_from_slice(&hoard[..4]);
-            Ok::<_, Infallible>(Response::new(Full::new(body)))
-        })
+    answering("hoarder", || async {
+        let hoard = vec![0_u8; 2 << 30];
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        Response::new(Full::new(Bytes::copy_from_slice(&hoard[..4])))
     })
-    .paths(&["/"])
-    .drain_deadline(Duration::from_secs(10))
 }
 
 #[test]
@@ -248,18 +252,12 @@ const SPIN_CHILD: &str = "LIFECYCLE_SIM_SPIN_CHILD";
 
 /// A service whose `/` never returns to its runtime: a busy loop.
 fn spinner() -> Service {
-    Service::hyper("spinner", || {
-        hyper::service::service_fn(|_: Request<hyper::body::Incoming>| async {
-            let mut turns = 0_u64;
-            loop {
-                turns = std::hint::black_box(turns.wrapping_add(1));
-            }
-            #[allow(unreachable_code)]
-            Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"never"))))
-        })
+    answering("spinner", || async {
+        let mut turns = 0_u64;
+        loop {
+            turns = std::hint::black_box(turns.wrapping_add(1));
+        }
     })
-    .paths(&["/"])
-    .drain_deadline(Duration::from_secs(10))
 }
 
 /// Runs in a child process only (see the test below): checks the spinning

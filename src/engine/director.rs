@@ -18,7 +18,7 @@ use super::memory;
 use super::panic;
 use super::setup::Setup;
 use super::timers::{Timer, Timers};
-use super::watchdog::{BlockedFor, Pulse, Watchdog};
+use super::watchdog::{Ended, Pulse, Watchdog};
 use super::world::{World, DIRECTOR_HOST};
 use crate::case::schedule::{Action, Host};
 use crate::case::seed::derive;
@@ -46,10 +46,13 @@ pub const GRACE_DEFAULT: Duration = Duration::from_secs(30);
 /// its thread is given up. A panic anywhere in the simulation (a user's
 /// service, say) is caught and returned as [`Verdict::Crashed`].
 pub(crate) fn run(setup: &Setup, case: &Case) -> Run {
-    let (finished, outcome) = mpsc::channel();
-    let (blocked, blocked_outcome) = mpsc::channel();
+    // One channel hears both the run's thread and the watchdog, so the
+    // waiting thread sleeps until one of them speaks. Only they hold a
+    // sender: if the run's thread ended without a word, the watchdog,
+    // seeing no more steps, speaks within `blocked_max`.
+    let (ended, outcome) = mpsc::channel();
     let recorder = Recorder::default();
-    let pulse = Watchdog::watch(&setup.limits, blocked);
+    let pulse = Watchdog::watch(&setup.limits, ended.clone());
     let job = (
         setup.clone(),
         case.clone(),
@@ -67,7 +70,7 @@ pub(crate) fn run(setup: &Setup, case: &Case) -> Run {
             run.reads = intercepted.reads();
             pulse.finish();
             // The waiting thread may have gone on without this run.
-            let _ = finished.send(run);
+            let _ = ended.send(Ended::Ran(Box::new(run)));
         });
     if let Err(error) = spawned {
         pulse.finish();
@@ -76,22 +79,19 @@ pub(crate) fn run(setup: &Setup, case: &Case) -> Run {
             format!("could not start the case's thread: {error}"),
         );
     }
-    loop {
-        if let Ok(run) = outcome.recv_timeout(WAIT_POLL) {
-            return run;
-        }
-        if let Ok(BlockedFor(still)) = blocked_outcome.try_recv() {
-            // The run may have ended as the watchdog spoke: its own verdict wins.
-            if let Ok(run) = outcome.try_recv() {
-                return run;
-            }
-            return blocked_run(setup, &recorder, &pulse, still);
-        }
+    match outcome.recv() {
+        Ok(Ended::Ran(run)) => *run,
+        // The run may have ended as the watchdog spoke: its own verdict wins.
+        Ok(Ended::Blocked(still)) => match outcome.try_recv() {
+            Ok(Ended::Ran(run)) => *run,
+            _ => blocked_run(setup, &recorder, &pulse, still),
+        },
+        Err(_) => crashed(
+            recorder.try_copy().unwrap_or_default(),
+            "the case's thread ended without a run".into(),
+        ),
     }
 }
-
-/// How often the thread waiting for a run looks for the watchdog's word.
-const WAIT_POLL: Duration = Duration::from_millis(10);
 
 /// Runs one case on this thread.
 fn run_here(setup: &Setup, case: &Case, recorder: Recorder, pulse: &Pulse) -> Run {

@@ -35,6 +35,7 @@ mod overrides;
 
 use std::cell::Cell;
 use std::marker::PhantomData;
+use std::thread::LocalKey;
 use std::time::Duration;
 
 use super::world::EPOCH_SECONDS;
@@ -130,12 +131,7 @@ pub(crate) fn set_elapsed(elapsed: Duration) {
 /// Counts the read while a case runs.
 #[cfg_attr(not(test), allow(dead_code))]
 fn clock(wall: bool) -> Option<Duration> {
-    let mode = MODE.try_with(Cell::get).unwrap_or(Mode::Through);
-    if mode == Mode::Through {
-        return None;
-    }
-    let _ = CLOCK_READS.try_with(|reads| reads.set(reads.get() + 1));
-    if mode == Mode::Counted {
+    if !simulated(&CLOCK_READS) {
         return None;
     }
     let elapsed = Duration::from_nanos(ELAPSED_NANOS.try_with(Cell::get).unwrap_or(0));
@@ -151,12 +147,7 @@ fn clock(wall: bool) -> Option<Duration> {
 /// simulated, and says whether it did. Counts the draw while a case runs.
 #[cfg_attr(not(test), allow(dead_code))]
 fn randomness(bytes: &mut [u8]) -> bool {
-    let mode = MODE.try_with(Cell::get).unwrap_or(Mode::Through);
-    if mode == Mode::Through {
-        return false;
-    }
-    let _ = RANDOM_READS.try_with(|reads| reads.set(reads.get() + 1));
-    if mode == Mode::Counted {
+    if !simulated(&RANDOM_READS) {
         return false;
     }
     let Ok(mut state) = RANDOM_STATE.try_with(Cell::get) else {
@@ -168,6 +159,16 @@ fn randomness(bytes: &mut [u8]) -> bool {
     }
     let _ = RANDOM_STATE.try_with(|stream| stream.set(state));
     true
+}
+
+/// Whether this thread's read is the simulation's to answer; counts it
+/// in `reads` while a case runs, answered by the simulation or not.
+fn simulated(reads: &'static LocalKey<Cell<u64>>) -> bool {
+    let mode = MODE.try_with(Cell::get).unwrap_or(Mode::Through);
+    if mode != Mode::Through {
+        let _ = reads.try_with(|reads| reads.set(reads.get() + 1));
+    }
+    mode == Mode::Simulated
 }
 
 /// SplitMix64: one word of the stream, and the stream moved on. Small,

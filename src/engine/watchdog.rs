@@ -21,16 +21,21 @@ use std::sync::mpsc::Sender;
 use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
+use crate::case::verdict::Run;
 use crate::case::Limits;
 
 /// How often the watchdog looks at the runs it watches: a blocked run is
 /// seen within its bound plus twice this.
 const POLL: Duration = Duration::from_millis(20);
 
-/// What the watchdog tells the thread waiting for a run: that it has been
-/// blocked this long, in one step.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct BlockedFor(pub(crate) Duration);
+/// What the thread waiting for a run hears, on one channel: the run, from
+/// its own thread, or from the watchdog that the run has been blocked this
+/// long in one step.
+#[derive(Debug)]
+pub(crate) enum Ended {
+    Ran(Box<Run>),
+    Blocked(Duration),
+}
 
 /// One run's signs of life, shared by its thread and the watchdog.
 #[derive(Debug)]
@@ -117,7 +122,7 @@ impl Pulse {
 /// One watched run, as the watchdog last saw it.
 struct Watched {
     pulse: Arc<Pulse>,
-    waiter: Sender<BlockedFor>,
+    waiter: Sender<Ended>,
     started: Instant,
     beats: u64,
     beats_seen: Instant,
@@ -150,7 +155,7 @@ impl Watchdog {
 
     /// Watches a new run with `limits`: the returned pulse is the run's to
     /// beat; `waiter` hears if the run blocks.
-    pub(crate) fn watch(limits: &Limits, waiter: Sender<BlockedFor>) -> Arc<Pulse> {
+    pub(crate) fn watch(limits: &Limits, waiter: Sender<Ended>) -> Arc<Pulse> {
         let pulse = Arc::new(Pulse::new(limits));
         let now = Instant::now();
         let watchdog = Self::get();
@@ -204,7 +209,7 @@ impl Watched {
         let still = now.saturating_duration_since(self.beats_seen);
         if still > pulse.blocked_max {
             pulse.abandoned.store(true, Ordering::Relaxed);
-            let _ = self.waiter.send(BlockedFor(still));
+            let _ = self.waiter.send(Ended::Blocked(still));
             return false;
         }
         let taken = now.saturating_duration_since(self.started);
@@ -244,9 +249,9 @@ mod tests {
             beating.step_ends();
             std::thread::sleep(Duration::from_millis(5));
         }
-        let BlockedFor(still) = receiver
-            .recv_timeout(Duration::from_secs(5))
-            .expect("the stuck run is reported");
+        let Ok(Ended::Blocked(still)) = receiver.recv_timeout(Duration::from_secs(5)) else {
+            panic!("the stuck run is reported blocked");
+        };
         assert!(still >= Duration::from_millis(100), "{still:?}");
         assert!(stuck.abandoned() && stuck.in_step());
         assert_eq!(stuck.at(), Duration::from_millis(7));

@@ -150,7 +150,7 @@ pub fn failure(scenario: &Scenario, checked: &Checked, failure: &Failure) -> Str
             let _ = writeln!(text, "    second: {}", show(second));
             let _ = writeln!(text, "    cause:  {}", printable(&cause.to_string()));
         }
-        _ => {
+        Determinism::Unchecked => {
             let _ = writeln!(
                 text,
                 "  replays:   not checked: a blocked case runs again only with --rerun-blocked \

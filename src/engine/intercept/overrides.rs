@@ -12,7 +12,6 @@
 
 use std::ffi::{c_int, c_uint, c_void, CStr};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
 use libc::{clockid_t, size_t, ssize_t, time_t, timespec, timeval};
 
@@ -77,11 +76,6 @@ unsafe fn real_clock_gettime(clock: clockid_t, time: *mut timespec) -> c_int {
     }
 }
 
-/// The simulated reading of a wall clock, if this thread's is simulated.
-fn simulated_wall() -> Option<Duration> {
-    super::clock(true)
-}
-
 #[no_mangle]
 pub unsafe extern "C" fn clock_gettime(clock: clockid_t, time: *mut timespec) -> c_int {
     if !time.is_null() {
@@ -96,7 +90,7 @@ pub unsafe extern "C" fn clock_gettime(clock: clockid_t, time: *mut timespec) ->
 
 #[no_mangle]
 pub unsafe extern "C" fn gettimeofday(time: *mut timeval, zone: *mut c_void) -> c_int {
-    if let Some(reading) = simulated_wall() {
+    if let Some(reading) = super::clock(true) {
         if !time.is_null() {
             (*time).tv_sec = time_t::try_from(reading.as_secs()).unwrap_or(time_t::MAX);
             (*time).tv_usec = reading.subsec_micros().into();
@@ -120,7 +114,7 @@ pub unsafe extern "C" fn gettimeofday(time: *mut timeval, zone: *mut c_void) -> 
 
 #[no_mangle]
 pub unsafe extern "C" fn time(out: *mut time_t) -> time_t {
-    let seconds = match (simulated_wall(), TIME.address()) {
+    let seconds = match (super::clock(true), TIME.address()) {
         (Some(reading), _) => time_t::try_from(reading.as_secs()).unwrap_or(time_t::MAX),
         (None, 0) => {
             let mut now = timespec {

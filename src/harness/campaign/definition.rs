@@ -6,6 +6,7 @@ use std::time::Duration;
 use crate::case::schedule::Schedule;
 use crate::case::verdict::{Reads, Run};
 use crate::case::Case;
+use crate::engine::intercept::compiled_in;
 use crate::engine::setup::Setup;
 use crate::harness::generate::Generator;
 
@@ -105,11 +106,7 @@ impl fmt::Display for Divergence {
                  the operating system rather than the simulation ({})",
                 reads.clock,
                 reads.randomness,
-                if cfg!(all(
-                    feature = "intercept",
-                    target_os = "linux",
-                    target_env = "gnu"
-                )) {
+                if compiled_in() {
                     "interception is off: `run.intercept = false`"
                 } else {
                     "interception is not compiled in: it needs Linux with glibc and the `intercept` feature"
@@ -169,6 +166,20 @@ pub struct Report {
     pub failure: Option<Failure>,
     /// Wall-clock time the campaign took.
     pub wall_time: Duration,
+}
+
+impl Failure {
+    /// A failing case as it was found, not shrunk.
+    pub(crate) fn unshrunk(case: Case, run: Run, determinism: Determinism) -> Self {
+        Self {
+            seed: case.seed,
+            original: case.schedule.clone(),
+            shrunk: case.schedule,
+            run,
+            shrink_runs: 0,
+            determinism,
+        }
+    }
 }
 
 #[cfg(test)]

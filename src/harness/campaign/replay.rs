@@ -16,14 +16,7 @@ impl Campaign {
     pub(crate) fn fail(&self, case: Case, run: Run, generated: bool, options: &Options) -> Failure {
         let again = self.run_case(&case);
         let determinism = compare_runs(&run, &again);
-        let mut failure = Failure {
-            seed: case.seed,
-            original: case.schedule.clone(),
-            shrunk: case.schedule.clone(),
-            run,
-            shrink_runs: 0,
-            determinism,
-        };
+        let mut failure = Failure::unshrunk(case, run, determinism);
         if generated && matches!(failure.determinism, Determinism::Identical(_)) {
             self.shrink(&mut failure, options);
             // What is saved and replayed is the shrunk case: prove that it replays too.

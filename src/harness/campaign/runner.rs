@@ -87,24 +87,15 @@ impl Campaign {
         let lowest = lowest.into_inner().ok().flatten();
         let failure = (first != u64::MAX).then(|| {
             let (case, generated) = self.case(shard.case_index(first));
-            let worker = lowest
+            let mut worker = lowest
                 .filter(|(position, _)| *position == first)
                 .map(|(_, run)| run);
             // A blocked run took its bound in wall time, and may have left a
             // thread behind: it is not run again unless asked.
             if let Some(run) = worker
-                .as_ref()
-                .filter(|run| matches!(run.verdict, Verdict::Blocked(_)))
-                .filter(|_| !options.rerun_blocked)
+                .take_if(|run| matches!(run.verdict, Verdict::Blocked(_)) && !options.rerun_blocked)
             {
-                return Failure {
-                    seed: case.seed,
-                    original: case.schedule.clone(),
-                    shrunk: case.schedule,
-                    run: run.clone(),
-                    shrink_runs: 0,
-                    determinism: Determinism::Unchecked,
-                };
+                return Failure::unshrunk(case, run, Determinism::Unchecked);
             }
             // The failing case is run again here; it must fail as it did on
             // its worker (and `fail` compares it with a third run).
@@ -129,14 +120,7 @@ impl Campaign {
                     // What was found is the worker's verdict; the run here
                     // shows where the two differ.
                     run.verdict = verdict;
-                    Failure {
-                        seed: case.seed,
-                        original: case.schedule.clone(),
-                        shrunk: case.schedule,
-                        run,
-                        shrink_runs: 0,
-                        determinism,
-                    }
+                    Failure::unshrunk(case, run, determinism)
                 }
                 None => self.fail(case, run, generated, options),
             }
