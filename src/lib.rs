@@ -116,7 +116,10 @@ pub mod check {
     pub use crate::suite::{check, save, FAILURES_DIRECTORY};
 }
 
-pub use crate::case::schedule::{Action, Host, Link, Manner, Schedule, Step, StepError, NODES_MAX};
+pub use crate::case::http::Http;
+pub use crate::case::schedule::{
+    Action, Host, Link, Manner, Schedule, Step, StepError, NODES_MAX, STREAMS_MAX,
+};
 pub use crate::case::seed::{
     case_seed, cases_from_environment, parse_seed, render_seed, SeedError,
 };

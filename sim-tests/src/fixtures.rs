@@ -9,24 +9,29 @@
 //!   connection tasks it spawned are still answering.
 //! - [`returns_at_once`]: its serve function returns `Ok(())` without ever
 //!   binding.
+//! - [`ignores_unfinished_prefaces`]: an HTTP/2 server whose graceful
+//!   shutdown skips connections that have not sent the whole connection
+//!   preface yet, and waits for every connection: the bug of hyper-util's
+//!   auto server before 0.1.4 ("graceful shutdown hanging on reading the
+//!   HTTP version").
 
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use hyper_util::rt::TokioIo;
-use lifecycle_sim::{Service, Stream};
+use lifecycle_sim::{Http, Service, Stream};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::watch;
 
 use crate::stock;
 
-/// A stream that notes whether its client has sent a byte yet.
+/// A stream that counts the bytes its client has sent.
 struct Spoken {
     inner: Stream,
-    spoken: Arc<AtomicBool>,
+    read_bytes: Arc<AtomicU64>,
 }
 
 impl AsyncRead for Spoken {
@@ -37,9 +42,8 @@ impl AsyncRead for Spoken {
     ) -> Poll<std::io::Result<()>> {
         let before = buf.filled().len();
         let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
-        if buf.filled().len() > before {
-            self.spoken.store(true, Ordering::Relaxed);
-        }
+        let read = (buf.filled().len() - before) as u64;
+        self.read_bytes.fetch_add(read, Ordering::Relaxed);
         polled
     }
 }
@@ -75,8 +79,8 @@ pub fn ignores_silent_connections() -> Service {
             tokio::select! {
                 accepted = listener.accept() => {
                     let (stream, _) = accepted?;
-                    let spoken = Arc::new(AtomicBool::new(false));
-                    let io = TokioIo::new(Spoken { inner: stream, spoken: Arc::clone(&spoken) });
+                    let read_bytes = Arc::new(AtomicU64::new(0));
+                    let io = TokioIo::new(Spoken { inner: stream, read_bytes: Arc::clone(&read_bytes) });
                     let mut stopping = stopping.clone();
                     let open = open.clone();
                     tokio::task::spawn_local(async move {
@@ -92,7 +96,7 @@ pub fn ignores_silent_connections() -> Service {
                                     told = true;
                                     // The bug: a connection that never spoke is
                                     // not told to finish, and is waited for.
-                                    if changed.is_ok() && spoken.load(Ordering::Relaxed) {
+                                    if changed.is_ok() && read_bytes.load(Ordering::Relaxed) > 0 {
                                         connection.as_mut().graceful_shutdown();
                                     }
                                 }
@@ -146,4 +150,74 @@ pub fn returns_at_once() -> Service {
     Service::new("returns-at-once", |_launch| async move { Ok(()) })
         .paths(&["/", "/slow"])
         .drain_deadline(Duration::from_secs(10))
+}
+
+/// The HTTP/2 connection preface's length: what a client sends first.
+const PREFACE_BYTES: u64 = 24;
+
+/// Runs HTTP/2's stream tasks on the host's own task set.
+#[derive(Clone, Copy)]
+struct LocalExecutor;
+
+impl<F: std::future::Future + 'static> hyper::rt::Executor<F> for LocalExecutor {
+    fn execute(&self, future: F) {
+        tokio::task::spawn_local(future);
+    }
+}
+
+/// A hyper 1.x HTTP/2 server whose graceful shutdown tells only the
+/// connections that have sent the whole connection preface to finish, and
+/// waits for every connection to end: one still in its preface (silent, or
+/// a slow client's half) holds the stop for ever.
+pub fn ignores_unfinished_prefaces() -> Service {
+    Service::new("ignores-prefaces", |launch| async move {
+        let mut listener = launch.bind().await?;
+        let (stop, stopping) = watch::channel(false);
+        let (open, mut all_closed) = tokio::sync::mpsc::channel::<()>(1);
+        let shutdown = launch.shutdown();
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => {
+                    let (stream, _) = accepted?;
+                    let read_bytes = Arc::new(AtomicU64::new(0));
+                    let io = TokioIo::new(Spoken { inner: stream, read_bytes: Arc::clone(&read_bytes) });
+                    let mut stopping = stopping.clone();
+                    let open = open.clone();
+                    tokio::task::spawn_local(async move {
+                        let service = hyper::service::service_fn(stock::answer);
+                        let connection = hyper::server::conn::http2::Builder::new(LocalExecutor)
+                            .serve_connection(io, service);
+                        tokio::pin!(connection);
+                        let mut told = false;
+                        loop {
+                            tokio::select! {
+                                _ = connection.as_mut() => break,
+                                changed = stopping.changed(), if !told => {
+                                    // The bug: a connection still in its
+                                    // preface is not told, and is waited for.
+                                    let prefaced = read_bytes.load(Ordering::Relaxed) >= PREFACE_BYTES;
+                                    told = true;
+                                    if changed.is_ok() && prefaced {
+                                        connection.as_mut().graceful_shutdown();
+                                    }
+                                }
+                            }
+                        }
+                        drop(open);
+                    });
+                }
+                () = &mut shutdown => break,
+            }
+        }
+        drop(listener);
+        let _ = stop.send(true);
+        drop(open);
+        // Every connection task holds a sender: this ends when all have.
+        let _ = all_closed.recv().await;
+        Ok(())
+    })
+    .http(Http::Two)
+    .paths(&["/", "/slow"])
+    .drain_deadline(Duration::from_secs(10))
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::{Request, Response, StatusCode};
-use lifecycle_sim::Service;
+use lifecycle_sim::{Http, Service};
 
 /// How long `/slow` takes.
 pub const SLOW: Duration = Duration::from_secs(2);
@@ -19,6 +19,16 @@ pub const SLOW: Duration = Duration::from_secs(2);
 /// builder, hyper-util's `GracefulShutdown` bounded by the drain deadline).
 pub fn hyper() -> Service {
     Service::hyper("stock-hyper", || hyper::service::service_fn(answer))
+        .paths(&["/", "/slow"])
+        .drain_deadline(Duration::from_secs(10))
+}
+
+/// The same hyper service served by the hyper adapter with hyper-util's
+/// auto builder: HTTP/1.1 and HTTP/2 on one port, told apart by the HTTP/2
+/// preface, under the same `GracefulShutdown`.
+pub fn hyper_auto() -> Service {
+    Service::hyper("stock-hyper-auto", || hyper::service::service_fn(answer))
+        .http(Http::Auto)
         .paths(&["/", "/slow"])
         .drain_deadline(Duration::from_secs(10))
 }

@@ -24,6 +24,9 @@ fn must_pass_every_scenario(service: &Service) {
 fn must_pass_every_scenario_at(service: &Service, cases: Option<u64>) {
     let mut failed = Vec::new();
     for (path, text) in BUILTIN_SCENARIOS {
+        if !Scenario::applies_to(text, service) {
+            continue;
+        }
         let mut scenario =
             Scenario::parse_with(Path::new(path), text, std::slice::from_ref(service))
                 .unwrap_or_else(|error| panic!("{error}"));
@@ -61,6 +64,11 @@ fn must_pass_every_scenario_at(service: &Service, cases: Option<u64>) {
 #[test]
 fn a_stock_hyper_server_passes_every_shipped_scenario() {
     must_pass_every_scenario(&stock::hyper());
+}
+
+#[test]
+fn a_stock_hyper_auto_server_passes_every_shipped_scenario() {
+    must_pass_every_scenario(&stock::hyper_auto());
 }
 
 #[test]
@@ -108,4 +116,10 @@ fn a_stock_axum_server_passes_every_shipped_scenario_at_ten_thousand_cases() {
 #[ignore = "10,000 cases a scenario: minutes, outside CI's budget"]
 fn a_stock_poem_server_passes_every_shipped_scenario_at_ten_thousand_cases() {
     must_pass_every_scenario_at(&stock::poem(), Some(large_budget()));
+}
+
+#[test]
+#[ignore = "10,000 cases a scenario: minutes, outside CI's budget"]
+fn a_stock_hyper_auto_server_passes_every_shipped_scenario_at_ten_thousand_cases() {
+    must_pass_every_scenario_at(&stock::hyper_auto(), Some(large_budget()));
 }

@@ -11,6 +11,7 @@ use std::pin::Pin;
 
 use std::time::Duration;
 
+use crate::case::http::Http;
 use crate::case::schedule::Host;
 use crate::case::verdict::Invariant;
 use crate::case::{HEALTH_PATH, READY_PATH};
@@ -215,6 +216,14 @@ impl Target {
         match self {
             Target::Builtin(builtin) => builtin.status_port(),
             Target::Service(service) => service.listen_port(),
+        }
+    }
+
+    /// The HTTP it serves: the built-in models serve HTTP/1.1.
+    pub fn http(&self) -> Http {
+        match self {
+            Target::Builtin(_) => Http::One,
+            Target::Service(service) => service.speaks(),
         }
     }
 

@@ -34,14 +34,17 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use turmoil::net::TcpStream;
 
+use crate::case::http::Http;
 use crate::case::schedule::Manner;
 use crate::case::trace::{EventKind, Outcome, Recorder, Sending};
 use crate::core::process::REQUEST_HEADER;
 use crate::engine::backlog::Backlog;
 
+mod streams;
+
 /// Pieces a slow body is sent in, and the bytes of each.
-const BODY_PIECES: u64 = 4;
-const BODY_PIECE_BYTES: usize = 64;
+pub(crate) const BODY_PIECES: u64 = 4;
+pub(crate) const BODY_PIECE_BYTES: usize = 64;
 /// The most response bytes a raw (half-closing) exchange reads.
 const RAW_RESPONSE_BYTES_MAX: usize = 64 * 1024;
 
@@ -79,6 +82,9 @@ pub(crate) struct Sender {
     pub(crate) request_ids: Rc<Cell<u64>>,
     /// The service's listen backlog, shared by every sender of the run.
     pub(crate) backlog: Backlog,
+    /// The HTTP its requests are sent in: [`Http::Two`] sends them as
+    /// HTTP/2 streams, anything else as HTTP/1.1.
+    pub(crate) http: Http,
 }
 
 /// A kept HTTP/1 connection: its request handle and its driver task.
@@ -95,13 +101,17 @@ impl Sender {
     /// order. Returns the outcome of the order's first request.
     pub(crate) async fn send(&self, order: Order, routed: bool, routing: &Cell<bool>) -> Outcome {
         let sending = match order.manner {
-            Manner::Whole | Manner::Reuse(_) => Sending::Whole,
+            Manner::Whole | Manner::Reuse(_) | Manner::Streams(_) => Sending::Whole,
             Manner::SlowBody(_) => Sending::SlowBody,
             Manner::HalfClose => Sending::HalfClose,
         };
         let request = self.sent(&order.path, sending);
         if !routed {
             return self.observed(request, Outcome::NotRouted);
+        }
+        // A half-close is HTTP/1.1's: TCP's, not a stream's.
+        if self.http == Http::Two && order.manner != Manner::HalfClose {
+            return self.send_two(order, request, routing).await;
         }
         let sent_at = tokio::time::Instant::now();
         let (outcome, kept) = match order.manner {
@@ -304,9 +314,14 @@ impl Sender {
             return;
         };
         if connection.partial {
+            // Half of what the client sends first: a request head, or
+            // HTTP/2's connection preface.
             let head = request_head("/", &self.server, 0);
-            let half = &head.as_bytes()[..head.len() / 2];
-            if stream.write_all(half).await.is_err() {
+            let first = match self.http {
+                Http::Two => streams::PREFACE,
+                _ => head.as_bytes(),
+            };
+            if stream.write_all(&first[..first.len() / 2]).await.is_err() {
                 return;
             }
         }

@@ -1,5 +1,6 @@
 //! What every case of a campaign runs against.
 
+use crate::case::http::Http;
 use crate::case::verdict::Invariant;
 use crate::case::Limits;
 use crate::core::target::Target;
@@ -16,6 +17,8 @@ pub struct Setup {
     pub kubelet: Option<KubeletConfig>,
     /// The bounds of each run.
     pub limits: Limits,
+    /// The HTTP the client host sends its requests in. Default: HTTP/1.1.
+    pub http: Http,
 }
 
 impl Setup {
@@ -27,6 +30,7 @@ impl Setup {
             target,
             kubelet: None,
             limits: Limits::default(),
+            http: Http::One,
         }
     }
 }

@@ -16,6 +16,7 @@ use std::time::{Duration, SystemTime};
 
 use tokio::sync::watch;
 
+use crate::case::http::Http;
 use crate::case::schedule::{Host, Link};
 use crate::case::seed::derive;
 use crate::case::trace::{EventKind, Recorder};
@@ -86,17 +87,18 @@ impl<'a> World<'a> {
 
         let request_ids = Rc::new(Cell::new(0));
         let backlog = Backlog::new(setup.limits.backlog);
-        let sender = |host: Host, timeout| Sender {
+        let sender = |host: Host, timeout, http| Sender {
             host: host.name().into(),
             server: hosts[0].name().into(),
             recorder: recorder.clone(),
             timeout,
             request_ids: Rc::clone(&request_ids),
             backlog: backlog.clone(),
+            http,
         };
         let routed = Rc::new(Cell::new(setup.kubelet.is_none()));
         let (client, software) = client::client(
-            sender(Host::Client, setup.limits.request_timeout),
+            sender(Host::Client, setup.limits.request_timeout, setup.http),
             Rc::clone(&routed),
         );
         run_once(&mut sim, Host::Client, software);
@@ -106,7 +108,8 @@ impl<'a> World<'a> {
             let software = kubelet::kubelet(
                 config.clone(),
                 Rc::clone(&pod),
-                sender(Host::Kubelet, config.liveness.timeout),
+                // The kubelet's HTTP probes are HTTP/1.1, as Kubernetes' are.
+                sender(Host::Kubelet, config.liveness.timeout, Http::One),
                 setup.target.status_port(),
             );
             run_once(&mut sim, Host::Kubelet, software);

@@ -13,7 +13,7 @@ use proptest::prelude::*;
 use proptest::strategy::{BoxedStrategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
-use crate::case::schedule::{Action, Host, Link, Manner, Schedule, Step};
+use crate::case::schedule::{Action, Host, Link, Manner, Schedule, Step, STREAMS_MAX};
 use crate::case::seed::derive;
 use crate::case::{HEALTH_PATH, READY_PATH};
 
@@ -108,8 +108,8 @@ pub enum Behaviour {
     /// server closes it (`connect`, `connect hold=…`): a browser's
     /// preconnect, a pool warming up, a load balancer's TCP check.
     Silent,
-    /// Half a request head, then silence for a drawn while (`connect partial
-    /// hold=…`): a slow client. Always bounded: a client that stalls for
+    /// Half a request head (over HTTP/2, half the connection preface), then
+    /// silence for a drawn while (`connect partial hold=…`): a slow client. Always bounded: a client that stalls for
     /// ever is an attack a server meets with timeouts, not a drain.
     Partial,
     /// A POST whose body arrives slowly over a drawn span (`request / slow=…`).
@@ -119,19 +119,25 @@ pub enum Behaviour {
     HalfClose,
     /// A GET on a kept connection, then a second on the same connection,
     /// drawn close to the cycle's stop when it has one (`request /
-    /// reuse=…`): a pool reusing a connection right at SIGTERM.
+    /// reuse=…`): a pool reusing a connection right at SIGTERM. Over HTTP/2
+    /// the second is a new stream on the kept connection.
     Reuse,
+    /// Two to [`STREAMS_MAX`] GETs at once as streams of one HTTP/2
+    /// connection (`request / streams=…`): requests in flight together on
+    /// one connection at a stop. Only for clients that send HTTP/2.
+    Streams,
 }
 
 impl Behaviour {
     /// Every behaviour, in the order the documentation lists them.
-    pub const ALL: [Behaviour; 6] = [
+    pub const ALL: [Behaviour; 7] = [
         Behaviour::Whole,
         Behaviour::Silent,
         Behaviour::Partial,
         Behaviour::SlowBody,
         Behaviour::HalfClose,
         Behaviour::Reuse,
+        Behaviour::Streams,
     ];
 
     /// The name scenario files use.
@@ -143,6 +149,7 @@ impl Behaviour {
             Behaviour::SlowBody => "slow-body",
             Behaviour::HalfClose => "half-close",
             Behaviour::Reuse => "reuse",
+            Behaviour::Streams => "streams",
         }
     }
 
@@ -195,6 +202,10 @@ impl Behaviour {
                     .filter(|aim| *aim > at_ms);
                 let after_ms = aim.map_or(1 + span_ms % 500, |aim| aim - at_ms);
                 request(Manner::Reuse(Duration::from_millis(after_ms)))
+            }
+            Behaviour::Streams => {
+                let extra = span_ms % u64::from(STREAMS_MAX - 1);
+                request(Manner::Streams(2 + extra as u16))
             }
         }
     }

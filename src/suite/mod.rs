@@ -45,7 +45,7 @@ pub const REGRESSIONS_DIRECTORY: &str = "tests/lifecycle-regressions";
 
 /// The black-box scenarios shipped inside the crate: their paths in the
 /// crate and their text.
-pub const BUILTIN_SCENARIOS: [(&str, &str); 6] = [
+pub const BUILTIN_SCENARIOS: [(&str, &str); 7] = [
     (
         "scenarios/service/startup.toml",
         include_str!("../../scenarios/service/startup.toml"),
@@ -53,6 +53,10 @@ pub const BUILTIN_SCENARIOS: [(&str, &str); 6] = [
     (
         "scenarios/service/drain.toml",
         include_str!("../../scenarios/service/drain.toml"),
+    ),
+    (
+        "scenarios/service/drain-h2.toml",
+        include_str!("../../scenarios/service/drain-h2.toml"),
     ),
     (
         "scenarios/service/probes.toml",
@@ -168,10 +172,10 @@ impl Suite {
             });
         let scenarios = self.sources.iter().flat_map(|source| {
             let label = source.label();
-            let any = source
-                .read()
-                .ok()
-                .and_then(|text| Scenario::service_named(&text))
+            let text = source.read().ok();
+            let any = text
+                .as_deref()
+                .and_then(Scenario::service_named)
                 .is_some_and(|name| name == ANY_SERVICE);
             if !any {
                 // A built-in model, a named service, or a file that cannot
@@ -182,8 +186,14 @@ impl Suite {
                     service: None,
                 }];
             }
+            // A scenario whose clients send an HTTP the service does not
+            // serve is not one of its tests (`Scenario::applies_to`).
             self.services
                 .iter()
+                .filter(|service| {
+                    text.as_deref()
+                        .is_none_or(|text| Scenario::applies_to(text, service))
+                })
                 .map(|service| Spec {
                     name: format!("{label}::{}", service.name()),
                     source: source.clone(),

@@ -24,4 +24,4 @@ mod text;
 pub(crate) use self::text::DURATION_MAX;
 pub use self::text::{check_path, parse_duration, render_duration, StepError};
 mod steps;
-pub use self::steps::{Action, Host, Link, Manner, Schedule, Step, NODES_MAX};
+pub use self::steps::{Action, Host, Link, Manner, Schedule, Step, NODES_MAX, STREAMS_MAX};

@@ -18,6 +18,10 @@ pub enum Host {
 /// The most nodes a cluster may have.
 pub const NODES_MAX: u8 = 16;
 
+/// The most streams one [`Manner::Streams`] request sends at once: well
+/// under any server's limit of concurrent streams (hyper's default is 200).
+pub const STREAMS_MAX: u16 = 8;
+
 /// The names of cluster nodes, so that every host name is static.
 const NODE_NAMES: [&str; NODES_MAX as usize] = [
     "node-1", "node-2", "node-3", "node-4", "node-5", "node-6", "node-7", "node-8", "node-9",
@@ -162,9 +166,14 @@ pub enum Manner {
     /// A GET on a connection the client keeps, then a second GET on the same
     /// connection this long after the first was sent (`request / reuse=800ms`),
     /// as a connection pool reuses it; a new connection if the server said
-    /// `connection: close` or closed it. Generated schedules aim the second
-    /// request at the stop.
+    /// `connection: close` or closed it (over HTTP/2: sent GOAWAY).
+    /// Generated schedules aim the second request at the stop.
     Reuse(Duration),
+    /// This many GETs at once, as streams of one HTTP/2 connection
+    /// (`request / streams=3`): requests in flight together on one
+    /// connection when a stop comes. HTTP/1.1 has no streams: there it is
+    /// one GET, and a scenario whose clients send HTTP/1.1 may not draw it.
+    Streams(u16),
 }
 
 /// An [`Action`] at a simulated time.

@@ -5,7 +5,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
-use super::steps::{Action, Host, Link, Manner, Schedule, Step};
+use super::steps::{Action, Host, Link, Manner, Schedule, Step, STREAMS_MAX};
 
 /// A step's text could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,6 +63,7 @@ impl fmt::Display for Action {
                     Manner::SlowBody(span) => write!(f, " slow={}", render_duration(*span)),
                     Manner::HalfClose => f.write_str(" half-close"),
                     Manner::Reuse(after) => write!(f, " reuse={}", render_duration(*after)),
+                    Manner::Streams(count) => write!(f, " streams={count}"),
                 }
             }
             Action::Connect { partial, hold } => {
@@ -195,6 +196,7 @@ fn parse_action(verb: &str, arguments: &[&str]) -> Result<Action, String> {
                     }
                     "slow" => Manner::SlowBody(option(argument, "slow")?),
                     "reuse" => Manner::Reuse(option(argument, "reuse")?),
+                    "streams" => Manner::Streams(streams(value)?),
                     "half-close" if value.is_empty() && !argument.contains('=') => {
                         Manner::HalfClose
                     }
@@ -202,13 +204,14 @@ fn parse_action(verb: &str, arguments: &[&str]) -> Result<Action, String> {
                         return Err(format!(
                             "`request` does not take `{argument}`: after the path it takes \
                              `keep=<duration>` and one of `slow=<duration>`, \
-                             `reuse=<duration>` or `half-close`"
+                             `reuse=<duration>`, `streams=<count>` or `half-close`"
                         ))
                     }
                 };
                 if manner.replace(taken).is_some() {
                     return Err(
-                        "`request` takes one manner at most: `slow=`, `reuse=` or `half-close`"
+                        "`request` takes one manner at most: `slow=`, `reuse=`, `streams=` or \
+                         `half-close`"
                             .into(),
                     );
                 }
@@ -269,6 +272,17 @@ pub fn check_path(path: &str) -> Result<(), String> {
     path.parse::<hyper::http::uri::PathAndQuery>()
         .map(|_| ())
         .map_err(|error| format!("`{path}` is not a valid request path: {error}"))
+}
+
+/// Reads `streams=`'s count: 2 to [`STREAMS_MAX`].
+fn streams(value: &str) -> Result<u16, String> {
+    value
+        .parse::<u16>()
+        .ok()
+        .filter(|count| (2..=STREAMS_MAX).contains(count))
+        .ok_or_else(|| {
+            format!("`streams={value}`: a request sends 2 to {STREAMS_MAX} streams at once")
+        })
 }
 
 /// Reads a duration such as `250ms`, `5s` or `2m` (whole numbers only).

@@ -57,6 +57,12 @@ pub enum Sending {
         /// The request whose connection it reused.
         of: u64,
     },
+    /// A GET sent at once with an earlier request, as another stream of its
+    /// HTTP/2 connection.
+    Multiplexed {
+        /// The request whose connection it shares.
+        of: u64,
+    },
 }
 
 /// A probe of the kubelet.

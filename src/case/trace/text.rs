@@ -118,6 +118,12 @@ impl fmt::Display for EventKind {
                 Sending::Reused { of } => {
                     write!(f, "r{request} sent GET {path} on r{of}'s connection")
                 }
+                Sending::Multiplexed { of } => {
+                    write!(
+                        f,
+                        "r{request} sent GET {path} beside r{of}, on its connection"
+                    )
+                }
             },
             EventKind::KeptAlive { connection } => {
                 write!(f, "c{connection} answered with keep-alive while draining")

@@ -9,7 +9,11 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::socket::Launch;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::{GracefulConnection, GracefulShutdown};
+
+use super::socket::{Launch, Listener, Stream};
+use crate::case::http::Http;
 use crate::case::trace::{EventKind, Milestone};
 use crate::case::{HEALTH_PATH, READY_PATH};
 use crate::core::process::{Process, PORT};
@@ -28,6 +32,7 @@ pub struct Service {
     drain_deadline: Duration,
     startup_work: Duration,
     paths: Vec<String>,
+    http: Http,
 }
 
 impl Service {
@@ -56,14 +61,18 @@ impl Service {
             drain_deadline: Duration::from_secs(10),
             startup_work: Duration::ZERO,
             paths: vec!["/".into()],
+            http: Http::One,
         }
     }
 
     /// A hyper 1.x service: `make` builds it once per process; each
-    /// connection is served with hyper's HTTP/1 builder and watched by
+    /// connection is served with hyper's HTTP/1 builder, or with
+    /// hyper-util's auto builder for [`Service::http`] `Two` (HTTP/2 only)
+    /// or `Auto` (both, told apart by the HTTP/2 preface), and watched by
     /// hyper-util's `GracefulShutdown`. At SIGTERM the listener closes, idle
-    /// connections are closed, and the stop waits for the others at most the
-    /// declared drain deadline, as hyper-util's graceful-shutdown example does.
+    /// connections are closed (HTTP/2 ones get a GOAWAY), and the stop waits
+    /// for the others at most the declared drain deadline, as hyper-util's
+    /// graceful-shutdown example does.
     pub fn hyper<F, S, B>(name: &str, make: F) -> Service
     where
         F: Fn() -> S + Send + Sync + 'static,
@@ -154,6 +163,19 @@ impl Service {
         self
     }
 
+    /// Which HTTP it serves: scenarios whose clients send another do not
+    /// run against it, and [`Service::hyper`] serves with the matching
+    /// builder. Default: [`Http::One`].
+    pub fn http(mut self, http: Http) -> Self {
+        self.http = http;
+        self
+    }
+
+    /// The HTTP it serves.
+    pub fn speaks(&self) -> Http {
+        self.http
+    }
+
     /// The name scenario files refer to it by.
     pub fn name(&self) -> &str {
         &self.name
@@ -195,6 +217,7 @@ impl Service {
             connection_ids: Arc::clone(&process.connection_ids),
             startup_work: self.startup_work,
             drain_deadline: self.drain_deadline,
+            http: self.http,
         };
         (self.serve)(launch).await?;
         process
@@ -214,11 +237,13 @@ impl fmt::Debug for Service {
             .field("drain_deadline", &self.drain_deadline)
             .field("startup_work", &self.startup_work)
             .field("paths", &self.paths)
+            .field("http", &self.http)
             .finish_non_exhaustive()
     }
 }
 
-/// The hyper adapter's serve loop.
+/// The hyper adapter's serve loop: binds, does the startup work, and
+/// serves with the builder for the HTTP the service declared.
 async fn serve_hyper<S, B>(launch: Launch, service: S) -> io::Result<()>
 where
     S: hyper::service::Service<
@@ -231,22 +256,44 @@ where
     B: hyper::body::Body + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let mut listener = launch.bind().await?;
+    let listener = launch.bind().await?;
     launch.startup_work().await;
-    let mut builder = hyper::server::conn::http1::Builder::new();
-    builder.timer(hyper_util::rt::TokioTimer::new());
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    if launch.http() == Http::One {
+        let mut builder = hyper::server::conn::http1::Builder::new();
+        builder.timer(TokioTimer::new());
+        let connect = |io| builder.serve_connection(io, service.clone());
+        return serve_connections(&launch, listener, connect).await;
+    }
+    let mut builder = hyper_util::server::conn::auto::Builder::new(LocalExecutor);
+    builder.http1().timer(TokioTimer::new());
+    builder.http2().timer(TokioTimer::new());
+    if launch.http() == Http::Two {
+        builder = builder.http2_only();
+    }
+    let connect = |io| builder.serve_connection(io, service.clone()).into_owned();
+    serve_connections(&launch, listener, connect).await
+}
+
+/// Accepts until SIGTERM, serving each connection on a task of its own
+/// under one `GracefulShutdown`; then closes the listener and waits for
+/// the connections at most the declared drain deadline.
+async fn serve_connections<C>(
+    launch: &Launch,
+    mut listener: Listener,
+    mut connect: impl FnMut(TokioIo<Stream>) -> C,
+) -> io::Result<()>
+where
+    C: GracefulConnection + 'static,
+    C::Error: std::fmt::Display,
+{
+    let graceful = GracefulShutdown::new();
     let shutdown = launch.shutdown();
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
             accepted = listener.accept() => {
                 let (stream, _) = accepted?;
-                let connection = builder.serve_connection(
-                    hyper_util::rt::TokioIo::new(stream),
-                    service.clone(),
-                );
-                let connection = graceful.watch(connection);
+                let connection = graceful.watch(connect(TokioIo::new(stream)));
                 tokio::task::spawn_local(async move {
                     if let Err(error) = connection.await {
                         tracing::debug!(%error, "connection ended with an error");
@@ -257,11 +304,26 @@ where
         }
     }
     drop(listener);
-    if tokio::time::timeout(launch.drain_deadline, graceful.shutdown())
+    if tokio::time::timeout(launch.drain_deadline(), graceful.shutdown())
         .await
         .is_err()
     {
         tracing::debug!("drain deadline passed with connections still open");
     }
     Ok(())
+}
+
+/// Runs HTTP/2's per-stream tasks on the host's own task set, so a user's
+/// service need not be `Send`: every host of a simulation runs on one
+/// thread.
+#[derive(Debug, Clone, Copy)]
+struct LocalExecutor;
+
+impl<F> hyper::rt::Executor<F> for LocalExecutor
+where
+    F: Future + 'static,
+{
+    fn execute(&self, future: F) {
+        tokio::task::spawn_local(future);
+    }
 }

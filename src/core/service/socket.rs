@@ -13,6 +13,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::watch;
 
+use crate::case::http::Http;
 use crate::case::trace::{record_current, EventKind, Milestone};
 use crate::core::process::{bind_error, REQUEST_HEADER};
 
@@ -33,6 +34,7 @@ pub struct Launch {
     pub(super) connection_ids: Arc<AtomicU64>,
     pub(super) startup_work: Duration,
     pub(super) drain_deadline: Duration,
+    pub(super) http: Http,
 }
 
 impl Launch {
@@ -80,6 +82,12 @@ impl Launch {
     /// drain with it.
     pub fn drain_deadline(&self) -> Duration {
         self.drain_deadline
+    }
+
+    /// The HTTP the service declared it serves ([`Service::http`](super::Service::http)):
+    /// a serve loop of its own picks its connection builder by it.
+    pub fn http(&self) -> Http {
+        self.http
     }
 
     /// A seed for this process's own random choices: derived from the case

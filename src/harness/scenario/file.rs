@@ -80,6 +80,8 @@ pub(super) struct RunTable {
     pub(super) memory_max: Option<Spanned<toml::Value>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) intercept: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) http: Option<Spanned<String>>,
 }
 
 /// `[generate]`: how schedules are drawn.

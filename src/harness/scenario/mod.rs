@@ -33,6 +33,7 @@ pub use self::definition::{Expect, Replay, Scenario, ANY_SERVICE};
 use self::error::too_large_error;
 pub use self::error::ScenarioError;
 use self::file::File;
+use crate::case::http::Http;
 use crate::case::seed;
 use crate::core::service::Service;
 use crate::harness::campaign::{Cases, Failure};
@@ -76,6 +77,27 @@ impl Scenario {
         let value: toml::Value = toml::from_str(text).ok()?;
         let service = value.get("target")?.get("service")?.as_str()?;
         Some(service.to_string())
+    }
+
+    /// Whether a `"*"` scenario's text runs against `service`: the service
+    /// serves the HTTP the scenario's clients send (`run.http`), and
+    /// HTTP/1.1 too if the scenario has a kubelet, whose probes send it.
+    /// Text that cannot be read applies: its test reports what is wrong.
+    pub fn applies_to(text: &str, service: &Service) -> bool {
+        let Ok(value) = toml::from_str::<toml::Value>(text) else {
+            return true;
+        };
+        let clients = value
+            .get("run")
+            .and_then(|run| run.get("http"))
+            .map_or(Some(Http::One), |http| {
+                http.as_str().and_then(Http::from_name)
+            });
+        let Some(clients) = clients else {
+            return true;
+        };
+        let probes = value.get("kubelet").is_some();
+        service.speaks().serves(clients) && (!probes || service.speaks().serves(Http::One))
     }
 
     /// Checks a scenario's text whose target may be one of `services`: a

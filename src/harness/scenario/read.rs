@@ -43,6 +43,8 @@ pub(super) fn scenario(
     rules::expected_invariant_is_checked(&reader, &file.expect, expect, &invariants)?;
     let run = file.run.unwrap_or_default();
     let limits = run::limits(&reader, &run)?;
+    let http = run::http(&reader, &run)?;
+    rules::target_serves_the_clients(&reader, run.http.as_ref(), http, &target)?;
     let seed = run
         .seed
         .as_ref()
@@ -73,6 +75,8 @@ pub(super) fn scenario(
         &target,
     )?;
     rules::one_pod_for_a_kubelet(&reader, kubelet.as_ref(), &target)?;
+    rules::clients_send_the_http(&reader, file.generate.as_ref(), &generator, http)?;
+    rules::kubelet_probes_are_served(&reader, kubelet.as_ref(), &target)?;
     let cases = match &file.schedule {
         Some(lines) => fixed_case(&reader, lines, &run, seed, &target, kubelet.is_some())?,
         None => generated_cases(&reader, &run, seed, &name)?,
@@ -88,6 +92,7 @@ pub(super) fn scenario(
                 invariants,
                 kubelet,
                 limits,
+                http,
             },
             generator,
             cases,

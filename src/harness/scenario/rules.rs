@@ -10,11 +10,12 @@ use toml::Spanned;
 use super::definition::Expect;
 use super::error::{Reader, ScenarioError};
 use super::file::{GenerateTable, TargetTable};
+use crate::case::http::Http;
 use crate::case::schedule::{render_duration, Action, Host, Step};
 use crate::case::verdict::Invariant;
 use crate::core::target::{Model, Target};
 use crate::engine::kubelet::KubeletConfig;
-use crate::harness::generate::Generator;
+use crate::harness::generate::{Behaviour, Generator};
 
 /// What `[target]` names: a built-in model with its variant, or a service.
 pub(super) enum Named<'a> {
@@ -223,6 +224,88 @@ pub(super) fn one_pod_for_a_kubelet(
                 "the kubelet models one pod; `{}` is a cluster of {} nodes",
                 target,
                 target.hosts().len()
+            ),
+        )
+    })
+}
+
+/// The target serves the HTTP the clients send (`run.http`).
+pub(super) fn target_serves_the_clients(
+    reader: &Reader,
+    value: Option<&Spanned<String>>,
+    http: Http,
+    target: &Target,
+) -> Result<(), ScenarioError> {
+    if target.http().serves(http) {
+        return Ok(());
+    }
+    let message = format!(
+        "the clients send {http}, which `{target}` does not serve (it serves {}); a service \
+         declares what it serves with `Service::http`",
+        target.http()
+    );
+    Err(match value {
+        Some(value) => reader.error(value.span(), "run.http", message),
+        None => ScenarioError {
+            line: reader.line_of_header("[run]"),
+            ..reader.unplaced("run.http", message)
+        },
+    })
+}
+
+/// The clients drawn are ones that send the scenario's HTTP: `streams`
+/// needs HTTP/2, and `half-close` is HTTP/1.1's.
+pub(super) fn clients_send_the_http(
+    reader: &Reader,
+    table: Option<&GenerateTable>,
+    generator: &Generator,
+    http: Http,
+) -> Result<(), ScenarioError> {
+    let wrong = |behaviour: &Behaviour| match behaviour {
+        Behaviour::Streams => http != Http::Two,
+        Behaviour::HalfClose => http == Http::Two,
+        _ => false,
+    };
+    let Some(behaviour) = generator.clients.iter().find(|behaviour| wrong(behaviour)) else {
+        return Ok(());
+    };
+    let span = table
+        .and_then(|table| table.clients.as_ref())
+        .and_then(|clients| {
+            clients
+                .iter()
+                .find(|client| client.get_ref() == behaviour.name())
+        })
+        .map_or(0..0, Spanned::span);
+    let why = match behaviour {
+        Behaviour::Streams => "sends HTTP/2 streams: it needs `run.http = \"2\"`",
+        _ => "half-closes a TCP connection, as HTTP/1.1 clients do: it needs `run.http = \"1.1\"`",
+    };
+    Err(reader.error(
+        span,
+        "generate.clients",
+        format!("`{}` {why}", behaviour.name()),
+    ))
+}
+
+/// The kubelet's probes are HTTP/1.1, as Kubernetes' `httpGet` probes
+/// are: the target must serve it.
+pub(super) fn kubelet_probes_are_served(
+    reader: &Reader,
+    kubelet: Option<&KubeletConfig>,
+    target: &Target,
+) -> Result<(), ScenarioError> {
+    if kubelet.is_none() || target.http().serves(Http::One) {
+        return Ok(());
+    }
+    Err(ScenarioError {
+        line: reader.line_of_header("[kubelet]"),
+        ..reader.unplaced(
+            "kubelet",
+            format!(
+                "the kubelet probes with HTTP/1.1 `httpGet` probes, and `{target}` serves {} \
+                 only",
+                target.http()
             ),
         )
     })

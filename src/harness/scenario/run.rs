@@ -1,7 +1,7 @@
 //! `[run]`'s bounds of each run, read into [`Limits`]: times in simulated
 //! and wall-clock time, the listen backlog, the wall-clock time a step may
 //! block, the memory a case may hold, and whether clocks and randomness
-//! are intercepted. A value out of range is an error naming its field and
+//! are intercepted; and the HTTP the clients send. A value out of range is an error naming its field and
 //! line; an absent one gets [`Limits::default`]'s.
 
 use std::ops::RangeInclusive;
@@ -12,6 +12,7 @@ use toml::Spanned;
 use super::error::{Reader, ScenarioError};
 use super::file::RunTable;
 use super::size::{parse_size, render_size};
+use crate::case::http::Http;
 use crate::case::{Limits, BACKLOG_DEFAULT, BACKLOG_MAX};
 
 /// The shortest `run.blocked_max`: the watchdog looks at a run every 20 ms,
@@ -71,6 +72,26 @@ pub(super) fn limits(reader: &Reader, run: &RunTable) -> Result<Limits, Scenario
         ));
     }
     Ok(limits)
+}
+
+/// `run.http`: what the client host sends, `"1.1"` (the default) or `"2"`.
+pub(super) fn http(reader: &Reader, run: &RunTable) -> Result<Http, ScenarioError> {
+    let Some(value) = &run.http else {
+        return Ok(Http::One);
+    };
+    match Http::from_name(value.get_ref()) {
+        Some(http @ (Http::One | Http::Two)) => Ok(http),
+        _ => Err(reader.error(
+            value.span(),
+            "run.http",
+            format!(
+                "`{}` is not an HTTP the clients send: \"1.1\" or \"2\" (HTTP/2 over \
+                 cleartext, with prior knowledge); a service may serve \"auto\", a client \
+                 sends one",
+                value.get_ref()
+            ),
+        )),
+    }
 }
 
 /// `run.backlog`: connections a listener holds unaccepted, 1 to [`BACKLOG_MAX`].

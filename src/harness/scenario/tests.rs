@@ -11,6 +11,7 @@ use proptest::test_runner::FileFailurePersistence;
 
 use super::definition::{Expect, Replay, Scenario, CYCLES_MAX, FAULTS_MAX, REQUESTS_MAX};
 use super::run::{BLOCKED_MAX_LEAST, MEMORY_MAX_RANGE};
+use crate::case::http::Http;
 use crate::case::schedule::{Schedule, DURATION_MAX, NODES_MAX};
 use crate::case::verdict::{Bound, Invariant, Reads, Run, Verdict, Violation};
 use crate::case::{Case, Limits, BACKLOG_MAX};
@@ -26,6 +27,16 @@ use crate::harness::generate::{Behaviour, Fault, Generator};
 const CASES: u32 = 1_024;
 
 /// Paths a request or a probe may name.
+/// The clients an HTTP/1.1 scenario may draw: all but HTTP/2's streams.
+const HTTP1_CLIENTS: [Behaviour; 6] = [
+    Behaviour::Whole,
+    Behaviour::Silent,
+    Behaviour::Partial,
+    Behaviour::SlowBody,
+    Behaviour::HalfClose,
+    Behaviour::Reuse,
+];
+
 const PATHS: [&str; 6] = ["/", "/ready", "/health", "/page/2", "/a/b?c=d", "/upload"];
 
 /// A duration as files write them, whole milliseconds or seconds, at most
@@ -165,7 +176,8 @@ fn generator() -> impl Strategy<Value = Generator> {
             proptest::option::of(any_duration()),
             proptest::collection::vec(select(&Fault::ALL[..]), 0..4),
             0..=FAULTS_MAX,
-            subsequence(&Behaviour::ALL[..], 1..=Behaviour::ALL.len()),
+            // The written scenarios' clients send HTTP/1.1: no streams.
+            subsequence(&HTTP1_CLIENTS[..], 1..=HTTP1_CLIENTS.len()),
         ),
     )
         .prop_map(
@@ -337,6 +349,7 @@ fn scenario() -> impl Strategy<Value = (Scenario, Vec<Service>)> {
                         invariants,
                         kubelet,
                         limits,
+                        http: Http::One,
                     },
                     generator,
                     cases: Cases::Seed(0),

@@ -11,7 +11,7 @@ use super::size::render_size;
 use crate::case::schedule::render_duration;
 use crate::case::seed::render_seed;
 use crate::case::verdict::{Invariant, Verdict};
-use crate::case::{Case, Limits};
+use crate::case::Case;
 use crate::core::target::Target;
 use crate::engine::kubelet::{KubeletConfig, ProbeConfig};
 use crate::engine::setup::Setup;
@@ -97,7 +97,7 @@ impl File {
             oracles: Some(names(setup.invariants.iter().map(|i| i.name()))),
             schedule: schedule.map(|schedule| schedule.lines().into_iter().map(written).collect()),
             target: TargetTable::of(&setup.target),
-            run: Some(RunTable::of(&setup.limits, count, seed)),
+            run: Some(RunTable::of(setup, count, seed)),
             generate,
             kubelet: setup.kubelet.as_ref().map(KubeletTable::of),
         }
@@ -128,8 +128,10 @@ impl TargetTable {
 }
 
 impl RunTable {
-    /// The case count of generated cases, the seed, then every limit.
-    fn of(limits: &Limits, count: Option<u64>, seed: u64) -> RunTable {
+    /// The case count of generated cases, the seed, then every limit and
+    /// the clients' HTTP.
+    fn of(setup: &Setup, count: Option<u64>, seed: u64) -> RunTable {
+        let limits = &setup.limits;
         RunTable {
             cases: count.map(written),
             seed: Some(written(toml::Value::String(render_seed(seed)))),
@@ -146,6 +148,7 @@ impl RunTable {
                 limits.memory_max_bytes,
             )))),
             intercept: Some(limits.intercept),
+            http: Some(written(setup.http.name().to_string())),
         }
     }
 }

@@ -1,0 +1,106 @@
+//! HTTP/2 under the harness: the shipped `drain-h2` scenario's clients send
+//! h2c streams (one at a time, several at once on one connection, a slow
+//! upload, a new stream on a kept connection, half a preface), a stock
+//! hyper auto server answers them, and a server whose graceful shutdown
+//! waits for connections still in their preface is found.
+
+use std::path::Path;
+
+use lifecycle_sim::{
+    Cases, EventKind, Invariant, Outcome, Scenario, Sending, Shard, Verdict, BUILTIN_SCENARIOS,
+};
+use sim_tests::{fixtures, shipped, stock};
+
+#[test]
+fn a_stock_hyper_auto_server_answers_streams_sent_at_once_on_one_connection() {
+    let scenario = shipped("drain-h2", &stock::hyper_auto());
+    let campaign = &scenario.campaign;
+    let (mut multiplexed, mut answered, mut refused) = (0, 0, 0);
+    for seed in campaign.case_seeds(Shard::ALL).into_iter().take(40) {
+        let case = lifecycle_sim::Case {
+            seed,
+            schedule: campaign.schedule(seed),
+        };
+        let run = campaign.run_case(&case);
+        assert_eq!(run.verdict, Verdict::Pass, "seed {seed:#x}");
+        let sent_multiplexed: Vec<u64> = run
+            .events
+            .iter()
+            .filter_map(|event| match &event.kind {
+                EventKind::Sent {
+                    request,
+                    sending: Sending::Multiplexed { .. },
+                    ..
+                } => Some(*request),
+                _ => None,
+            })
+            .collect();
+        multiplexed += sent_multiplexed.len();
+        for event in &run.events {
+            if let EventKind::Observed { request, outcome } = &event.kind {
+                match outcome {
+                    Outcome::Status(200) if sent_multiplexed.contains(request) => answered += 1,
+                    Outcome::Refused => refused += 1,
+                    _ => {}
+                }
+            }
+        }
+    }
+    println!("40 cases: {multiplexed} streams sent beside another, {answered} answered 200; {refused} refused");
+    assert!(multiplexed > 0, "no case sent streams at once");
+    assert!(answered > 0, "no stream sent beside another was answered");
+}
+
+#[test]
+fn a_drain_that_waits_for_unfinished_prefaces_is_found_within_twenty_cases_median() {
+    let service = fixtures::ignores_unfinished_prefaces();
+    let mut cases = Vec::new();
+    for base_seed in 1..=20_u64 {
+        let mut scenario = shipped("drain-h2", &service);
+        scenario.campaign.cases = Cases::Generated {
+            base_seed,
+            count: 200,
+        };
+        let report = scenario.campaign.run();
+        let failure = report
+            .failure
+            .unwrap_or_else(|| panic!("base seed {base_seed}: not found in 200 cases"));
+        let Verdict::Violation(violation) = &failure.run.verdict else {
+            panic!("base seed {base_seed}: {}", failure.run.verdict);
+        };
+        assert_eq!(
+            violation.invariant,
+            Invariant::DrainDeadline,
+            "{violation}\n{}{}",
+            failure.shrunk,
+            lifecycle_sim::render_trace(&failure.run.events)
+        );
+        // The stop waited on a connection that carried no request.
+        assert!(
+            violation.reason.contains("requests in flight: []"),
+            "{}",
+            violation.reason
+        );
+        cases.push(report.cases_run);
+    }
+    cases.sort_unstable();
+    let median = (cases[9] + cases[10]) / 2;
+    println!("cases to find, base seeds 1..=20: {cases:?}; median {median}");
+    assert!(median <= 20, "median {median}: {cases:?}");
+}
+
+#[test]
+fn an_http2_scenario_does_not_apply_to_a_service_that_serves_only_http1() {
+    let (path, text) = BUILTIN_SCENARIOS
+        .iter()
+        .find(|(path, _)| path.ends_with("drain-h2.toml"))
+        .expect("drain-h2 is shipped");
+    let http1 = stock::hyper();
+    assert!(!Scenario::applies_to(text, &http1));
+    assert!(Scenario::applies_to(text, &stock::hyper_auto()));
+    let error = Scenario::parse_with(Path::new(path), text, std::slice::from_ref(&http1))
+        .expect_err("an HTTP/1.1 service cannot run an HTTP/2 scenario");
+    let shown = error.to_string();
+    assert!(shown.contains("run.http"), "{shown}");
+    assert!(shown.contains("Service::http"), "{shown}");
+}
