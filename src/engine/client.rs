@@ -42,9 +42,11 @@ use crate::engine::backlog::Backlog;
 
 mod streams;
 
+use self::streams::{Connection as Http2, Slowly, Streams};
+
 /// Pieces a slow body is sent in, and the bytes of each.
-pub(crate) const BODY_PIECES: u64 = 4;
-pub(crate) const BODY_PIECE_BYTES: usize = 64;
+const BODY_PIECES: u64 = 4;
+const BODY_PIECE_BYTES: usize = 64;
 /// The most response bytes a raw (half-closing) exchange reads.
 const RAW_RESPONSE_BYTES_MAX: usize = 64 * 1024;
 
@@ -337,6 +339,174 @@ impl Sender {
             Some(hold) => drop(tokio::time::timeout(hold, until_closed).await),
             None => until_closed.await,
         }
+    }
+}
+
+impl Sender {
+    // HTTP/2: each request a stream (the `streams` module).
+
+    /// Sends one order over HTTP/2, its first request numbered `request`
+    /// (recorded already, and routed), and records each request of it and
+    /// its outcome; returns the outcome of the first.
+    pub(super) async fn send_two(
+        &self,
+        order: Order,
+        request: u64,
+        routing: &Cell<bool>,
+    ) -> Outcome {
+        let sent_at = tokio::time::Instant::now();
+        let opened = tokio::time::timeout(self.timeout, self.open_two(order.port)).await;
+        let connection = match opened.unwrap_or(Err(Outcome::TimedOut)) {
+            Ok(connection) => connection,
+            Err(outcome) => return self.observed(request, outcome),
+        };
+        let first = match order.manner {
+            Manner::Streams(count) => {
+                self.multiplexed(&connection.streams(), &order.path, request, count)
+                    .await
+            }
+            manner => {
+                let outcome = self
+                    .timed_stream(&connection.streams(), &order.path, request, manner)
+                    .await;
+                self.observed(request, outcome)
+            }
+        };
+        let connection = match order.manner {
+            Manner::Reuse(after) => {
+                tokio::time::sleep_until(sent_at + after).await;
+                self.reuse_two(&order, request, connection, routing).await
+            }
+            _ => Some(connection),
+        };
+        if let (Some(keep), Some(connection)) = (order.keep, connection) {
+            // An idle connection, held until the client is done with it.
+            tokio::task::spawn_local(connection.hold(keep));
+        }
+        first
+    }
+
+    /// `count` requests sent at once as streams of one connection, the
+    /// first numbered `first`: each is recorded as it ends; returns the
+    /// first's outcome.
+    async fn multiplexed(&self, streams: &Streams, path: &str, first: u64, count: u16) -> Outcome {
+        let mut requests = vec![first];
+        for _ in 1..count {
+            requests.push(self.sent(path, Sending::Multiplexed { of: first }));
+        }
+        let streams: Vec<JoinHandle<Outcome>> = requests
+            .into_iter()
+            .map(|request| {
+                let (sender, streams, path) = (self.clone(), streams.clone(), path.to_string());
+                tokio::task::spawn_local(async move {
+                    let outcome = sender
+                        .timed_stream(&streams, &path, request, Manner::Whole)
+                        .await;
+                    sender.observed(request, outcome)
+                })
+            })
+            .collect();
+        let mut outcomes = Vec::with_capacity(streams.len());
+        for stream in streams {
+            // A stream's task ends only by finishing: the host outlives it.
+            outcomes.push(stream.await.unwrap_or(Outcome::Reset));
+        }
+        outcomes.swap_remove(0)
+    }
+
+    /// The second request of a reused connection: a new stream on it if
+    /// the server has neither closed it nor sent GOAWAY, else on a new
+    /// connection, as a pool would.
+    async fn reuse_two(
+        &self,
+        order: &Order,
+        of: u64,
+        mut connection: Http2,
+        routed: &Cell<bool>,
+    ) -> Option<Http2> {
+        let usable = tokio::time::timeout(self.timeout, connection.usable()).await;
+        let open = usable.unwrap_or(false).then_some(connection);
+        let sending = match open {
+            Some(_) => Sending::Reused { of },
+            None => Sending::Whole,
+        };
+        let request = self.sent(&order.path, sending);
+        // A kept connection goes straight to the pod, routed or not.
+        if open.is_none() && !routed.get() {
+            self.observed(request, Outcome::NotRouted);
+            return None;
+        }
+        let connection = match open {
+            Some(connection) => connection,
+            None => {
+                let opened = tokio::time::timeout(self.timeout, self.open_two(order.port)).await;
+                match opened.unwrap_or(Err(Outcome::TimedOut)) {
+                    Ok(connection) => connection,
+                    Err(outcome) => {
+                        self.observed(request, outcome);
+                        return None;
+                    }
+                }
+            }
+        };
+        let outcome = self
+            .timed_stream(&connection.streams(), &order.path, request, Manner::Whole)
+            .await;
+        self.observed(request, outcome);
+        Some(connection)
+    }
+
+    /// Opens an HTTP/2 connection: TCP, then the preface and SETTINGS.
+    async fn open_two(&self, port: u16) -> Result<Http2, Outcome> {
+        Http2::open(self.connect(port).await?).await
+    }
+
+    /// One stream within the client's timeout. A stream that could not be
+    /// opened, the connection closing before it was sent, was refused:
+    /// the server processed nothing of it.
+    async fn timed_stream(
+        &self,
+        streams: &Streams,
+        path: &str,
+        request: u64,
+        manner: Manner,
+    ) -> Outcome {
+        let exchange = self.stream(streams, path, request, manner);
+        match tokio::time::timeout(self.timeout, exchange).await {
+            Ok(Some(outcome)) => outcome,
+            Ok(None) => Outcome::Refused,
+            Err(_) => Outcome::TimedOut,
+        }
+    }
+
+    /// Sends request number `request` as a stream and reads its response
+    /// to the end: its outcome, or none if the stream could not be opened.
+    async fn stream(
+        &self,
+        streams: &Streams,
+        path: &str,
+        request: u64,
+        manner: Manner,
+    ) -> Option<Outcome> {
+        let slow = match manner {
+            Manner::SlowBody(span) => Some(Slowly {
+                pieces: BODY_PIECES,
+                interval: span / BODY_PIECES as u32,
+                piece: Bytes::from_static(&[b'x'; BODY_PIECE_BYTES]),
+            }),
+            _ => None,
+        };
+        let uri = format!("http://{}{path}", self.server);
+        let mut builder = Request::builder().uri(uri).header(REQUEST_HEADER, request);
+        if slow.is_some() {
+            builder = builder.method(hyper::Method::POST).header(
+                hyper::header::CONTENT_LENGTH,
+                BODY_PIECES * BODY_PIECE_BYTES as u64,
+            );
+        }
+        // Paths are checked when a schedule is read.
+        let built = builder.body(()).ok()?;
+        streams.send(built, slow).await
     }
 }
 
