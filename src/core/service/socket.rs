@@ -1,5 +1,9 @@
 //! What one process of a user's service gets: its [`Launch`], the
 //! simulated [`Listener`] it accepts on, and each recording [`Stream`].
+//!
+//! A stream tells the protocol by the first bytes its server reads: HTTP/2's
+//! preface (h2c with prior knowledge) hands the rest to the `h2` frame
+//! reader; anything else is read as HTTP/1 request heads here.
 
 use std::future::Future;
 use std::io;
@@ -15,6 +19,8 @@ use tokio::sync::watch;
 
 use crate::case::trace::{record_current, EventKind, Milestone};
 use crate::core::process::{bind_error, REQUEST_HEADER};
+
+use super::h2::{Frames, Opening};
 
 /// How long a request head may grow before the harness stops reading it: a
 /// head this long is not one of the harness's clients' requests.
@@ -120,6 +126,7 @@ impl Listener {
             inner,
             host: Arc::clone(&self.host),
             connection,
+            protocol: Protocol::Unknown,
             head: Vec::new(),
             sniffing: true,
             answer: None,
@@ -164,21 +171,65 @@ pub struct Stream {
     inner: turmoil::net::TcpStream,
     host: Arc<str>,
     connection: u64,
-    /// Bytes of the request head read so far.
+    /// The protocol its server reads, once its first bytes tell.
+    protocol: Protocol,
+    /// Bytes of the request head read so far; while the protocol is
+    /// unknown, the first bytes (fewer than HTTP/2's preface).
     head: Vec<u8>,
-    /// Whether heads are still read (not past a head too long to be ours).
+    /// Whether HTTP/1 heads are still read (not past a head too long to be
+    /// ours).
     sniffing: bool,
     /// Bytes of the answer head written so far, once a request head was read
-    /// and until the answer's head is whole.
+    /// and until the answer's head is whole. HTTP/1 only: it stays `None` on
+    /// an HTTP/2 connection.
     answer: Option<Vec<u8>>,
     /// The process's stop signal.
     stop: watch::Receiver<bool>,
 }
 
+/// The protocol a [`Stream`]'s server reads, told by its first bytes.
+enum Protocol {
+    /// The bytes read so far, if any, begin HTTP/2's preface.
+    Unknown,
+    /// Request heads, read by [`Stream::sniff_heads`].
+    Http1,
+    /// Frames, read by their own reader (boxed: HTTP/1 streams stay small).
+    Http2(Box<Frames>),
+}
+
 impl Stream {
-    /// Notes each complete request head in `bytes` that carries the harness's
-    /// request number: the service has read that request.
-    fn sniff(&mut self, mut bytes: &[u8]) {
+    /// Notes each request in `bytes`, the next the service read, that
+    /// carries the harness's request number: the service has read it.
+    fn sniff(&mut self, bytes: &[u8]) {
+        match &mut self.protocol {
+            Protocol::Http1 => self.sniff_heads(bytes),
+            Protocol::Http2(frames) => {
+                let stopped = frames.stop().is_some();
+                let found = frames.read(bytes);
+                if let (false, Some(stop)) = (stopped, frames.stop()) {
+                    let connection = self.connection;
+                    tracing::debug!(connection, ?stop, "stopped reading HTTP/2 frames");
+                }
+                for request in found {
+                    self.note_request(request.request, request.path);
+                }
+            }
+            Protocol::Unknown => {
+                self.head.extend_from_slice(bytes);
+                self.protocol = match Opening::of(&self.head) {
+                    Opening::Partial => return,
+                    Opening::Http2 => Protocol::Http2(Box::default()),
+                    Opening::Other => Protocol::Http1,
+                };
+                // Once, with the first bytes: the protocol is known now.
+                let first = std::mem::take(&mut self.head);
+                self.sniff(&first);
+            }
+        }
+    }
+
+    /// Notes each complete HTTP/1 request head in `bytes`.
+    fn sniff_heads(&mut self, mut bytes: &[u8]) {
         while self.sniffing && !bytes.is_empty() {
             let already = self.head.len();
             self.head.extend_from_slice(bytes);
@@ -243,16 +294,21 @@ impl Stream {
             .and_then(|header| std::str::from_utf8(header.value).ok())
             .and_then(|value| value.trim().parse::<u64>().ok());
         if let Some(request) = number {
-            let connection = self.connection;
-            record_current(
-                &self.host,
-                EventKind::RequestStarted {
-                    request,
-                    connection,
-                    path,
-                },
-            );
+            self.note_request(request, path);
         }
+    }
+
+    /// Records that the service read the harness's request `request`.
+    fn note_request(&self, request: u64, path: String) {
+        let connection = self.connection;
+        record_current(
+            &self.host,
+            EventKind::RequestStarted {
+                request,
+                connection,
+                path,
+            },
+        );
     }
 }
 
