@@ -393,3 +393,86 @@ const _: fn() = || {
     send::<Listener>();
     send::<Stream>();
 };
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicU64;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::super::h2::tests::{client_bytes, Sent};
+    use super::*;
+    use crate::case::trace::{Current, Recorder};
+
+    #[test]
+    fn a_stream_records_the_requests_its_server_reads_over_http2_and_http1() {
+        // An HTTP/2 connection whose preface reaches the server in three
+        // reads, then an HTTP/1 one, to a server that only reads: each
+        // numbered request is recorded on its connection, once.
+        let requests = vec![
+            Sent::get("/one", Some("1")),
+            Sent::get("/two", None),
+            Sent::get("/three", Some("3")),
+        ];
+        let http2 = client_bytes(requests, None);
+        let recorder = Recorder::default();
+        let _current = Current::install(&recorder);
+        // Segments take 1 ms and the client pauses 10 ms between writes, so
+        // each write is one read of the server's.
+        let mut sim = turmoil::Builder::new()
+            .min_message_latency(Duration::from_millis(1))
+            .max_message_latency(Duration::from_millis(1))
+            .build();
+        sim.host("server", || async {
+            let (_stop_sender, stop) = watch::channel(false);
+            let launch = Launch {
+                host: Arc::from("server"),
+                port: 80,
+                stop,
+                seed: 0,
+                connection_ids: Arc::new(AtomicU64::new(0)),
+                startup_work: Duration::ZERO,
+                drain_deadline: Duration::ZERO,
+            };
+            let mut listener = launch.bind().await?;
+            loop {
+                let (mut stream, _) = listener.accept().await?;
+                tokio::spawn(async move {
+                    let mut buffer = [0; 4096];
+                    while let Ok(1..) = stream.read(&mut buffer).await {}
+                });
+            }
+        });
+        sim.client("client", async move {
+            let mut connection = turmoil::net::TcpStream::connect(("server", 80)).await?;
+            for piece in [&http2[..5], &http2[5..16], &http2[16..]] {
+                connection.write_all(piece).await?;
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            let mut connection = turmoil::net::TcpStream::connect(("server", 80)).await?;
+            let head = format!("GET /old HTTP/1.1\r\nhost: server\r\n{REQUEST_HEADER}: 4\r\n\r\n");
+            connection.write_all(head.as_bytes()).await?;
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            Ok(())
+        });
+        sim.run().expect("the simulation runs");
+        let started: Vec<(u64, u64, String)> = recorder
+            .take()
+            .into_iter()
+            .filter_map(|event| match event.kind {
+                EventKind::RequestStarted {
+                    request,
+                    connection,
+                    path,
+                } => Some((connection, request, path)),
+                _ => None,
+            })
+            .collect();
+        let expected = [(1, 1, "/one"), (1, 3, "/three"), (2, 4, "/old")];
+        let expected: Vec<(u64, u64, String)> = expected
+            .into_iter()
+            .map(|(connection, request, path)| (connection, request, path.to_string()))
+            .collect();
+        assert_eq!(started, expected);
+    }
+}
