@@ -697,7 +697,8 @@ pub(super) mod tests {
         bytes.extend(frame(TYPE_HEADERS, FLAG_END_HEADERS, 3, &block));
         let (found, frames) = read_in_pieces(&bytes, || 4096);
         assert_eq!(found, vec![(3, 8, "/after-data".to_string())]);
-        assert_eq!(frames.block.capacity() < HEADER_BLOCK_BYTES_MAX, true);
+        assert_eq!(frames.stop(), None);
+        assert!(frames.block.capacity() < HEADER_BLOCK_BYTES_MAX);
     }
 
     #[test]
@@ -728,10 +729,9 @@ pub(super) mod tests {
 
     #[test]
     fn a_single_frame_over_the_bound_stops_the_reader_at_its_header() {
+        // The reader stops on the header alone, before any payload arrives.
         let mut bytes = PREFACE.to_vec();
-        bytes.extend(&frame(TYPE_HEADERS, FLAG_END_HEADERS, 1, &[])[..2]);
-        bytes.extend([0x01, 0x86, 0xa0]); // 100,000 bytes
-        bytes.truncate(PREFACE.len());
+        // A frame header announcing a 100,000-byte HEADERS payload.
         bytes.extend([0x01, 0x86, 0xa0, TYPE_HEADERS, FLAG_END_HEADERS, 0, 0, 0, 1]);
         let mut frames = Frames::default();
         assert_eq!(frames.read(&bytes), vec![]);
@@ -752,6 +752,19 @@ pub(super) mod tests {
         let block = request_block("/later", "9");
         bytes.extend(frame(TYPE_HEADERS, FLAG_END_HEADERS, 3, &block));
         let (found, frames) = read_in_pieces(&bytes, || 5);
+        assert_eq!(found, vec![]);
+        let error = DecoderError::IntegerDecodingError(IntegerDecodingError::TooManyOctets);
+        assert_eq!(frames.stop(), Some(Stop::Hpack(error)));
+    }
+
+    #[test]
+    fn a_malformed_table_size_update_stops_the_reader() {
+        // A size update whose integer runs past five octets: an error, not
+        // the panic loona-hpack before 0.4.3 met it with.
+        let mut bytes = PREFACE.to_vec();
+        let block = [0x3f, 0xff, 0xff, 0xff, 0xff, 0xff];
+        bytes.extend(frame(TYPE_HEADERS, FLAG_END_HEADERS, 1, &block));
+        let (found, frames) = read_in_pieces(&bytes, || usize::MAX);
         assert_eq!(found, vec![]);
         let error = DecoderError::IntegerDecodingError(IntegerDecodingError::TooManyOctets);
         assert_eq!(frames.stop(), Some(Stop::Hpack(error)));
