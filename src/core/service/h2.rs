@@ -352,8 +352,12 @@ impl Frames {
     }
 }
 
+/// `socket`'s tests drive a stream with the same real client bytes.
 #[cfg(test)]
-pub(super) mod tests {
+pub(super) use self::tests::{client_bytes, Sent};
+
+#[cfg(test)]
+mod tests {
     use std::pin::Pin;
     use std::sync::{Arc, Mutex};
     use std::task::{Context, Poll};

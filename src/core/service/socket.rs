@@ -400,7 +400,7 @@ mod tests {
 
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    use super::super::h2::tests::{client_bytes, Sent};
+    use super::super::h2::{client_bytes, Sent};
     use super::*;
     use crate::case::trace::{Current, Recorder};
 
