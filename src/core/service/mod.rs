@@ -51,5 +51,6 @@
 
 mod adapters;
 pub use self::adapters::Service;
+mod h2;
 mod socket;
 pub use self::socket::{Launch, Listener, Stream};

@@ -1,5 +1,9 @@
 //! What one process of a user's service gets: its [`Launch`], the
 //! simulated [`Listener`] it accepts on, and each recording [`Stream`].
+//!
+//! A stream tells the protocol by the first bytes its server reads: HTTP/2's
+//! preface (h2c with prior knowledge) hands the rest to the `h2` frame
+//! reader; anything else is read as HTTP/1 request heads here.
 
 use std::future::Future;
 use std::io;
@@ -16,6 +20,8 @@ use tokio::sync::watch;
 use crate::case::http::Http;
 use crate::case::trace::{record_current, EventKind, Milestone};
 use crate::core::process::{bind_error, REQUEST_HEADER};
+
+use super::h2::{Frames, Opening};
 
 /// How long a request head may grow before the harness stops reading it: a
 /// head this long is not one of the harness's clients' requests.
@@ -128,6 +134,7 @@ impl Listener {
             inner,
             host: Arc::clone(&self.host),
             connection,
+            protocol: Protocol::Unknown,
             head: Vec::new(),
             sniffing: true,
             answer: None,
@@ -172,21 +179,65 @@ pub struct Stream {
     inner: turmoil::net::TcpStream,
     host: Arc<str>,
     connection: u64,
-    /// Bytes of the request head read so far.
+    /// The protocol its server reads, once its first bytes tell.
+    protocol: Protocol,
+    /// Bytes of the request head read so far; while the protocol is
+    /// unknown, the first bytes (fewer than HTTP/2's preface).
     head: Vec<u8>,
-    /// Whether heads are still read (not past a head too long to be ours).
+    /// Whether HTTP/1 heads are still read (not past a head too long to be
+    /// ours).
     sniffing: bool,
     /// Bytes of the answer head written so far, once a request head was read
-    /// and until the answer's head is whole.
+    /// and until the answer's head is whole. HTTP/1 only: it stays `None` on
+    /// an HTTP/2 connection.
     answer: Option<Vec<u8>>,
     /// The process's stop signal.
     stop: watch::Receiver<bool>,
 }
 
+/// The protocol a [`Stream`]'s server reads, told by its first bytes.
+enum Protocol {
+    /// The bytes read so far, if any, begin HTTP/2's preface.
+    Unknown,
+    /// Request heads, read by [`Stream::sniff_heads`].
+    Http1,
+    /// Frames, read by their own reader (boxed: HTTP/1 streams stay small).
+    Http2(Box<Frames>),
+}
+
 impl Stream {
-    /// Notes each complete request head in `bytes` that carries the harness's
-    /// request number: the service has read that request.
-    fn sniff(&mut self, mut bytes: &[u8]) {
+    /// Notes each request in `bytes`, the next the service read, that
+    /// carries the harness's request number: the service has read it.
+    fn sniff(&mut self, bytes: &[u8]) {
+        match &mut self.protocol {
+            Protocol::Http1 => self.sniff_heads(bytes),
+            Protocol::Http2(frames) => {
+                let stopped = frames.stop().is_some();
+                let found = frames.read(bytes);
+                if let (false, Some(stop)) = (stopped, frames.stop()) {
+                    let connection = self.connection;
+                    tracing::debug!(connection, ?stop, "stopped reading HTTP/2 frames");
+                }
+                for request in found {
+                    self.note_request(request.request, request.path);
+                }
+            }
+            Protocol::Unknown => {
+                self.head.extend_from_slice(bytes);
+                self.protocol = match Opening::of(&self.head) {
+                    Opening::Partial => return,
+                    Opening::Http2 => Protocol::Http2(Box::default()),
+                    Opening::Other => Protocol::Http1,
+                };
+                // Once, with the first bytes: the protocol is known now.
+                let first = std::mem::take(&mut self.head);
+                self.sniff(&first);
+            }
+        }
+    }
+
+    /// Notes each complete HTTP/1 request head in `bytes`.
+    fn sniff_heads(&mut self, mut bytes: &[u8]) {
         while self.sniffing && !bytes.is_empty() {
             let already = self.head.len();
             self.head.extend_from_slice(bytes);
@@ -251,16 +302,21 @@ impl Stream {
             .and_then(|header| std::str::from_utf8(header.value).ok())
             .and_then(|value| value.trim().parse::<u64>().ok());
         if let Some(request) = number {
-            let connection = self.connection;
-            record_current(
-                &self.host,
-                EventKind::RequestStarted {
-                    request,
-                    connection,
-                    path,
-                },
-            );
+            self.note_request(request, path);
         }
+    }
+
+    /// Records that the service read the harness's request `request`.
+    fn note_request(&self, request: u64, path: String) {
+        let connection = self.connection;
+        record_current(
+            &self.host,
+            EventKind::RequestStarted {
+                request,
+                connection,
+                path,
+            },
+        );
     }
 }
 
@@ -345,3 +401,86 @@ const _: fn() = || {
     send::<Listener>();
     send::<Stream>();
 };
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicU64;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::super::h2::{client_bytes, Sent};
+    use super::*;
+    use crate::case::trace::{Current, Recorder};
+
+    #[test]
+    fn a_stream_records_the_requests_its_server_reads_over_http2_and_http1() {
+        // An HTTP/2 connection whose preface reaches the server in three
+        // reads, then an HTTP/1 one, to a server that only reads: each
+        // numbered request is recorded on its connection, once.
+        let requests = vec![
+            Sent::get("/one", Some("1")),
+            Sent::get("/two", None),
+            Sent::get("/three", Some("3")),
+        ];
+        let http2 = client_bytes(requests, None);
+        let recorder = Recorder::default();
+        let _current = Current::install(&recorder);
+        // Segments take 1 ms and the client pauses 10 ms between writes, so
+        // each write is one read of the server's.
+        let mut sim = turmoil::Builder::new()
+            .min_message_latency(Duration::from_millis(1))
+            .max_message_latency(Duration::from_millis(1))
+            .build();
+        sim.host("server", || async {
+            let (_stop_sender, stop) = watch::channel(false);
+            let launch = Launch {
+                host: Arc::from("server"),
+                port: 80,
+                stop,
+                seed: 0,
+                connection_ids: Arc::new(AtomicU64::new(0)),
+                startup_work: Duration::ZERO,
+                drain_deadline: Duration::ZERO,
+            };
+            let mut listener = launch.bind().await?;
+            loop {
+                let (mut stream, _) = listener.accept().await?;
+                tokio::spawn(async move {
+                    let mut buffer = [0; 4096];
+                    while let Ok(1..) = stream.read(&mut buffer).await {}
+                });
+            }
+        });
+        sim.client("client", async move {
+            let mut connection = turmoil::net::TcpStream::connect(("server", 80)).await?;
+            for piece in [&http2[..5], &http2[5..16], &http2[16..]] {
+                connection.write_all(piece).await?;
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            let mut connection = turmoil::net::TcpStream::connect(("server", 80)).await?;
+            let head = format!("GET /old HTTP/1.1\r\nhost: server\r\n{REQUEST_HEADER}: 4\r\n\r\n");
+            connection.write_all(head.as_bytes()).await?;
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            Ok(())
+        });
+        sim.run().expect("the simulation runs");
+        let started: Vec<(u64, u64, String)> = recorder
+            .take()
+            .into_iter()
+            .filter_map(|event| match event.kind {
+                EventKind::RequestStarted {
+                    request,
+                    connection,
+                    path,
+                } => Some((connection, request, path)),
+                _ => None,
+            })
+            .collect();
+        let expected = [(1, 1, "/one"), (1, 3, "/three"), (2, 4, "/old")];
+        let expected: Vec<(u64, u64, String)> = expected
+            .into_iter()
+            .map(|(connection, request, path)| (connection, request, path.to_string()))
+            .collect();
+        assert_eq!(started, expected);
+    }
+}
