@@ -14,6 +14,8 @@
 //!   preface yet, and waits for every connection: the bug of hyper-util's
 //!   auto server before 0.1.4 ("graceful shutdown hanging on reading the
 //!   HTTP version").
+//! - [`returns_under_streams`]: an HTTP/2 server whose shutdown returns at
+//!   once, ending the process under the streams it is answering.
 
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -216,6 +218,33 @@ pub fn ignores_unfinished_prefaces() -> Service {
         // Every connection task holds a sender: this ends when all have.
         let _ = all_closed.recv().await;
         Ok(())
+    })
+    .http(Http::Two)
+    .paths(&["/", "/slow"])
+    .drain_deadline(Duration::from_secs(10))
+}
+
+/// A hyper 1.x HTTP/2 server whose shutdown returns at once, without
+/// GOAWAY or a wait: the process ends under the streams in flight.
+pub fn returns_under_streams() -> Service {
+    Service::new("returns-under-streams", |launch| async move {
+        let mut listener = launch.bind().await?;
+        let shutdown = launch.shutdown();
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => {
+                    let (stream, _) = accepted?;
+                    tokio::task::spawn_local(async move {
+                        let service = hyper::service::service_fn(stock::answer);
+                        let _ = hyper::server::conn::http2::Builder::new(LocalExecutor)
+                            .serve_connection(TokioIo::new(stream), service)
+                            .await;
+                    });
+                }
+                () = &mut shutdown => return Ok(()),
+            }
+        }
     })
     .http(Http::Two)
     .paths(&["/", "/slow"])

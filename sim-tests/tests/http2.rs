@@ -15,7 +15,7 @@ use sim_tests::{fixtures, shipped, stock};
 fn a_stock_hyper_auto_server_answers_streams_sent_at_once_on_one_connection() {
     let scenario = shipped("drain-h2", &stock::hyper_auto());
     let campaign = &scenario.campaign;
-    let (mut multiplexed, mut answered, mut refused) = (0, 0, 0);
+    let (mut multiplexed, mut answered, mut refused, mut read) = (0, 0, 0, 0);
     for seed in campaign.case_seeds(Shard::ALL).into_iter().take(40) {
         let case = lifecycle_sim::Case {
             seed,
@@ -37,6 +37,11 @@ fn a_stock_hyper_auto_server_answers_streams_sent_at_once_on_one_connection() {
             .collect();
         multiplexed += sent_multiplexed.len();
         for event in &run.events {
+            if let EventKind::RequestStarted { request, .. } = &event.kind {
+                // The server read the stream's HEADERS: the recording
+                // stream decoded them.
+                read += usize::from(sent_multiplexed.contains(request));
+            }
             if let EventKind::Observed { request, outcome } = &event.kind {
                 match outcome {
                     Outcome::Status(200) if sent_multiplexed.contains(request) => answered += 1,
@@ -46,9 +51,13 @@ fn a_stock_hyper_auto_server_answers_streams_sent_at_once_on_one_connection() {
             }
         }
     }
-    println!("40 cases: {multiplexed} streams sent beside another, {answered} answered 200; {refused} refused");
+    println!(
+        "40 cases: {multiplexed} streams sent beside another, {read} read by the server, \
+         {answered} answered 200; {refused} requests refused"
+    );
     assert!(multiplexed > 0, "no case sent streams at once");
     assert!(answered > 0, "no stream sent beside another was answered");
+    assert!(read >= answered, "{read} streams read, {answered} answered");
 }
 
 #[test]
@@ -87,6 +96,37 @@ fn a_drain_that_waits_for_unfinished_prefaces_is_found_within_twenty_cases_media
     let median = (cases[9] + cases[10]) / 2;
     println!("cases to find, base seeds 1..=20: {cases:?}; median {median}");
     assert!(median <= 20, "median {median}: {cases:?}");
+}
+
+#[test]
+fn a_stop_that_returns_under_streams_in_flight_is_a_cut() {
+    let scenario = shipped("drain-h2", &fixtures::returns_under_streams());
+    let checked = lifecycle_sim::check::judge(&scenario);
+    let failure = checked
+        .report
+        .failure
+        .unwrap_or_else(|| panic!("nothing found in {} cases", checked.report.cases_run));
+    let Verdict::Violation(violation) = &failure.run.verdict else {
+        panic!("{}", failure.run.verdict);
+    };
+    assert_eq!(violation.invariant, Invariant::RequestCut, "{violation}");
+    assert!(
+        violation.reason.contains("accepted by the server"),
+        "{}",
+        violation.reason
+    );
+    assert!(
+        matches!(
+            failure.determinism,
+            lifecycle_sim::Determinism::Identical(_)
+        ),
+        "{:?}",
+        failure.determinism
+    );
+    println!(
+        "found in {} cases; shrunk to:\n{}",
+        checked.report.cases_run, failure.shrunk
+    );
 }
 
 #[test]

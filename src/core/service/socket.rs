@@ -441,6 +441,7 @@ mod tests {
                 connection_ids: Arc::new(AtomicU64::new(0)),
                 startup_work: Duration::ZERO,
                 drain_deadline: Duration::ZERO,
+                http: Http::Two,
             };
             let mut listener = launch.bind().await?;
             loop {
