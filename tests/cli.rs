@@ -194,6 +194,22 @@ fn replay_of_a_passing_schedule_exits_0() {
 }
 
 #[test]
+fn an_unknown_http_exits_2_naming_file_line_and_field() {
+    let file = scratch(
+        "bad-http.toml",
+        "schema_version = 1\nexpect = \"pass\"\n[target]\nmodel = \"drain-hang\"\n\
+         variant = \"fixed\"\n[run]\nhttp = \"3\"\n",
+    );
+    let output = lifecycle_sim(&["run", file.to_str().unwrap()]);
+    let error = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{error}");
+    assert!(
+        error.contains("bad-http.toml:7: field `run.http`"),
+        "{error}"
+    );
+}
+
+#[test]
 fn a_seed_that_is_not_a_number_exits_2() {
     let output = command(&["run", "scenarios/startup-window-buggy.toml"])
         .env("LIFECYCLE_SEED", "banana")

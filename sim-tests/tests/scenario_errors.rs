@@ -366,3 +366,35 @@ fn a_bad_connect_step_is_named_with_its_line() {
     assert_eq!(error.field.as_deref(), Some("schedule"), "{error}");
     assert!(error.message.contains("never"), "{error}");
 }
+
+#[test]
+fn an_unknown_http_is_named_with_its_line() {
+    let error = error_of(&VALID.replace("seed = 7", "seed = 7\nhttp = \"3\""));
+    assert_points_at(
+        &error,
+        11,
+        "run.http",
+        "`3` is not an HTTP the clients send",
+    );
+}
+
+#[test]
+fn http2_clients_against_an_http1_model_are_refused_at_run_http() {
+    let error = error_of(&VALID.replace("seed = 7", "seed = 7\nhttp = \"2\""));
+    assert_points_at(&error, 11, "run.http", "does not serve");
+}
+
+#[test]
+fn streams_without_http2_are_named_at_the_client() {
+    let text = VALID.replace(
+        "horizon = \"1s\"",
+        "horizon = \"1s\"\nclients = [\"whole\", \"streams\"]",
+    );
+    let error = error_of(&text);
+    assert_points_at(
+        &error,
+        14,
+        "generate.clients",
+        "`streams` sends HTTP/2 streams",
+    );
+}
