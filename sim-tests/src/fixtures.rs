@@ -24,6 +24,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use hyper_util::rt::TokioIo;
+use hyper_util::server::graceful::GracefulConnection;
 use lifecycle_sim::{Http, Service, Stream};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::watch;
@@ -71,7 +72,15 @@ impl AsyncWrite for Spoken {
 /// A hyper 1.x server whose graceful shutdown skips connections that have
 /// not sent a request yet, then waits for every connection to end.
 pub fn ignores_silent_connections() -> Service {
-    Service::new("ignores-silent", |launch| async move {
+    tells_only_after("ignores-silent", Http::One, 1)
+}
+
+/// A server whose graceful shutdown tells a connection to finish only once
+/// its client has sent `bytes_before_told` bytes, and then waits for every
+/// connection to end: a connection that sent fewer holds the stop for ever.
+/// It serves HTTP/1.1 or HTTP/2 (`http`) with hyper's own builders.
+fn tells_only_after(name: &str, http: Http, bytes_before_told: u64) -> Service {
+    Service::new(name, move |launch| async move {
         let mut listener = launch.bind().await?;
         let (stop, stopping) = watch::channel(false);
         let (open, mut all_closed) = tokio::sync::mpsc::channel::<()>(1);
@@ -83,29 +92,18 @@ pub fn ignores_silent_connections() -> Service {
                     let (stream, _) = accepted?;
                     let read_bytes = Arc::new(AtomicU64::new(0));
                     let io = TokioIo::new(Spoken { inner: stream, read_bytes: Arc::clone(&read_bytes) });
-                    let mut stopping = stopping.clone();
-                    let open = open.clone();
-                    tokio::task::spawn_local(async move {
-                        let service = hyper::service::service_fn(stock::answer);
+                    let told_after = move || read_bytes.load(Ordering::Relaxed) >= bytes_before_told;
+                    let service = hyper::service::service_fn(stock::answer);
+                    let (stopping, open) = (stopping.clone(), open.clone());
+                    if http == Http::Two {
+                        let connection = hyper::server::conn::http2::Builder::new(LocalExecutor)
+                            .serve_connection(io, service);
+                        tokio::task::spawn_local(serve_until_told(connection, stopping, told_after, open));
+                    } else {
                         let connection = hyper::server::conn::http1::Builder::new()
                             .serve_connection(io, service);
-                        tokio::pin!(connection);
-                        let mut told = false;
-                        loop {
-                            tokio::select! {
-                                _ = connection.as_mut() => break,
-                                changed = stopping.changed(), if !told => {
-                                    told = true;
-                                    // The bug: a connection that never spoke is
-                                    // not told to finish, and is waited for.
-                                    if changed.is_ok() && read_bytes.load(Ordering::Relaxed) > 0 {
-                                        connection.as_mut().graceful_shutdown();
-                                    }
-                                }
-                            }
-                        }
-                        drop(open);
-                    });
+                        tokio::task::spawn_local(serve_until_told(connection, stopping, told_after, open));
+                    }
                 }
                 () = &mut shutdown => break,
             }
@@ -117,8 +115,33 @@ pub fn ignores_silent_connections() -> Service {
         let _ = all_closed.recv().await;
         Ok(())
     })
+    .http(http)
     .paths(&["/", "/slow"])
     .drain_deadline(Duration::from_secs(10))
+}
+
+/// Serves one connection; at the stop, tells it to finish only if
+/// `told_after` says so (the bug), and waits for it either way.
+async fn serve_until_told<C: GracefulConnection>(
+    connection: C,
+    mut stopping: watch::Receiver<bool>,
+    told_after: impl Fn() -> bool,
+    open: tokio::sync::mpsc::Sender<()>,
+) {
+    tokio::pin!(connection);
+    let mut told = false;
+    loop {
+        tokio::select! {
+            _ = connection.as_mut() => break,
+            changed = stopping.changed(), if !told => {
+                told = true;
+                if changed.is_ok() && told_after() {
+                    connection.as_mut().graceful_shutdown();
+                }
+            }
+        }
+    }
+    drop(open);
 }
 
 /// A hyper 1.x server whose shutdown returns at once, leaving its
@@ -172,56 +195,7 @@ impl<F: std::future::Future + 'static> hyper::rt::Executor<F> for LocalExecutor 
 /// waits for every connection to end: one still in its preface (silent, or
 /// a slow client's half) holds the stop for ever.
 pub fn ignores_unfinished_prefaces() -> Service {
-    Service::new("ignores-prefaces", |launch| async move {
-        let mut listener = launch.bind().await?;
-        let (stop, stopping) = watch::channel(false);
-        let (open, mut all_closed) = tokio::sync::mpsc::channel::<()>(1);
-        let shutdown = launch.shutdown();
-        tokio::pin!(shutdown);
-        loop {
-            tokio::select! {
-                accepted = listener.accept() => {
-                    let (stream, _) = accepted?;
-                    let read_bytes = Arc::new(AtomicU64::new(0));
-                    let io = TokioIo::new(Spoken { inner: stream, read_bytes: Arc::clone(&read_bytes) });
-                    let mut stopping = stopping.clone();
-                    let open = open.clone();
-                    tokio::task::spawn_local(async move {
-                        let service = hyper::service::service_fn(stock::answer);
-                        let connection = hyper::server::conn::http2::Builder::new(LocalExecutor)
-                            .serve_connection(io, service);
-                        tokio::pin!(connection);
-                        let mut told = false;
-                        loop {
-                            tokio::select! {
-                                _ = connection.as_mut() => break,
-                                changed = stopping.changed(), if !told => {
-                                    // The bug: a connection still in its
-                                    // preface is not told, and is waited for.
-                                    let prefaced = read_bytes.load(Ordering::Relaxed) >= PREFACE_BYTES;
-                                    told = true;
-                                    if changed.is_ok() && prefaced {
-                                        connection.as_mut().graceful_shutdown();
-                                    }
-                                }
-                            }
-                        }
-                        drop(open);
-                    });
-                }
-                () = &mut shutdown => break,
-            }
-        }
-        drop(listener);
-        let _ = stop.send(true);
-        drop(open);
-        // Every connection task holds a sender: this ends when all have.
-        let _ = all_closed.recv().await;
-        Ok(())
-    })
-    .http(Http::Two)
-    .paths(&["/", "/slow"])
-    .drain_deadline(Duration::from_secs(10))
+    tells_only_after("ignores-prefaces", Http::Two, PREFACE_BYTES)
 }
 
 /// A hyper 1.x HTTP/2 server whose shutdown returns at once, without

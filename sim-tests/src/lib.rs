@@ -187,3 +187,44 @@ pub fn violation(failure: &Failure) -> &Violation {
         other => panic!("not a violation: {other}"),
     }
 }
+
+/// How many cases the shipped scenario `name` takes to find `invariant` in
+/// `service`, from each of the base seeds 1 to 20 (200 cases at most
+/// each), sorted: every one must find it, its reason saying `reason_has`.
+pub fn cases_to_find(
+    name: &str,
+    service: &Service,
+    invariant: lifecycle_sim::Invariant,
+    reason_has: &str,
+) -> Vec<u64> {
+    let mut cases = Vec::new();
+    for base_seed in 1..=20_u64 {
+        let mut scenario = shipped(name, service);
+        scenario.campaign.cases = lifecycle_sim::Cases::Generated {
+            base_seed,
+            count: 200,
+        };
+        let report = scenario.campaign.run();
+        let failure = report
+            .failure
+            .unwrap_or_else(|| panic!("base seed {base_seed}: not found in 200 cases"));
+        let lifecycle_sim::Verdict::Violation(violation) = &failure.run.verdict else {
+            panic!("base seed {base_seed}: {}", failure.run.verdict);
+        };
+        assert_eq!(
+            violation.invariant,
+            invariant,
+            "{violation}\n{}{}",
+            failure.shrunk,
+            lifecycle_sim::render_trace(&failure.run.events)
+        );
+        assert!(
+            violation.reason.contains(reason_has),
+            "{}",
+            violation.reason
+        );
+        cases.push(report.cases_run);
+    }
+    cases.sort_unstable();
+    cases
+}

@@ -7,9 +7,9 @@
 use std::path::Path;
 
 use lifecycle_sim::{
-    Cases, EventKind, Invariant, Outcome, Scenario, Sending, Shard, Verdict, BUILTIN_SCENARIOS,
+    EventKind, Invariant, Outcome, Scenario, Sending, Shard, Verdict, BUILTIN_SCENARIOS,
 };
-use sim_tests::{fixtures, shipped, stock};
+use sim_tests::{cases_to_find, fixtures, shipped, stock};
 
 #[test]
 fn a_stock_hyper_auto_server_answers_streams_sent_at_once_on_one_connection() {
@@ -62,37 +62,13 @@ fn a_stock_hyper_auto_server_answers_streams_sent_at_once_on_one_connection() {
 
 #[test]
 fn a_drain_that_waits_for_unfinished_prefaces_is_found_within_twenty_cases_median() {
-    let service = fixtures::ignores_unfinished_prefaces();
-    let mut cases = Vec::new();
-    for base_seed in 1..=20_u64 {
-        let mut scenario = shipped("drain-h2", &service);
-        scenario.campaign.cases = Cases::Generated {
-            base_seed,
-            count: 200,
-        };
-        let report = scenario.campaign.run();
-        let failure = report
-            .failure
-            .unwrap_or_else(|| panic!("base seed {base_seed}: not found in 200 cases"));
-        let Verdict::Violation(violation) = &failure.run.verdict else {
-            panic!("base seed {base_seed}: {}", failure.run.verdict);
-        };
-        assert_eq!(
-            violation.invariant,
-            Invariant::DrainDeadline,
-            "{violation}\n{}{}",
-            failure.shrunk,
-            lifecycle_sim::render_trace(&failure.run.events)
-        );
-        // The stop waited on a connection that carried no request.
-        assert!(
-            violation.reason.contains("requests in flight: []"),
-            "{}",
-            violation.reason
-        );
-        cases.push(report.cases_run);
-    }
-    cases.sort_unstable();
+    // The stop waited on a connection that carried no request.
+    let cases = cases_to_find(
+        "drain-h2",
+        &fixtures::ignores_unfinished_prefaces(),
+        Invariant::DrainDeadline,
+        "requests in flight: []",
+    );
     let median = (cases[9] + cases[10]) / 2;
     println!("cases to find, base seeds 1..=20: {cases:?}; median {median}");
     assert!(median <= 20, "median {median}: {cases:?}");

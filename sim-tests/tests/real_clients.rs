@@ -6,7 +6,7 @@
 use lifecycle_sim::{
     check, Behaviour, Determinism, Failure, Generator, Invariant, Scenario, Verdict,
 };
-use sim_tests::{fixtures, shipped};
+use sim_tests::{cases_to_find, fixtures, shipped};
 
 fn found(scenario: &Scenario, invariant: Invariant) -> Failure {
     let checked = check::judge(scenario);
@@ -35,37 +35,13 @@ fn reason(failure: &Failure) -> &str {
 
 #[test]
 fn a_drain_that_waits_for_silent_connections_is_found_within_twenty_cases_median() {
-    let service = fixtures::ignores_silent_connections();
-    let mut cases = Vec::new();
-    for base_seed in 1..=20_u64 {
-        let mut scenario = shipped("drain", &service);
-        scenario.campaign.cases = lifecycle_sim::Cases::Generated {
-            base_seed,
-            count: 200,
-        };
-        let report = scenario.campaign.run();
-        let failure = report
-            .failure
-            .unwrap_or_else(|| panic!("base seed {base_seed}: not found in 200 cases"));
-        let Verdict::Violation(violation) = &failure.run.verdict else {
-            panic!("base seed {base_seed}: {}", failure.run.verdict);
-        };
-        assert_eq!(
-            violation.invariant,
-            Invariant::DrainDeadline,
-            "{violation}\n{}{}",
-            failure.shrunk,
-            lifecycle_sim::render_trace(&failure.run.events)
-        );
-        // The stop waited on a connection that carried no request.
-        assert!(
-            violation.reason.contains("requests in flight: []"),
-            "{}",
-            violation.reason
-        );
-        cases.push(report.cases_run);
-    }
-    cases.sort_unstable();
+    // The stop waited on a connection that carried no request.
+    let cases = cases_to_find(
+        "drain",
+        &fixtures::ignores_silent_connections(),
+        Invariant::DrainDeadline,
+        "requests in flight: []",
+    );
     let median = (cases[9] + cases[10]) / 2;
     println!("cases to find, base seeds 1..=20: {cases:?}; median {median}");
     assert!(median <= 20, "median {median}: {cases:?}");

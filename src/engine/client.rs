@@ -154,17 +154,8 @@ impl Sender {
         kept: Option<Kept>,
         routed: &Cell<bool>,
     ) -> Option<Kept> {
-        // A kept connection goes straight to the pod, routed or not.
         let open = kept.filter(|kept| !kept.sender.is_closed());
-        let sending = match open {
-            Some(_) => Sending::Reused { of },
-            None => Sending::Whole,
-        };
-        let request = self.sent(&order.path, sending);
-        if open.is_none() && !routed.get() {
-            self.observed(request, Outcome::NotRouted);
-            return None;
-        }
+        let request = self.sent_again(order, of, open.is_some(), routed)?;
         let exchange = self.exchange(order, request, Manner::Whole, open);
         let (outcome, kept) = match tokio::time::timeout(self.timeout, exchange).await {
             Ok(answered) => answered,
@@ -172,6 +163,24 @@ impl Sender {
         };
         self.observed(request, outcome);
         kept
+    }
+
+    /// Records the second request of a reused connection, on it if it is
+    /// `open`, else on a new one: its number, or none if a new connection
+    /// would not be routed (recorded as such).
+    fn sent_again(&self, order: &Order, of: u64, open: bool, routed: &Cell<bool>) -> Option<u64> {
+        let sending = if open {
+            Sending::Reused { of }
+        } else {
+            Sending::Whole
+        };
+        let request = self.sent(&order.path, sending);
+        // A kept connection goes straight to the pod, routed or not.
+        if !open && !routed.get() {
+            self.observed(request, Outcome::NotRouted);
+            return None;
+        }
+        Some(request)
     }
 
     fn sent(&self, path: &str, sending: Sending) -> u64 {
@@ -426,16 +435,7 @@ impl Sender {
     ) -> Option<Http2> {
         let usable = tokio::time::timeout(self.timeout, connection.usable()).await;
         let open = usable.unwrap_or(false).then_some(connection);
-        let sending = match open {
-            Some(_) => Sending::Reused { of },
-            None => Sending::Whole,
-        };
-        let request = self.sent(&order.path, sending);
-        // A kept connection goes straight to the pod, routed or not.
-        if open.is_none() && !routed.get() {
-            self.observed(request, Outcome::NotRouted);
-            return None;
-        }
+        let request = self.sent_again(order, of, open.is_some(), routed)?;
         let connection = match open {
             Some(connection) => connection,
             None => {

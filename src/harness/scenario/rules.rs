@@ -216,17 +216,22 @@ pub(super) fn one_pod_for_a_kubelet(
     if kubelet.is_none() || target.hosts().len() <= 1 {
         return Ok(());
     }
-    Err(ScenarioError {
+    Err(kubelet_error(
+        reader,
+        format!(
+            "the kubelet models one pod; `{}` is a cluster of {} nodes",
+            target,
+            target.hosts().len()
+        ),
+    ))
+}
+
+/// An error about the `[kubelet]` table as a whole, at its header.
+fn kubelet_error(reader: &Reader, message: String) -> ScenarioError {
+    ScenarioError {
         line: reader.line_of_header("[kubelet]"),
-        ..reader.unplaced(
-            "kubelet",
-            format!(
-                "the kubelet models one pod; `{}` is a cluster of {} nodes",
-                target,
-                target.hosts().len()
-            ),
-        )
-    })
+        ..reader.unplaced("kubelet", message)
+    }
 }
 
 /// The target serves the HTTP the clients send (`run.http`).
@@ -298,17 +303,13 @@ pub(super) fn kubelet_probes_are_served(
     if kubelet.is_none() || target.http().serves(Http::One) {
         return Ok(());
     }
-    Err(ScenarioError {
-        line: reader.line_of_header("[kubelet]"),
-        ..reader.unplaced(
-            "kubelet",
-            format!(
-                "the kubelet probes with HTTP/1.1 `httpGet` probes, and `{target}` serves {} \
-                 only",
-                target.http()
-            ),
-        )
-    })
+    Err(kubelet_error(
+        reader,
+        format!(
+            "the kubelet probes with HTTP/1.1 `httpGet` probes, and `{target}` serves {} only",
+            target.http()
+        ),
+    ))
 }
 
 /// A fixed `schedule` is one case: no `run.cases`.
