@@ -33,6 +33,12 @@ pub fn hyper_auto() -> Service {
         .drain_deadline(Duration::from_secs(10))
 }
 
+/// The stock axum router, declared as serving HTTP/2 too: `axum::serve`
+/// tells the two apart by the preface.
+pub fn axum_auto() -> Service {
+    axum().http(Http::Auto)
+}
+
 /// The stock servers' handler: `/`, `/slow`, `/health`, `/ready`.
 pub async fn answer(
     request: Request<hyper::body::Incoming>,

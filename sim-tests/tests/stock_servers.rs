@@ -123,3 +123,9 @@ fn a_stock_poem_server_passes_every_shipped_scenario_at_ten_thousand_cases() {
 fn a_stock_hyper_auto_server_passes_every_shipped_scenario_at_ten_thousand_cases() {
     must_pass_every_scenario_at(&stock::hyper_auto(), Some(large_budget()));
 }
+
+#[test]
+#[ignore = "10,000 cases a scenario: minutes, outside CI's budget"]
+fn a_stock_axum_server_over_http2_passes_every_shipped_scenario_at_ten_thousand_cases() {
+    must_pass_every_scenario_at(&stock::axum_auto(), Some(large_budget()));
+}

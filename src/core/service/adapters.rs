@@ -92,6 +92,9 @@ impl Service {
     /// An axum 0.8 router, served by `axum::serve` over the simulated
     /// listener with `with_graceful_shutdown`, as axum's documentation shows:
     /// at SIGTERM it stops accepting and waits for every connection to end.
+    /// `axum::serve` tells HTTP/1.1 from HTTP/2 itself (with axum's `http2`
+    /// feature, which this adapter turns on): declare
+    /// `.http(Http::Auto)` to run the HTTP/2 scenarios against it too.
     #[cfg(feature = "axum")]
     pub fn axum<F>(name: &str, make: F) -> Service
     where
