@@ -147,7 +147,13 @@ async fn serve_until_told<C: GracefulConnection>(
 /// A hyper 1.x server whose shutdown returns at once, leaving its
 /// connection tasks to answer after the process is gone.
 pub fn returns_while_live() -> Service {
-    Service::new("returns-while-live", |launch| async move {
+    returns_at_stop("returns-while-live", Http::One)
+}
+
+/// A hyper 1.x server, HTTP/1.1 or HTTP/2 (`http`), whose shutdown returns
+/// at once: the process ends under the requests it is answering.
+fn returns_at_stop(name: &str, http: Http) -> Service {
+    Service::new(name, move |launch| async move {
         let mut listener = launch.bind().await?;
         let shutdown = launch.shutdown();
         tokio::pin!(shutdown);
@@ -155,17 +161,25 @@ pub fn returns_while_live() -> Service {
             tokio::select! {
                 accepted = listener.accept() => {
                     let (stream, _) = accepted?;
+                    let io = TokioIo::new(stream);
+                    let service = hyper::service::service_fn(stock::answer);
                     tokio::task::spawn_local(async move {
-                        let service = hyper::service::service_fn(stock::answer);
-                        let _ = hyper::server::conn::http1::Builder::new()
-                            .serve_connection(TokioIo::new(stream), service)
-                            .await;
+                        let _ = if http == Http::Two {
+                            hyper::server::conn::http2::Builder::new(LocalExecutor)
+                                .serve_connection(io, service)
+                                .await
+                        } else {
+                            hyper::server::conn::http1::Builder::new()
+                                .serve_connection(io, service)
+                                .await
+                        };
                     });
                 }
                 () = &mut shutdown => return Ok(()),
             }
         }
     })
+    .http(http)
     .paths(&["/", "/slow"])
     .drain_deadline(Duration::from_secs(10))
 }
@@ -201,26 +215,5 @@ pub fn ignores_unfinished_prefaces() -> Service {
 /// A hyper 1.x HTTP/2 server whose shutdown returns at once, without
 /// GOAWAY or a wait: the process ends under the streams in flight.
 pub fn returns_under_streams() -> Service {
-    Service::new("returns-under-streams", |launch| async move {
-        let mut listener = launch.bind().await?;
-        let shutdown = launch.shutdown();
-        tokio::pin!(shutdown);
-        loop {
-            tokio::select! {
-                accepted = listener.accept() => {
-                    let (stream, _) = accepted?;
-                    tokio::task::spawn_local(async move {
-                        let service = hyper::service::service_fn(stock::answer);
-                        let _ = hyper::server::conn::http2::Builder::new(LocalExecutor)
-                            .serve_connection(TokioIo::new(stream), service)
-                            .await;
-                    });
-                }
-                () = &mut shutdown => return Ok(()),
-            }
-        }
-    })
-    .http(Http::Two)
-    .paths(&["/", "/slow"])
-    .drain_deadline(Duration::from_secs(10))
+    returns_at_stop("returns-under-streams", Http::Two)
 }
