@@ -357,15 +357,9 @@ impl Sender {
     /// Sends one order over HTTP/2, its first request numbered `request`
     /// (recorded already, and routed), and records each request of it and
     /// its outcome; returns the outcome of the first.
-    pub(super) async fn send_two(
-        &self,
-        order: Order,
-        request: u64,
-        routing: &Cell<bool>,
-    ) -> Outcome {
+    async fn send_two(&self, order: Order, request: u64, routing: &Cell<bool>) -> Outcome {
         let sent_at = tokio::time::Instant::now();
-        let opened = tokio::time::timeout(self.timeout, self.open_two(order.port)).await;
-        let connection = match opened.unwrap_or(Err(Outcome::TimedOut)) {
+        let connection = match self.open_two(order.port).await {
             Ok(connection) => connection,
             Err(outcome) => return self.observed(request, outcome),
         };
@@ -438,16 +432,13 @@ impl Sender {
         let request = self.sent_again(order, of, open.is_some(), routed)?;
         let connection = match open {
             Some(connection) => connection,
-            None => {
-                let opened = tokio::time::timeout(self.timeout, self.open_two(order.port)).await;
-                match opened.unwrap_or(Err(Outcome::TimedOut)) {
-                    Ok(connection) => connection,
-                    Err(outcome) => {
-                        self.observed(request, outcome);
-                        return None;
-                    }
+            None => match self.open_two(order.port).await {
+                Ok(connection) => connection,
+                Err(outcome) => {
+                    self.observed(request, outcome);
+                    return None;
                 }
-            }
+            },
         };
         let outcome = self
             .timed_stream(&connection.streams(), &order.path, request, Manner::Whole)
@@ -456,9 +447,13 @@ impl Sender {
         Some(connection)
     }
 
-    /// Opens an HTTP/2 connection: TCP, then the preface and SETTINGS.
+    /// Opens an HTTP/2 connection within the client's timeout: TCP, then
+    /// the preface and SETTINGS.
     async fn open_two(&self, port: u16) -> Result<Http2, Outcome> {
-        Http2::open(self.connect(port).await?).await
+        let opening = async { Http2::open(self.connect(port).await?).await };
+        tokio::time::timeout(self.timeout, opening)
+            .await
+            .unwrap_or(Err(Outcome::TimedOut))
     }
 
     /// One stream within the client's timeout. A stream that could not be

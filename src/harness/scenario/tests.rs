@@ -28,14 +28,12 @@ const CASES: u32 = 1_024;
 
 /// Paths a request or a probe may name.
 /// The clients an HTTP/1.1 scenario may draw: all but HTTP/2's streams.
-const HTTP1_CLIENTS: [Behaviour; 6] = [
-    Behaviour::Whole,
-    Behaviour::Silent,
-    Behaviour::Partial,
-    Behaviour::SlowBody,
-    Behaviour::HalfClose,
-    Behaviour::Reuse,
-];
+fn http1_clients() -> Vec<Behaviour> {
+    Behaviour::ALL
+        .into_iter()
+        .filter(|client| *client != Behaviour::Streams)
+        .collect()
+}
 
 const PATHS: [&str; 6] = ["/", "/ready", "/health", "/page/2", "/a/b?c=d", "/upload"];
 
@@ -177,7 +175,7 @@ fn generator() -> impl Strategy<Value = Generator> {
             proptest::collection::vec(select(&Fault::ALL[..]), 0..4),
             0..=FAULTS_MAX,
             // The written scenarios' clients send HTTP/1.1: no streams.
-            subsequence(&HTTP1_CLIENTS[..], 1..=HTTP1_CLIENTS.len()),
+            subsequence(http1_clients(), 1..=http1_clients().len()),
         ),
     )
         .prop_map(
