@@ -116,7 +116,7 @@ pub mod check {
     pub use crate::suite::{check, save, FAILURES_DIRECTORY};
 }
 
-pub use crate::case::http::Http;
+pub use crate::case::http::{Http, Protocol, GRPC_HEALTH_CHECK};
 pub use crate::case::schedule::{
     Action, Host, Link, Manner, Schedule, Step, StepError, NODES_MAX, STREAMS_MAX,
 };

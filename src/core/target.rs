@@ -11,7 +11,7 @@ use std::pin::Pin;
 
 use std::time::Duration;
 
-use crate::case::http::Http;
+use crate::case::http::{Http, Protocol};
 use crate::case::schedule::Host;
 use crate::case::verdict::Invariant;
 use crate::case::{HEALTH_PATH, READY_PATH};
@@ -224,6 +224,14 @@ impl Target {
         match self {
             Target::Builtin(_) => Http::One,
             Target::Service(service) => service.speaks(),
+        }
+    }
+
+    /// What its requests carry: the built-in models serve plain HTTP.
+    pub fn protocol(&self) -> Protocol {
+        match self {
+            Target::Builtin(_) => Protocol::Http,
+            Target::Service(service) => service.protocol_served(),
         }
     }
 

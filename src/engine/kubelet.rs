@@ -22,6 +22,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::MissedTickBehavior;
 
+use crate::case::http::Protocol;
 use crate::case::schedule::Manner;
 use crate::case::trace::{EventKind, KillReason, Outcome, ProbeKind};
 use crate::case::{HEALTH_PATH, READY_PATH};
@@ -99,6 +100,10 @@ impl Probing {
 pub struct KubeletConfig {
     /// Which kubelet's probing: today's or the legacy one. Default: current.
     pub probing: Probing,
+    /// The probes' handler: `httpGet` (HTTP/1.1 GETs, a pass on 200 to 399)
+    /// or `grpc` (the gRPC Health Checking Protocol's `Check` over HTTP/2,
+    /// a pass on `SERVING`, Kubernetes 1.24 and later). Default: HTTP.
+    pub probe: Protocol,
     /// Default: `/health`.
     pub startup: ProbeConfig,
     /// Default: `/health`.
@@ -117,6 +122,7 @@ impl Default for KubeletConfig {
     fn default() -> Self {
         Self {
             probing: Probing::Current,
+            probe: Protocol::Http,
             startup: ProbeConfig::with_path(HEALTH_PATH),
             liveness: ProbeConfig::with_path(HEALTH_PATH),
             readiness: ProbeConfig::with_path(READY_PATH),

@@ -1,6 +1,6 @@
 //! What every case of a campaign runs against.
 
-use crate::case::http::Http;
+use crate::case::http::{Http, Protocol};
 use crate::case::verdict::Invariant;
 use crate::case::Limits;
 use crate::core::target::Target;
@@ -19,6 +19,9 @@ pub struct Setup {
     pub limits: Limits,
     /// The HTTP the client host sends its requests in. Default: HTTP/1.1.
     pub http: Http,
+    /// What the client host's requests carry: plain HTTP requests, or gRPC
+    /// calls (over HTTP/2). Default: plain HTTP.
+    pub protocol: Protocol,
 }
 
 impl Setup {
@@ -31,6 +34,7 @@ impl Setup {
             kubelet: None,
             limits: Limits::default(),
             http: Http::One,
+            protocol: Protocol::Http,
         }
     }
 }

@@ -13,7 +13,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::{GracefulConnection, GracefulShutdown};
 
 use super::socket::{Launch, Listener, Stream};
-use crate::case::http::Http;
+use crate::case::http::{Http, Protocol};
 use crate::case::trace::{EventKind, Milestone};
 use crate::case::{HEALTH_PATH, READY_PATH};
 use crate::core::process::{Process, PORT};
@@ -33,6 +33,7 @@ pub struct Service {
     startup_work: Duration,
     paths: Vec<String>,
     http: Http,
+    protocol: Protocol,
 }
 
 impl Service {
@@ -62,6 +63,7 @@ impl Service {
             startup_work: Duration::ZERO,
             paths: vec!["/".into()],
             http: Http::One,
+            protocol: Protocol::Http,
         }
     }
 
@@ -110,6 +112,48 @@ impl Service {
                     .await
             }
         })
+    }
+
+    /// A tonic gRPC server: `make` builds its `Router` once per process
+    /// (`Server::builder().add_service(..)`, with whatever settings the
+    /// production server has), served by tonic's own
+    /// `serve_with_incoming_shutdown` over the simulated listener, as
+    /// tonic's graceful-shutdown example does: at SIGTERM it stops
+    /// accepting, sends each connection GOAWAY, and waits for every call in
+    /// flight to end, with no deadline of its own.
+    ///
+    /// Declares [`Protocol::Grpc`] over [`Http::Two`] (tonic serves HTTP/2
+    /// only unless the router accepts HTTP/1), and no status endpoints:
+    /// declare the gRPC health checks the kubelet's `grpc` probes call with
+    /// [`Service::health`] and [`Service::ready`], written as
+    /// [`GRPC_HEALTH_CHECK`](crate::GRPC_HEALTH_CHECK) for the server as a
+    /// whole, or with `?service=` and the name the health service reports.
+    /// The application paths are the methods the scenarios call, such as
+    /// `/echo.Echo/Slow`: each call sends one empty message.
+    #[cfg(feature = "tonic")]
+    pub fn tonic<F>(name: &str, make: F) -> Service
+    where
+        F: Fn() -> tonic::transport::server::Router + Send + Sync + 'static,
+    {
+        Service::new(name, move |launch| {
+            let router = make();
+            async move {
+                let listener = launch.bind().await?;
+                launch.startup_work().await;
+                let incoming = futures_util::stream::unfold(listener, |mut listener| async move {
+                    let accepted = listener.accept().await.map(|(stream, _)| stream);
+                    Some((accepted, listener))
+                });
+                router
+                    .serve_with_incoming_shutdown(incoming, launch.shutdown())
+                    .await
+                    .map_err(io::Error::other)
+            }
+        })
+        .http(Http::Two)
+        .protocol(Protocol::Grpc)
+        .no_health()
+        .no_ready()
     }
 
     /// The port the service listens on. Default: 8080.
@@ -179,6 +223,19 @@ impl Service {
         self.http
     }
 
+    /// What its requests carry: scenarios whose clients send another do
+    /// not run against it. Default: [`Protocol::Http`]; `Service::tonic`
+    /// declares [`Protocol::Grpc`].
+    pub fn protocol(mut self, protocol: Protocol) -> Self {
+        self.protocol = protocol;
+        self
+    }
+
+    /// What its requests carry.
+    pub fn protocol_served(&self) -> Protocol {
+        self.protocol
+    }
+
     /// The name scenario files refer to it by.
     pub fn name(&self) -> &str {
         &self.name
@@ -241,6 +298,7 @@ impl fmt::Debug for Service {
             .field("startup_work", &self.startup_work)
             .field("paths", &self.paths)
             .field("http", &self.http)
+            .field("protocol", &self.protocol)
             .finish_non_exhaustive()
     }
 }

@@ -149,6 +149,15 @@ impl Listener {
     }
 }
 
+/// What tonic's server asks of an accepted connection: nothing is told
+/// of the simulated peer.
+#[cfg(feature = "tonic")]
+impl tonic::transport::server::Connected for Stream {
+    type ConnectInfo = ();
+
+    fn connect_info(&self) -> Self::ConnectInfo {}
+}
+
 #[cfg(feature = "axum")]
 impl axum::serve::Listener for Listener {
     type Io = Stream;

@@ -38,10 +38,14 @@ pub(super) fn grace(target: &Target) -> Duration {
 }
 
 /// The kubelet's settings before `[kubelet]` is read: probes go to the
-/// target's own endpoints; one it lacks is not probed unless the scenario
-/// names a path.
+/// target's own endpoints, with the handler its protocol has (`grpc` for a
+/// gRPC service); one it lacks is not probed unless the scenario names a
+/// path.
 pub(super) fn kubelet(target: &Target) -> KubeletConfig {
-    let mut defaults = KubeletConfig::default();
+    let mut defaults = KubeletConfig {
+        probe: target.protocol(),
+        ..KubeletConfig::default()
+    };
     for (probe, path) in [
         (&mut defaults.startup, target.health_path()),
         (&mut defaults.liveness, target.health_path()),

@@ -82,6 +82,8 @@ pub(super) struct RunTable {
     pub(super) intercept: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) http: Option<Spanned<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) protocol: Option<Spanned<String>>,
 }
 
 /// `[generate]`: how schedules are drawn.
@@ -116,6 +118,8 @@ pub(super) struct GenerateTable {
 pub(super) struct KubeletTable {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) probing: Option<Spanned<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) probe: Option<Spanned<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) termination_grace_period: Option<Spanned<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -33,7 +33,7 @@ pub use self::definition::{Expect, Replay, Scenario, ANY_SERVICE};
 use self::error::too_large_error;
 pub use self::error::ScenarioError;
 use self::file::File;
-use crate::case::http::Http;
+use crate::case::http::{Http, Protocol};
 use crate::case::seed;
 use crate::core::service::Service;
 use crate::harness::campaign::{Cases, Failure};
@@ -80,24 +80,41 @@ impl Scenario {
     }
 
     /// Whether a `"*"` scenario's text runs against `service`: the service
-    /// serves the HTTP the scenario's clients send (`run.http`), and
-    /// HTTP/1.1 too if the scenario has a kubelet, whose probes send it.
-    /// Text that cannot be read applies: its test reports what is wrong.
+    /// serves what the scenario's clients send (`run.protocol` over
+    /// `run.http`), and, if the scenario has a kubelet, what its probes
+    /// send (HTTP/1.1 `httpGet` probes, or `grpc` ones over HTTP/2). Text
+    /// that cannot be read applies: its test reports what is wrong.
     pub fn applies_to(text: &str, service: &Service) -> bool {
         let Ok(value) = toml::from_str::<toml::Value>(text) else {
             return true;
         };
-        let clients = value
-            .get("run")
-            .and_then(|run| run.get("http"))
-            .map_or(Some(Http::One), |http| {
-                http.as_str().and_then(Http::from_name)
-            });
-        let Some(clients) = clients else {
+        let field = |table: &str, field: &str| {
+            value
+                .get(table)
+                .and_then(|table| table.get(field))
+                .map(|value| value.as_str().unwrap_or_default())
+        };
+        let protocol = field("run", "protocol").map_or(Some(Protocol::Http), Protocol::from_name);
+        let http = match field("run", "http") {
+            Some(name) => Http::from_name(name),
+            None if protocol == Some(Protocol::Grpc) => Some(Http::Two),
+            None => Some(Http::One),
+        };
+        let probe = match field("kubelet", "probe") {
+            Some(name) => Protocol::from_name(name),
+            None => Some(service.protocol_served()),
+        };
+        let (Some(protocol), Some(http), Some(probe)) = (protocol, http, probe) else {
             return true;
         };
-        let probes = value.get("kubelet").is_some();
-        service.speaks().serves(clients) && (!probes || service.speaks().serves(Http::One))
+        let serves = |protocol: Protocol, http: Http| {
+            service.protocol_served() == protocol && service.speaks().serves(http)
+        };
+        let probed = match probe {
+            Protocol::Grpc => serves(Protocol::Grpc, Http::Two),
+            _ => service.speaks().serves(Http::One),
+        };
+        serves(protocol, http) && (value.get("kubelet").is_none() || probed)
     }
 
     /// Checks a scenario's text whose target may be one of `services`: a

@@ -43,8 +43,10 @@ pub(super) fn scenario(
     rules::expected_invariant_is_checked(&reader, &file.expect, expect, &invariants)?;
     let run = file.run.unwrap_or_default();
     let limits = run::limits(&reader, &run)?;
-    let http = run::http(&reader, &run)?;
+    let protocol = run::protocol(&reader, &run)?;
+    let http = run::http(&reader, &run, protocol)?;
     rules::target_serves_the_clients(&reader, run.http.as_ref(), http, &target)?;
+    rules::target_serves_the_protocol(&reader, run.protocol.as_ref(), protocol, &target)?;
     let seed = run
         .seed
         .as_ref()
@@ -93,6 +95,7 @@ pub(super) fn scenario(
                 kubelet,
                 limits,
                 http,
+                protocol,
             },
             generator,
             cases,

@@ -10,7 +10,7 @@ use toml::Spanned;
 use super::definition::Expect;
 use super::error::{Reader, ScenarioError};
 use super::file::{GenerateTable, TargetTable};
-use crate::case::http::Http;
+use crate::case::http::{health_check_service, Http, Protocol};
 use crate::case::schedule::{render_duration, Action, Host, Step};
 use crate::case::verdict::Invariant;
 use crate::core::target::{Model, Target};
@@ -258,6 +258,30 @@ pub(super) fn target_serves_the_clients(
     })
 }
 
+/// The target serves what the clients' requests carry (`run.protocol`).
+pub(super) fn target_serves_the_protocol(
+    reader: &Reader,
+    value: Option<&Spanned<String>>,
+    protocol: Protocol,
+    target: &Target,
+) -> Result<(), ScenarioError> {
+    if target.protocol() == protocol {
+        return Ok(());
+    }
+    let message = format!(
+        "the clients send {protocol}, and `{target}` serves {} (a service declares it with \
+         `Service::protocol`; `Service::tonic` declares gRPC)",
+        target.protocol()
+    );
+    Err(match value {
+        Some(value) => reader.error(value.span(), "run.protocol", message),
+        None => ScenarioError {
+            line: reader.line_of_header("[run]"),
+            ..reader.unplaced("run.protocol", message)
+        },
+    })
+}
+
 /// The clients drawn are ones that send the scenario's HTTP: `streams`
 /// needs HTTP/2, and `half-close` is HTTP/1.1's.
 pub(super) fn clients_send_the_http(
@@ -300,16 +324,54 @@ pub(super) fn kubelet_probes_are_served(
     kubelet: Option<&KubeletConfig>,
     target: &Target,
 ) -> Result<(), ScenarioError> {
-    if kubelet.is_none() || target.http().serves(Http::One) {
+    let Some(kubelet) = kubelet else {
         return Ok(());
+    };
+    if kubelet.probe == Protocol::Http {
+        if target.http().serves(Http::One) {
+            return Ok(());
+        }
+        return Err(kubelet_error(
+            reader,
+            format!(
+                "the kubelet probes with HTTP/1.1 `httpGet` probes, and `{target}` serves {} \
+                 only; a gRPC service is probed with `probe = \"grpc\"`",
+                target.http()
+            ),
+        ));
     }
-    Err(kubelet_error(
-        reader,
-        format!(
-            "the kubelet probes with HTTP/1.1 `httpGet` probes, and `{target}` serves {} only",
-            target.http()
-        ),
-    ))
+    if target.protocol() != Protocol::Grpc || !target.http().serves(Http::Two) {
+        return Err(kubelet_error(
+            reader,
+            format!(
+                "the kubelet's `grpc` probes call the gRPC Health Checking Protocol over \
+                 HTTP/2, and `{target}` serves {} over {}",
+                target.protocol(),
+                target.http()
+            ),
+        ));
+    }
+    let probes = [
+        ("startup", &kubelet.startup),
+        ("liveness", &kubelet.liveness),
+        ("readiness", &kubelet.readiness),
+    ];
+    for (name, probe) in probes {
+        if probe.enabled && health_check_service(&probe.path).is_none() {
+            return Err(kubelet_error(
+                reader,
+                format!(
+                    "the {name} probe checks `{}`, which is not a gRPC health check: a `grpc` \
+                     probe's path is `{GRPC}`, or `{GRPC}?service=` and the name the health \
+                     service reports (`Service::health`, `Service::ready`, or \
+                     `kubelet.{name}.path`)",
+                    probe.path,
+                    GRPC = crate::case::http::GRPC_HEALTH_CHECK,
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A fixed `schedule` is one case: no `run.cases`.

@@ -12,7 +12,7 @@ use toml::Spanned;
 use super::error::{Reader, ScenarioError};
 use super::file::RunTable;
 use super::size::{parse_size, render_size};
-use crate::case::http::Http;
+use crate::case::http::{Http, Protocol};
 use crate::case::{Limits, BACKLOG_DEFAULT, BACKLOG_MAX};
 
 /// The shortest `run.blocked_max`: the watchdog looks at a run every 20 ms,
@@ -74,12 +74,44 @@ pub(super) fn limits(reader: &Reader, run: &RunTable) -> Result<Limits, Scenario
     Ok(limits)
 }
 
-/// `run.http`: what the client host sends, `"1.1"` (the default) or `"2"`.
-pub(super) fn http(reader: &Reader, run: &RunTable) -> Result<Http, ScenarioError> {
+/// `run.protocol`: what the client host's requests carry, `"http"` (the
+/// default) or `"grpc"`.
+pub(super) fn protocol(reader: &Reader, run: &RunTable) -> Result<Protocol, ScenarioError> {
+    let Some(value) = &run.protocol else {
+        return Ok(Protocol::Http);
+    };
+    Protocol::from_name(value.get_ref()).ok_or_else(|| {
+        reader.error(
+            value.span(),
+            "run.protocol",
+            format!(
+                "unknown protocol `{}`: \"http\" (plain HTTP requests) or \"grpc\" (gRPC \
+                 unary calls over HTTP/2)",
+                value.get_ref()
+            ),
+        )
+    })
+}
+
+/// `run.http`: what the client host sends, `"1.1"` or `"2"`; the default
+/// is `"1.1"`, or `"2"` for gRPC, which runs over HTTP/2 only.
+pub(super) fn http(
+    reader: &Reader,
+    run: &RunTable,
+    protocol: Protocol,
+) -> Result<Http, ScenarioError> {
     let Some(value) = &run.http else {
-        return Ok(Http::One);
+        return Ok(match protocol {
+            Protocol::Grpc => Http::Two,
+            _ => Http::One,
+        });
     };
     match Http::from_name(value.get_ref()) {
+        Some(Http::One) if protocol == Protocol::Grpc => Err(reader.error(
+            value.span(),
+            "run.http",
+            "gRPC runs over HTTP/2: `protocol = \"grpc\"` needs `http = \"2\"` (or none)".into(),
+        )),
         Some(http @ (Http::One | Http::Two)) => Ok(http),
         _ => Err(reader.error(
             value.span(),

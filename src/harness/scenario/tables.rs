@@ -9,6 +9,7 @@ use super::definition::{ANY_SERVICE, CYCLES_MAX, FAULTS_MAX, REQUESTS_MAX};
 use super::error::{Reader, ScenarioError};
 use super::file::{GenerateTable, KubeletTable, ProbeTable, TargetTable};
 use super::rules::{self, Named};
+use crate::case::http::Protocol;
 use crate::case::schedule::{check_path, NODES_MAX};
 use crate::core::models::Variant;
 use crate::core::service::Service;
@@ -277,8 +278,23 @@ pub(super) fn kubelet(
             )
         })?,
     };
+    let handler = match &table.probe {
+        None => defaults.probe,
+        Some(name) => Protocol::from_name(name.get_ref()).ok_or_else(|| {
+            reader.error(
+                name.span(),
+                "kubelet.probe",
+                format!(
+                    "unknown probe type `{}`, expected `http` (httpGet) or `grpc` (the gRPC \
+                     Health Checking Protocol, Kubernetes 1.24 on)",
+                    name.get_ref()
+                ),
+            )
+        })?,
+    };
     Ok(KubeletConfig {
         probing,
+        probe: handler,
         startup: probe(reader, table.startup.as_ref(), "startup", defaults.startup)?,
         liveness: probe(
             reader,

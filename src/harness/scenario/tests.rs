@@ -11,7 +11,7 @@ use proptest::test_runner::FileFailurePersistence;
 
 use super::definition::{Expect, Replay, Scenario, CYCLES_MAX, FAULTS_MAX, REQUESTS_MAX};
 use super::run::{BLOCKED_MAX_LEAST, MEMORY_MAX_RANGE};
-use crate::case::http::Http;
+use crate::case::http::{Http, Protocol};
 use crate::case::schedule::{Schedule, DURATION_MAX, NODES_MAX};
 use crate::case::verdict::{Bound, Invariant, Reads, Run, Verdict, Violation};
 use crate::case::{Case, Limits, BACKLOG_MAX};
@@ -232,6 +232,7 @@ fn kubelet() -> impl Strategy<Value = KubeletConfig> {
         .prop_map(
             |(probing, (startup, liveness, readiness), (grace, pre_stop, lag))| KubeletConfig {
                 probing,
+                probe: Protocol::Http,
                 startup,
                 liveness,
                 readiness,

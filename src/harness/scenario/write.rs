@@ -149,6 +149,7 @@ impl RunTable {
             )))),
             intercept: Some(limits.intercept),
             http: Some(written(setup.http.name().to_string())),
+            protocol: Some(written(setup.protocol.name().to_string())),
         }
     }
 }
@@ -192,6 +193,7 @@ impl KubeletTable {
     fn of(kubelet: &KubeletConfig) -> KubeletTable {
         KubeletTable {
             probing: Some(written(kubelet.probing.name().to_string())),
+            probe: Some(written(kubelet.probe.name().to_string())),
             termination_grace_period: duration(kubelet.termination_grace_period),
             pre_stop: duration(kubelet.pre_stop),
             endpoint_removal_lag: duration(kubelet.endpoint_removal_lag),
