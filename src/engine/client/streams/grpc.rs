@@ -40,7 +40,7 @@ pub(super) struct Answer {
 
 /// A request message framed as gRPC sends it: the empty message, or a
 /// `HealthCheckRequest` naming `service` for a health check.
-pub(in crate::engine::client) fn request_body(health_service: Option<&str>) -> Vec<u8> {
+pub(crate) fn request_body(health_service: Option<&str>) -> Vec<u8> {
     let mut message = Vec::new();
     if let Some(service) = health_service.filter(|service| !service.is_empty()) {
         // Field 1, `service`, length-delimited.
