@@ -83,6 +83,7 @@ pub fn tonic_bounded() -> Service {
     .protocol(Protocol::Grpc)
     .paths(&[grpc::QUICK, grpc::SLOW_CALL])
     .health(GRPC_HEALTH_CHECK)
+    .no_ready()
     .drain_deadline(deadline)
 }
 
