@@ -8,7 +8,9 @@
 use std::path::Path;
 
 use lifecycle_sim::{EventKind, Invariant, Outcome, Scenario, Shard, Verdict, BUILTIN_SCENARIOS};
-use sim_tests::{fixtures, found_within_twenty_cases_median, shipped, stock};
+use sim_tests::{
+    finds_a_cut_of_an_accepted_request, fixtures, found_within_twenty_cases_median, shipped, stock,
+};
 
 /// Over 40 cases of `scenario`, calls to the stock tonic server's slow
 /// method were read by it and answered OK (a 200), and every case passed:
@@ -91,33 +93,9 @@ fn the_kubelets_grpc_probes_pass_on_a_stock_tonic_servers_health_service() {
 
 #[test]
 fn a_server_that_drops_its_calls_at_sigterm_is_found() {
-    let scenario = shipped("drain-grpc", &fixtures::drops_calls_at_stop());
-    let checked = lifecycle_sim::check::judge(&scenario);
-    let failure = checked
-        .report
-        .failure
-        .unwrap_or_else(|| panic!("nothing found in {} cases", checked.report.cases_run));
-    let Verdict::Violation(violation) = &failure.run.verdict else {
-        panic!("{}", failure.run.verdict);
-    };
-    assert_eq!(violation.invariant, Invariant::RequestCut, "{violation}");
-    assert!(
-        violation.reason.contains("accepted by the server"),
-        "{}",
-        violation.reason
-    );
-    assert!(
-        matches!(
-            failure.determinism,
-            lifecycle_sim::Determinism::Identical(_)
-        ),
-        "{:?}",
-        failure.determinism
-    );
-    println!(
-        "found in {} cases; shrunk to:\n{}",
-        checked.report.cases_run, failure.shrunk
-    );
+    let (_, shrunk) =
+        finds_a_cut_of_an_accepted_request("drain-grpc", &fixtures::drops_calls_at_stop());
+    assert!(shrunk.contains("/stock.Stock/Slow"), "{shrunk}");
 }
 
 #[test]
