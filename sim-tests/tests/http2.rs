@@ -105,3 +105,19 @@ fn an_http2_scenario_does_not_apply_to_a_service_that_serves_only_http1() {
     assert!(shown.contains("run.http"), "{shown}");
     assert!(shown.contains("Service::http"), "{shown}");
 }
+
+#[test]
+fn a_service_that_declares_http2_and_serves_http1_only_is_told_so() {
+    // hyper's HTTP/1 builder answers the preface with an HTTP/1.1 error:
+    // without this check every stream would end unread, and pass.
+    let misdeclared = stock::hyper().http(lifecycle_sim::Http::Two);
+    let scenario = shipped("drain-h2", &misdeclared);
+    let checked = lifecycle_sim::check::judge(&scenario);
+    let failure = checked.report.failure.expect("the first case fails");
+    assert_eq!(checked.report.cases_run, 1);
+    let Verdict::Crashed(message) = &failure.run.verdict else {
+        panic!("{}", failure.run.verdict);
+    };
+    assert!(message.contains("does not serve HTTP/2"), "{message}");
+    assert!(message.contains("Service::http"), "{message}");
+}

@@ -217,6 +217,16 @@ impl<'a> Director<'a> {
             if let Err(error) = stepped {
                 break Verdict::Crashed(error.to_string());
             }
+            if self.world.client.answered_http2_with_other_bytes() {
+                // A scenario's rules hold only what the service declared:
+                // one that does not serve it would pass unjudged.
+                break Verdict::Crashed(format!(
+                    "the service declared it serves {} (`Service::http`), and answered an \
+                     HTTP/2 connection preface with bytes that are not HTTP/2 frames: it \
+                     does not serve HTTP/2; declare what it serves",
+                    self.setup.target.http()
+                ));
+            }
             ticks += 1;
             if let Some(memory) = self.memory_over() {
                 break Verdict::Memory(memory);
