@@ -210,6 +210,30 @@ fn an_unknown_http_exits_2_naming_file_line_and_field() {
 }
 
 #[test]
+fn an_unknown_protocol_or_probe_type_exits_2_naming_its_line() {
+    let head = "schema_version = 1\nexpect = \"pass\"\n[target]\nmodel = \"drain-hang\"\n\
+                variant = \"fixed\"\n";
+    for (name, tail, named) in [
+        (
+            "bad-protocol.toml",
+            "[run]\nprotocol = \"soap\"\n",
+            ":7: field `run.protocol`",
+        ),
+        (
+            "bad-probe.toml",
+            "[kubelet]\nprobe = \"tcp\"\n",
+            ":7: field `kubelet.probe`",
+        ),
+    ] {
+        let file = scratch(name, &format!("{head}{tail}"));
+        let output = lifecycle_sim(&["run", file.to_str().unwrap()]);
+        let error = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{error}");
+        assert!(error.contains(&format!("{name}{named}")), "{error}");
+    }
+}
+
+#[test]
 fn a_seed_that_is_not_a_number_exits_2() {
     let output = command(&["run", "scenarios/startup-window-buggy.toml"])
         .env("LIFECYCLE_SEED", "banana")

@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulConnection;
-use lifecycle_sim::{Http, Service, Stream};
+use lifecycle_sim::{Http, Protocol, Service, Stream};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::watch;
 
@@ -181,6 +181,26 @@ fn returns_at_stop(name: &str, http: Http) -> Service {
     })
     .http(http)
     .paths(&["/", "/slow"])
+    .drain_deadline(Duration::from_secs(10))
+}
+
+/// A tonic server whose stop does not wait for its calls: it serves with
+/// `serve_with_incoming` (no shutdown signal) raced against SIGTERM, a
+/// common way to stop a server that has no graceful shutdown wired in.
+/// At SIGTERM the process returns under the calls in flight.
+pub fn drops_calls_at_stop() -> Service {
+    Service::new("drops-calls-at-stop", |launch| async move {
+        let listener = launch.bind().await?;
+        let incoming = stock::grpc::incoming(listener);
+        let router = stock::grpc::router();
+        tokio::select! {
+            served = router.serve_with_incoming(incoming) => served.map_err(std::io::Error::other),
+            () = launch.shutdown() => Ok(()),
+        }
+    })
+    .http(Http::Two)
+    .protocol(Protocol::Grpc)
+    .paths(&[stock::grpc::QUICK, stock::grpc::SLOW_CALL])
     .drain_deadline(Duration::from_secs(10))
 }
 

@@ -232,3 +232,43 @@ pub fn found_within_twenty_cases_median(
     assert!(median <= 20, "median {median}: {cases:?}");
     cases
 }
+
+/// Runs the shipped scenario `name` against `service` and checks that it
+/// finds `request-cut` of a request the server accepted, and that the
+/// failure replays identically. Returns the cases run and the shrunk
+/// schedule, printed too.
+pub fn finds_a_cut_of_an_accepted_request(name: &str, service: &Service) -> (u64, String) {
+    let scenario = shipped(name, service);
+    let checked = lifecycle_sim::check::judge(&scenario);
+    let failure = checked
+        .report
+        .failure
+        .unwrap_or_else(|| panic!("nothing found in {} cases", checked.report.cases_run));
+    let lifecycle_sim::Verdict::Violation(violation) = &failure.run.verdict else {
+        panic!("{}", failure.run.verdict);
+    };
+    assert_eq!(
+        violation.invariant,
+        lifecycle_sim::Invariant::RequestCut,
+        "{violation}"
+    );
+    assert!(
+        violation.reason.contains("accepted by the server"),
+        "{}",
+        violation.reason
+    );
+    assert!(
+        matches!(
+            failure.determinism,
+            lifecycle_sim::Determinism::Identical(_)
+        ),
+        "{:?}",
+        failure.determinism
+    );
+    let shrunk = failure.shrunk.to_string();
+    println!(
+        "found in {} cases; shrunk to:\n{shrunk}",
+        checked.report.cases_run
+    );
+    (checked.report.cases_run, shrunk)
+}

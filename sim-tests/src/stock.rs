@@ -10,7 +10,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::{Request, Response, StatusCode};
-use lifecycle_sim::{Http, Service};
+use lifecycle_sim::{Http, Protocol, Service, GRPC_HEALTH_CHECK};
+
+pub mod grpc;
 
 /// How long `/slow` takes.
 pub const SLOW: Duration = Duration::from_secs(2);
@@ -37,6 +39,52 @@ pub fn hyper_auto() -> Service {
 /// tells the two apart by the preface.
 pub fn axum_auto() -> Service {
     axum().http(Http::Auto)
+}
+
+/// A tonic 0.14 server as tonic's documentation shows it: the stock gRPC
+/// service beside tonic-health's (`""` reported SERVING, as
+/// `health_reporter()` starts it), served by the harness's tonic adapter
+/// (`serve_with_incoming_shutdown`, which waits for every connection). Its
+/// liveness is the server's overall health; it has no readiness of its
+/// own.
+///
+/// Its drain hangs on a connection that has not sent its HTTP/2 preface:
+/// hyper's HTTP/2 server (1.12) only notes a graceful shutdown that comes
+/// during the handshake (`close_pending`) and delivers it once the
+/// handshake completes, and the handshake waits for the preface with no
+/// bound; tonic waits for every connection with no deadline.
+pub fn tonic() -> Service {
+    Service::tonic("stock-tonic", grpc::router)
+        .paths(&[grpc::QUICK, grpc::SLOW_CALL])
+        .health(GRPC_HEALTH_CHECK)
+        .drain_deadline(Duration::from_secs(10))
+}
+
+/// The same tonic server with its drain bounded, as a deployment that
+/// meets the hang above does: after SIGTERM it waits for its calls at most
+/// its drain deadline, then returns, as the hyper adapter and hyper-util's
+/// graceful-shutdown example do.
+pub fn tonic_bounded() -> Service {
+    let deadline = Duration::from_secs(10);
+    Service::new("stock-tonic-bounded", move |launch| async move {
+        let listener = launch.bind().await?;
+        let served = grpc::router()
+            .serve_with_incoming_shutdown(grpc::incoming(listener), launch.shutdown());
+        let bound = async {
+            launch.shutdown().await;
+            tokio::time::sleep(deadline).await;
+        };
+        tokio::select! {
+            served = served => served.map_err(std::io::Error::other),
+            () = bound => Ok(()),
+        }
+    })
+    .http(Http::Two)
+    .protocol(Protocol::Grpc)
+    .paths(&[grpc::QUICK, grpc::SLOW_CALL])
+    .health(GRPC_HEALTH_CHECK)
+    .no_ready()
+    .drain_deadline(deadline)
 }
 
 /// The stock servers' handler: `/`, `/slow`, `/health`, `/ready`.

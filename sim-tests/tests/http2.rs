@@ -9,7 +9,9 @@ use std::path::Path;
 use lifecycle_sim::{
     EventKind, Invariant, Outcome, Scenario, Sending, Shard, Verdict, BUILTIN_SCENARIOS,
 };
-use sim_tests::{fixtures, found_within_twenty_cases_median, shipped, stock};
+use sim_tests::{
+    finds_a_cut_of_an_accepted_request, fixtures, found_within_twenty_cases_median, shipped, stock,
+};
 
 #[test]
 fn a_stock_hyper_auto_server_answers_streams_sent_at_once_on_one_connection() {
@@ -85,33 +87,7 @@ fn a_drain_that_waits_for_unfinished_prefaces_is_found_within_twenty_cases_media
 
 #[test]
 fn a_stop_that_returns_under_streams_in_flight_is_a_cut() {
-    let scenario = shipped("drain-h2", &fixtures::returns_under_streams());
-    let checked = lifecycle_sim::check::judge(&scenario);
-    let failure = checked
-        .report
-        .failure
-        .unwrap_or_else(|| panic!("nothing found in {} cases", checked.report.cases_run));
-    let Verdict::Violation(violation) = &failure.run.verdict else {
-        panic!("{}", failure.run.verdict);
-    };
-    assert_eq!(violation.invariant, Invariant::RequestCut, "{violation}");
-    assert!(
-        violation.reason.contains("accepted by the server"),
-        "{}",
-        violation.reason
-    );
-    assert!(
-        matches!(
-            failure.determinism,
-            lifecycle_sim::Determinism::Identical(_)
-        ),
-        "{:?}",
-        failure.determinism
-    );
-    println!(
-        "found in {} cases; shrunk to:\n{}",
-        checked.report.cases_run, failure.shrunk
-    );
+    finds_a_cut_of_an_accepted_request("drain-h2", &fixtures::returns_under_streams());
 }
 
 #[test]

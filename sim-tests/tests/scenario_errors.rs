@@ -385,6 +385,49 @@ fn http2_clients_against_an_http1_model_are_refused_at_run_http() {
 }
 
 #[test]
+fn an_unknown_protocol_is_named_with_its_line() {
+    let error = error_of(&VALID.replace("seed = 7", "seed = 7\nprotocol = \"thrift\""));
+    assert_points_at(&error, 11, "run.protocol", "unknown protocol `thrift`");
+}
+
+#[test]
+fn grpc_clients_against_a_plain_http_model_are_refused_at_run_protocol() {
+    let error = error_of(&VALID.replace("seed = 7", "seed = 7\nprotocol = \"grpc\""));
+    // gRPC needs HTTP/2 first, which the model does not serve.
+    assert_points_at(&error, 8, "run.http", "does not serve");
+}
+
+#[test]
+fn grpc_over_http1_is_refused_at_run_http() {
+    let text = VALID.replace("seed = 7", "seed = 7\nprotocol = \"grpc\"\nhttp = \"1.1\"");
+    assert_points_at(&error_of(&text), 12, "run.http", "gRPC runs over HTTP/2");
+}
+
+#[test]
+fn an_unknown_probe_type_is_named_with_its_line() {
+    let text =
+        VALID.replace("\"startup-window\"", "\"drain-hang\"") + "\n[kubelet]\nprobe = \"exec\"\n";
+    assert_points_at(
+        &error_of(&text),
+        16,
+        "kubelet.probe",
+        "unknown probe type `exec`",
+    );
+}
+
+#[test]
+fn grpc_probes_of_a_plain_http_model_are_refused_at_the_kubelet() {
+    let text =
+        VALID.replace("\"startup-window\"", "\"drain-hang\"") + "\n[kubelet]\nprobe = \"grpc\"\n";
+    let error = error_of(&text);
+    assert_eq!(error.field.as_deref(), Some("kubelet"), "{error}");
+    assert!(
+        error.to_string().contains("gRPC Health Checking Protocol"),
+        "{error}"
+    );
+}
+
+#[test]
 fn streams_without_http2_are_named_at_the_client() {
     let text = VALID.replace(
         "horizon = \"1s\"",

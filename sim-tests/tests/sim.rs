@@ -22,6 +22,7 @@ macro_rules! assert_snapshot_named {
 mod burst;
 mod determinism;
 mod drain_hang;
+mod grpc;
 mod http2;
 mod init_order;
 mod kubelet;

@@ -2,8 +2,9 @@
 //! through the hyper adapter, a hyper 1.x server written by hand as
 //! hyper-util's graceful-shutdown example shows, an axum 0.8 router
 //! through `axum::serve`, and a poem 3 route table through poem's `Server`
-//! over a custom acceptor, each with graceful shutdown as its documentation
-//! shows. In CI each scenario runs the case count its file names (500); the
+//! over a custom acceptor, and a tonic 0.14 server with its drain bounded
+//! by its deadline (the stock tonic server's drain hangs: `tests/grpc.rs`),
+//! each with graceful shutdown as its documentation shows. In CI each scenario runs the case count its file names (500); the
 //! ignored `*_at_ten_thousand_cases` tests run each at 10,000 cases on every
 //! core (`cargo test --release -p sim-tests --test sim -- stock_servers::
 //! --ignored --test-threads 1 --nocapture` prints each scenario's count and
@@ -128,4 +129,15 @@ fn a_stock_hyper_auto_server_passes_every_shipped_scenario_at_ten_thousand_cases
 #[ignore = "10,000 cases a scenario: minutes, outside CI's budget"]
 fn a_stock_axum_server_over_http2_passes_every_shipped_scenario_at_ten_thousand_cases() {
     must_pass_every_scenario_at(&stock::axum_auto(), Some(large_budget()));
+}
+
+#[test]
+fn a_tonic_server_with_a_bounded_drain_passes_every_shipped_scenario() {
+    must_pass_every_scenario(&stock::tonic_bounded());
+}
+
+#[test]
+#[ignore = "10,000 cases a scenario: minutes, outside CI's budget"]
+fn a_tonic_server_with_a_bounded_drain_passes_every_shipped_scenario_at_ten_thousand_cases() {
+    must_pass_every_scenario_at(&stock::tonic_bounded(), Some(large_budget()));
 }

@@ -34,7 +34,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use turmoil::net::TcpStream;
 
-use crate::case::http::Http;
+use crate::case::http::{health_check_service, Http, Protocol};
 use crate::case::schedule::Manner;
 use crate::case::trace::{EventKind, Outcome, Recorder, Sending};
 use crate::core::process::REQUEST_HEADER;
@@ -42,7 +42,7 @@ use crate::engine::backlog::Backlog;
 
 mod streams;
 
-use self::streams::{Connection as Http2, Slowly, Streams};
+use self::streams::{grpc, Connection as Http2, Reading, Streams, Upload};
 
 /// Pieces a slow body is sent in, and the bytes of each.
 const BODY_PIECES: u64 = 4;
@@ -87,6 +87,8 @@ pub(crate) struct Sender {
     /// The HTTP its requests are sent in: [`Http::Two`] sends them as
     /// HTTP/2 streams, anything else as HTTP/1.1.
     pub(crate) http: Http,
+    /// What they carry: plain HTTP requests, or gRPC calls (over HTTP/2).
+    pub(crate) protocol: Protocol,
 }
 
 /// A kept HTTP/1 connection: its request handle and its driver task.
@@ -476,6 +478,8 @@ impl Sender {
 
     /// Sends request number `request` as a stream and reads its response
     /// to the end: its outcome, or none if the stream could not be opened.
+    /// A plain HTTP request is a GET, or a POST whose body comes slowly; a
+    /// gRPC call is a POST of one message, all at once or in pieces.
     async fn stream(
         &self,
         streams: &Streams,
@@ -483,26 +487,62 @@ impl Sender {
         request: u64,
         manner: Manner,
     ) -> Option<Outcome> {
-        let slow = match manner {
-            Manner::SlowBody(span) => Some(Slowly {
-                pieces: BODY_PIECES,
-                interval: span / BODY_PIECES as u32,
-                piece: Bytes::from_static(&[b'x'; BODY_PIECE_BYTES]),
-            }),
+        let interval = match manner {
+            Manner::SlowBody(span) => Some(span / BODY_PIECES as u32),
             _ => None,
         };
-        let uri = format!("http://{}{path}", self.server);
-        let mut builder = Request::builder().uri(uri).header(REQUEST_HEADER, request);
-        if slow.is_some() {
-            builder = builder.method(hyper::Method::POST).header(
-                hyper::header::CONTENT_LENGTH,
-                BODY_PIECES * BODY_PIECE_BYTES as u64,
-            );
-        }
+        let mut builder = Request::builder().header(REQUEST_HEADER, request);
+        let (body, reading, path) = if self.protocol == Protocol::Grpc {
+            // A health check's path names its service; its method is one.
+            let health = health_check_service(path);
+            let path = health.map_or(path, |_| crate::case::http::GRPC_HEALTH_CHECK);
+            builder = builder
+                .method(hyper::Method::POST)
+                .header(hyper::header::CONTENT_TYPE, "application/grpc")
+                .header(hyper::header::TE, "trailers");
+            let message = Bytes::from(grpc::request_body(health));
+            let pieces = match interval {
+                // A message in pieces, as a slow client's upload arrives.
+                Some(_) => (0..BODY_PIECES as usize)
+                    .map(|piece| split(&message, piece, BODY_PIECES as usize))
+                    .collect(),
+                None => vec![message],
+            };
+            let upload = Upload {
+                pieces,
+                interval: interval.unwrap_or_default(),
+            };
+            let reading = Reading::Grpc {
+                health: health.is_some(),
+            };
+            (Some(upload), reading, path)
+        } else {
+            let upload = interval.map(|interval| Upload {
+                pieces: vec![Bytes::from_static(&[b'x'; BODY_PIECE_BYTES]); BODY_PIECES as usize],
+                interval,
+            });
+            if upload.is_some() {
+                builder = builder.method(hyper::Method::POST).header(
+                    hyper::header::CONTENT_LENGTH,
+                    BODY_PIECES * BODY_PIECE_BYTES as u64,
+                );
+            }
+            (upload, Reading::Http, path)
+        };
         // Paths are checked when a schedule is read.
-        let built = builder.body(()).ok()?;
-        streams.send(built, slow).await
+        let uri = format!("http://{}{path}", self.server);
+        let built = builder.uri(uri).body(()).ok()?;
+        streams.send(built, body, reading).await
     }
+}
+
+/// Piece `index` of `count` nearly equal pieces of `bytes` (the first ones
+/// a byte longer when they do not divide evenly).
+fn split(bytes: &Bytes, index: usize, count: usize) -> Bytes {
+    let (each, longer) = (bytes.len() / count, bytes.len() % count);
+    let start = index * each + index.min(longer);
+    let end = start + each + usize::from(index < longer);
+    bytes.slice(start..end)
 }
 
 /// The head of a GET written by hand, with the harness's request number.

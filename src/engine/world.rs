@@ -16,7 +16,7 @@ use std::time::{Duration, SystemTime};
 
 use tokio::sync::watch;
 
-use crate::case::http::Http;
+use crate::case::http::{Http, Protocol};
 use crate::case::schedule::{Host, Link};
 use crate::case::seed::derive;
 use crate::case::trace::{EventKind, Recorder};
@@ -87,7 +87,7 @@ impl<'a> World<'a> {
 
         let request_ids = Rc::new(Cell::new(0));
         let backlog = Backlog::new(setup.limits.backlog);
-        let sender = |host: Host, timeout, http| Sender {
+        let sender = |host: Host, timeout, http, protocol| Sender {
             host: host.name().into(),
             server: hosts[0].name().into(),
             recorder: recorder.clone(),
@@ -95,10 +95,16 @@ impl<'a> World<'a> {
             request_ids: Rc::clone(&request_ids),
             backlog: backlog.clone(),
             http,
+            protocol,
         };
         let routed = Rc::new(Cell::new(setup.kubelet.is_none()));
         let (client, software) = client::client(
-            sender(Host::Client, setup.limits.request_timeout, setup.http),
+            sender(
+                Host::Client,
+                setup.limits.request_timeout,
+                setup.http,
+                setup.protocol,
+            ),
             Rc::clone(&routed),
         );
         run_once(&mut sim, Host::Client, software);
@@ -108,8 +114,22 @@ impl<'a> World<'a> {
             let software = kubelet::kubelet(
                 config.clone(),
                 Rc::clone(&pod),
-                // The kubelet's HTTP probes are HTTP/1.1, as Kubernetes' are.
-                sender(Host::Kubelet, config.liveness.timeout, Http::One),
+                // The kubelet's `httpGet` probes are HTTP/1.1, as
+                // Kubernetes' are; its `grpc` probes HTTP/2.
+                match config.probe {
+                    Protocol::Grpc => sender(
+                        Host::Kubelet,
+                        config.liveness.timeout,
+                        Http::Two,
+                        Protocol::Grpc,
+                    ),
+                    _ => sender(
+                        Host::Kubelet,
+                        config.liveness.timeout,
+                        Http::One,
+                        Protocol::Http,
+                    ),
+                },
                 setup.target.status_port(),
             );
             run_once(&mut sim, Host::Kubelet, software);

@@ -45,7 +45,7 @@ pub const REGRESSIONS_DIRECTORY: &str = "tests/lifecycle-regressions";
 
 /// The black-box scenarios shipped inside the crate: their paths in the
 /// crate and their text.
-pub const BUILTIN_SCENARIOS: [(&str, &str); 7] = [
+pub const BUILTIN_SCENARIOS: [(&str, &str); 9] = [
     (
         "scenarios/service/startup.toml",
         include_str!("../../scenarios/service/startup.toml"),
@@ -59,8 +59,16 @@ pub const BUILTIN_SCENARIOS: [(&str, &str); 7] = [
         include_str!("../../scenarios/service/drain-h2.toml"),
     ),
     (
+        "scenarios/service/drain-grpc.toml",
+        include_str!("../../scenarios/service/drain-grpc.toml"),
+    ),
+    (
         "scenarios/service/probes.toml",
         include_str!("../../scenarios/service/probes.toml"),
+    ),
+    (
+        "scenarios/service/probes-grpc.toml",
+        include_str!("../../scenarios/service/probes-grpc.toml"),
     ),
     (
         "scenarios/service/probes-legacy.toml",

@@ -18,6 +18,8 @@ use turmoil::net::TcpStream;
 
 use crate::case::trace::Outcome;
 
+pub(super) mod grpc;
+
 /// The HTTP/2 connection preface a client sends first.
 pub(super) const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 /// The most response body bytes a stream reads before it stops counting
@@ -66,59 +68,103 @@ impl Connection {
 pub(super) struct Streams(SendRequest<Bytes>);
 
 impl Streams {
-    /// Sends `request`, a GET, or a POST whose body comes slowly, and reads
-    /// its response to the end: its outcome, or none if the stream could
-    /// not be opened (the connection was closing), so it was never sent.
-    pub(super) async fn send(&self, request: Request<()>, slow: Option<Slowly>) -> Option<Outcome> {
+    /// Sends `request` with `body` (none: a GET's end of stream at once)
+    /// and reads its response to the end: its outcome, as `reading` reads
+    /// it, or none if the stream could not be opened (the connection was
+    /// closing), so it was never sent.
+    pub(super) async fn send(
+        &self,
+        request: Request<()>,
+        body: Option<Upload>,
+        reading: Reading,
+    ) -> Option<Outcome> {
         let mut send = self.0.clone().ready().await.ok()?;
-        let (response, mut body) = send.send_request(request, slow.is_none()).ok()?;
-        if let Some(slow) = slow {
-            for piece in 0..slow.pieces {
-                tokio::time::sleep(slow.interval).await;
-                let last = piece + 1 == slow.pieces;
-                if body.send_data(slow.piece.clone(), last).is_err() {
+        let (response, mut stream) = send.send_request(request, body.is_none()).ok()?;
+        if let Some(upload) = body {
+            for (index, piece) in upload.pieces.iter().enumerate() {
+                if !upload.interval.is_zero() {
+                    tokio::time::sleep(upload.interval).await;
+                }
+                let last = index + 1 == upload.pieces.len();
+                if stream.send_data(piece.clone(), last).is_err() {
                     // The stream ended early: the response says how.
                     break;
                 }
             }
         }
-        Some(answer(response).await)
+        Some(answer(response, reading).await)
     }
 }
 
-/// A request body sent in pieces: this many, each this long after the last.
-pub(super) struct Slowly {
-    pub(super) pieces: u64,
+/// A request body: its pieces, each sent this long after the last (at
+/// once if zero), the last one ending the stream.
+pub(super) struct Upload {
+    pub(super) pieces: Vec<Bytes>,
     pub(super) interval: Duration,
-    pub(super) piece: Bytes,
 }
 
-/// The outcome of a sent stream: its status once the whole response has
-/// come, or its fate.
-async fn answer(response: h2::client::ResponseFuture) -> Outcome {
+/// How a response is read: as a plain HTTP one (its status), or as a gRPC
+/// call's ([`grpc::outcome`]), a health check's or another's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Reading {
+    Http,
+    Grpc { health: bool },
+}
+
+/// The outcome of a sent stream once the whole response has come, or its
+/// fate.
+async fn answer(response: h2::client::ResponseFuture, reading: Reading) -> Outcome {
     let response = match response.await {
         Ok(response) => response,
         Err(error) => return fate(&error),
     };
-    let status = response.status().as_u16();
+    let mut answered = grpc::Answer {
+        status: response.status().as_u16(),
+        grpc_status: grpc_status(response.headers()),
+        ..grpc::Answer::default()
+    };
     let mut body = response.into_body();
     let mut read = 0_usize;
     while let Some(data) = body.data().await {
         match data {
             Ok(data) => {
                 let _ = body.flow_control().release_capacity(data.len());
+                answered.data |= !data.is_empty();
+                let room = grpc::MESSAGE_BYTES_MAX.saturating_sub(answered.message.len());
+                answered
+                    .message
+                    .extend_from_slice(&data[..data.len().min(room)]);
                 read = read.saturating_add(data.len());
-                if read > RESPONSE_BYTES_MAX {
-                    return Outcome::Status(status);
+                if read > RESPONSE_BYTES_MAX && reading == Reading::Http {
+                    return Outcome::Status(answered.status);
                 }
             }
             Err(error) => return fate(&error),
         }
     }
     match body.trailers().await {
-        Ok(_) => Outcome::Status(status),
-        Err(error) => fate(&error),
+        Ok(trailers) => {
+            if let Some(status) = trailers.as_ref().and_then(grpc_status) {
+                answered.grpc_status = Some(status);
+            }
+        }
+        Err(error) => return fate(&error),
     }
+    match reading {
+        Reading::Http => Outcome::Status(answered.status),
+        Reading::Grpc { health } => grpc::outcome(&answered, health),
+    }
+}
+
+/// The `grpc-status` a header block carries, if any.
+fn grpc_status(headers: &hyper::HeaderMap) -> Option<u32> {
+    headers
+        .get("grpc-status")?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// What a stream's error says of it: refused, unprocessed, by the server

@@ -349,6 +349,7 @@ fn scenario() -> impl Strategy<Value = (Scenario, Vec<Service>)> {
                         kubelet,
                         limits,
                         http: Http::One,
+                        protocol: Protocol::Http,
                     },
                     generator,
                     cases: Cases::Seed(0),

@@ -1,0 +1,97 @@
+//! The stock gRPC service: `stock.Stock` with a quick method and a slow
+//! one, written as tonic's code generator writes a service (a tower
+//! service routing by path to tonic's unary handler with prost's codec),
+//! by hand, so the tests need no `protoc`. Both methods take and return
+//! the empty message.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use tonic::body::Body;
+use tonic::codegen::http;
+use tonic::server::{Grpc, NamedService, UnaryService};
+use tonic::{Request, Response, Status};
+
+use lifecycle_sim::{Listener, Stream};
+
+use super::SLOW;
+
+/// The stock gRPC server's router: tonic-health's service (`""` reported
+/// SERVING, as `health_reporter()` starts it) and [`Stock`].
+pub fn router() -> tonic::transport::server::Router {
+    let (_, health) = tonic_health::server::health_reporter();
+    tonic::transport::Server::builder()
+        .add_service(health)
+        .add_service(Stock)
+}
+
+/// The connections `listener` accepts, as a stream: what tonic's
+/// `serve_with_incoming` takes.
+pub fn incoming(listener: Listener) -> impl futures_util::Stream<Item = std::io::Result<Stream>> {
+    futures_util::stream::unfold(listener, |mut listener| async move {
+        let accepted = listener.accept().await.map(|(stream, _)| stream);
+        Some((accepted, listener))
+    })
+}
+
+/// The methods' paths.
+pub const QUICK: &str = "/stock.Stock/Quick";
+pub const SLOW_CALL: &str = "/stock.Stock/Slow";
+
+type Boxed<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send + 'static>>;
+
+/// The service: routes a call by its path.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Stock;
+
+impl NamedService for Stock {
+    const NAME: &'static str = "stock.Stock";
+}
+
+impl tower_service::Service<http::Request<Body>> for Stock {
+    type Response = http::Response<Body>;
+    type Error = Infallible;
+    type Future = Boxed<Self::Response, Infallible>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<Body>) -> Self::Future {
+        let method = match request.uri().path() {
+            QUICK => Method::Quick,
+            SLOW_CALL => Method::Slow,
+            _ => {
+                return Box::pin(async { Ok(Status::unimplemented("no such method").into_http()) })
+            }
+        };
+        Box::pin(async move {
+            let mut grpc = Grpc::new(tonic_prost::ProstCodec::<(), ()>::default());
+            Ok(grpc.unary(method, request).await)
+        })
+    }
+}
+
+/// One method's handler.
+#[derive(Debug, Clone, Copy)]
+enum Method {
+    Quick,
+    Slow,
+}
+
+impl UnaryService<()> for Method {
+    type Response = ();
+    type Future = Boxed<Response<()>, Status>;
+
+    fn call(&mut self, _: Request<()>) -> Self::Future {
+        let method = *self;
+        Box::pin(async move {
+            if let Method::Slow = method {
+                tokio::time::sleep(SLOW).await;
+            }
+            Ok(Response::new(()))
+        })
+    }
+}

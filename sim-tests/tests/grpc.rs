@@ -1,0 +1,125 @@
+//! gRPC under the harness: the shipped `drain-grpc` scenario's clients make
+//! unary calls over h2c (on connections of their own, several at once on
+//! one connection, a slowly uploaded message, a new call on a kept
+//! connection), a stock tonic server answers them, the kubelet's `grpc`
+//! probes call its health service, and a server that drops its calls at
+//! SIGTERM is found.
+
+use std::path::Path;
+
+use lifecycle_sim::{EventKind, Invariant, Outcome, Scenario, Shard, Verdict, BUILTIN_SCENARIOS};
+use sim_tests::{
+    finds_a_cut_of_an_accepted_request, fixtures, found_within_twenty_cases_median, shipped, stock,
+};
+
+/// Over 40 cases of `scenario`, calls to the stock tonic server's slow
+/// method were read by it and answered OK (a 200), and every case passed:
+/// the pass is not a pass of calls never served. Returns the figures.
+fn answers_calls(scenario: &str, service: &lifecycle_sim::Service) -> (usize, usize, usize) {
+    let scenario = shipped(scenario, service);
+    let campaign = &scenario.campaign;
+    let (mut slow, mut read, mut answered) = (0, 0, 0);
+    for seed in campaign.case_seeds(Shard::ALL).into_iter().take(40) {
+        let case = lifecycle_sim::Case {
+            seed,
+            schedule: campaign.schedule(seed),
+        };
+        let run = campaign.run_case(&case);
+        assert_eq!(run.verdict, Verdict::Pass, "seed {seed:#x}");
+        let mut calls = Vec::new();
+        for event in &run.events {
+            match &event.kind {
+                EventKind::Sent { request, path, .. } if path == stock::grpc::SLOW_CALL => {
+                    calls.push(*request);
+                }
+                EventKind::RequestStarted { request, .. } if calls.contains(request) => read += 1,
+                EventKind::Observed {
+                    request,
+                    outcome: Outcome::Status(200),
+                } if calls.contains(request) => answered += 1,
+                _ => {}
+            }
+        }
+        slow += calls.len();
+    }
+    println!(
+        "40 cases of {}: {slow} slow calls sent, {read} read by the server, {answered} \
+         answered OK",
+        scenario.name
+    );
+    assert!(answered > 0, "no slow call was answered OK");
+    assert!(read >= answered, "{read} calls read, {answered} answered");
+    (slow, read, answered)
+}
+
+#[test]
+fn a_tonic_server_with_a_bounded_drain_answers_unary_calls_through_it() {
+    answers_calls("drain-grpc", &stock::tonic_bounded());
+}
+
+#[test]
+fn a_stock_tonic_server_hangs_its_drain_on_a_connection_that_never_sent_its_preface() {
+    // hyper's HTTP/2 server defers a graceful shutdown that comes during
+    // the handshake until the handshake completes, and tonic waits for
+    // every connection: a connection that sends nothing holds the stop.
+    found_within_twenty_cases_median(
+        "drain-grpc",
+        &stock::tonic(),
+        Invariant::DrainDeadline,
+        "requests in flight: []",
+    );
+}
+
+#[test]
+fn the_kubelets_grpc_probes_pass_on_a_stock_tonic_servers_health_service() {
+    answers_calls("probes-grpc", &stock::tonic());
+    // Readiness put the pod in the endpoints: a `grpc` probe passed, which
+    // it does only on SERVING.
+    let scenario = shipped("probes-grpc", &stock::tonic());
+    let campaign = &scenario.campaign;
+    let seed = campaign.case_seeds(Shard::ALL)[0];
+    let case = lifecycle_sim::Case {
+        seed,
+        schedule: campaign.schedule(seed),
+    };
+    let run = campaign.run_case(&case);
+    assert!(
+        run.events
+            .iter()
+            .any(|event| event.kind == EventKind::Endpoint { routed: true }),
+        "the readiness probe never passed"
+    );
+}
+
+#[test]
+fn a_server_that_drops_its_calls_at_sigterm_is_found() {
+    let (_, shrunk) =
+        finds_a_cut_of_an_accepted_request("drain-grpc", &fixtures::drops_calls_at_stop());
+    assert!(shrunk.contains("/stock.Stock/Slow"), "{shrunk}");
+}
+
+#[test]
+fn grpc_scenarios_apply_to_grpc_services_only() {
+    let text = |name: &str| {
+        BUILTIN_SCENARIOS
+            .iter()
+            .find(|(path, _)| path.ends_with(&format!("/{name}.toml")))
+            .unwrap_or_else(|| panic!("{name} is shipped"))
+    };
+    let tonic = stock::tonic();
+    for name in ["drain-grpc", "probes-grpc"] {
+        assert!(Scenario::applies_to(text(name).1, &tonic), "{name}");
+        assert!(
+            !Scenario::applies_to(text(name).1, &stock::hyper_auto()),
+            "{name}"
+        );
+    }
+    for name in ["drain-h2", "drain", "probes", "startup"] {
+        assert!(!Scenario::applies_to(text(name).1, &tonic), "{name}");
+    }
+    let (path, drain) = text("drain-grpc");
+    let error = Scenario::parse_with(Path::new(path), drain, &[stock::hyper_auto()])
+        .expect_err("a plain HTTP service cannot run a gRPC scenario");
+    let shown = error.to_string();
+    assert!(shown.contains("run.protocol"), "{shown}");
+}
