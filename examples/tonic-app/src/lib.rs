@@ -1,5 +1,5 @@
 //! A small tonic gRPC service, `slow.Slow`: `Quick` answers at once and
-//! `Wait` after [`WAIT_TIME`], 30 seconds, a long call of the kind a drain
+//! `Wait` after [`WAIT_TIME`], 20 seconds, a long call of the kind a drain
 //! must let finish. The gRPC Health Checking service (tonic-health) answers
 //! the kubelet's `grpc` probes: the server as a whole (`""`) is `SERVING`
 //! while it lives, and `slow.Slow`, what the readiness probe checks, is
@@ -35,6 +35,7 @@ use std::time::Duration;
 
 use futures_util::Stream;
 use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::watch;
 use tonic::body::Body;
 use tonic::server::{Grpc, NamedService, UnaryService};
 use tonic::transport::server::Connected;
@@ -49,7 +50,11 @@ pub const QUICK: &str = "/slow.Slow/Quick";
 /// The path of the slow method.
 pub const WAIT: &str = "/slow.Slow/Wait";
 /// How long a `Wait` call takes.
-pub const WAIT_TIME: Duration = Duration::from_secs(30);
+pub const WAIT_TIME: Duration = Duration::from_secs(20);
+/// How long a stop may take at most, from SIGTERM: long enough for a `Wait`
+/// call taken just before SIGTERM to finish, short enough for the process to
+/// exit within Kubernetes' default grace period (30 s), before the SIGKILL.
+pub const DRAIN_DEADLINE: Duration = Duration::from_secs(25);
 
 /// What both methods answer (`google.protobuf.Empty`, which they take, is
 /// prost's `()`).
@@ -62,9 +67,9 @@ pub struct Reply {
 
 /// Serves until `shutdown` resolves, then drains gracefully: reports
 /// `slow.Slow` `NOT_SERVING` (the readiness probe fails, so the pod leaves
-/// the endpoints), stops accepting, and lets every call in flight finish
-/// before returning. With `broken`, it returns at once instead (see the
-/// comment in the body).
+/// the endpoints), stops accepting, lets every call in flight finish, and
+/// returns when they have, or at [`DRAIN_DEADLINE`] after the signal. With
+/// `broken`, it returns at the signal (see the comment in the body).
 pub async fn serve<I, IO, IE>(
     incoming: I,
     shutdown: impl Future<Output = ()>,
@@ -82,29 +87,44 @@ where
     let router = Server::builder()
         .add_service(health_server)
         .add_service(SlowServer);
+    // At the signal: readiness first, then tonic's graceful stop, which
+    // drops `incoming` (closing the listener), sends each connection GOAWAY
+    // and waits for every call in flight.
+    let (stop, mut stopping) = watch::channel(false);
     let draining = async move {
         shutdown.await;
         health.set_not_serving::<SlowServer>().await;
+        stop.send_replace(true);
     };
-    if broken {
-        // The bug: the server future is raced with the signal, in the belief
-        // that dropping tonic's server stops it gracefully. Dropping it does
-        // stop the accept loop, and `serve` returns at once; but the calls in
-        // flight run on the tasks tonic spawned for their connections, and
-        // when `main` returns the process exits and they die with it. Their
-        // clients see the connection reset: a `Wait` call accepted before
-        // SIGTERM is cut, however long the pod's grace period.
-        tokio::select! {
-            served = router.serve_with_incoming(incoming) => served,
-            () = draining => Ok(()),
-        }
+    let served = router.serve_with_incoming_shutdown(incoming, draining);
+    // tonic's drain has no deadline of its own, and a connection that never
+    // sent its HTTP/2 preface (a TCP check, a pool's spare connection) holds
+    // it for as long as the peer keeps it open: hyper delivers the graceful
+    // shutdown to a connection only once its handshake is done. So the
+    // server is raced against the signal plus the drain deadline.
+    //
+    // The broken build races it against the signal alone, as
+    // `select! { _ = server => {}, _ = ctrl_c() => {} }` in a `main` does:
+    // at SIGTERM `serve` returns at once, `main` returns, and the process
+    // exits with the calls tonic's connection tasks were running. Their
+    // clients see the connection close under them: a `Wait` call accepted
+    // before SIGTERM is cut, however long the pod's grace period.
+    let grace = if broken {
+        Duration::ZERO
     } else {
-        // tonic's graceful stop: at the signal it drops `incoming` (closing
-        // the listener), sends each connection GOAWAY, and returns once
-        // every call in flight has answered.
-        router
-            .serve_with_incoming_shutdown(incoming, draining)
-            .await
+        DRAIN_DEADLINE
+    };
+    let bound = async move {
+        if stopping.wait_for(|stopping| *stopping).await.is_ok() {
+            tokio::time::sleep(grace).await;
+        } else {
+            // The server ended before any signal: the other branch won.
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        served = served => served,
+        () = bound => Ok(()),
     }
 }
 
@@ -200,7 +220,7 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn wait_answers_after_thirty_seconds() {
+    async fn wait_answers_after_its_wait_time() {
         let started = tokio::time::Instant::now();
         let response = SlowServer.oneshot(call(WAIT)).await.expect("infallible");
         assert_eq!(answer(response).await, (Some("waited".into()), "0".into()));

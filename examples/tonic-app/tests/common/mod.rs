@@ -1,7 +1,6 @@
 //! The app as lifecycle-sim runs it, declared once for every test.
 
 use std::io;
-use std::time::Duration;
 
 use lifecycle_sim::{Http, Listener, Protocol, Service, GRPC_HEALTH_CHECK};
 
@@ -10,7 +9,8 @@ use lifecycle_sim::{Http, Listener, Protocol, Service, GRPC_HEALTH_CHECK};
 ///
 /// Not `Service::tonic`: that adapter serves a `Router` with the harness's
 /// own shutdown signal, and the app's stop does more than tonic's (it
-/// reports `slow.Slow` `NOT_SERVING` first, or, broken, drops the server).
+/// reports `slow.Slow` `NOT_SERVING` first, and bounds tonic's drain by its
+/// deadline; broken, it returns at the signal).
 /// So the app is a `Service::new` declaring what `Service::tonic` declares:
 /// gRPC over HTTP/2, and the gRPC health checks the kubelet's probes call.
 pub fn service(name: &str, broken: bool) -> Service {
@@ -28,8 +28,8 @@ pub fn service(name: &str, broken: bool) -> Service {
         "{GRPC_HEALTH_CHECK}?service={}",
         tonic_app::SERVICE
     ))
-    // A `Wait` call takes 30 s: a drain that lets one finish stops within 40.
-    .drain_deadline(Duration::from_secs(40))
+    // The app's own bound on its drain, longer than a `Wait` call.
+    .drain_deadline(tonic_app::DRAIN_DEADLINE)
 }
 
 /// The simulated listener as the stream of connections tonic serves.
