@@ -191,7 +191,7 @@ fn returns_at_stop(name: &str, http: Http) -> Service {
 pub fn drops_calls_at_stop() -> Service {
     Service::new("drops-calls-at-stop", |launch| async move {
         let listener = launch.bind().await?;
-        let incoming = stock::grpc::incoming(listener);
+        let incoming = listener.incoming();
         let router = stock::grpc::router();
         tokio::select! {
             served = router.serve_with_incoming(incoming) => served.map_err(std::io::Error::other),

@@ -69,7 +69,7 @@ pub fn tonic_bounded() -> Service {
     Service::new("stock-tonic-bounded", move |launch| async move {
         let listener = launch.bind().await?;
         let served = grpc::router()
-            .serve_with_incoming_shutdown(grpc::incoming(listener), launch.shutdown());
+            .serve_with_incoming_shutdown(listener.incoming(), launch.shutdown());
         let bound = async {
             launch.shutdown().await;
             tokio::time::sleep(deadline).await;

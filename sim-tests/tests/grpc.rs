@@ -123,3 +123,36 @@ fn grpc_scenarios_apply_to_grpc_services_only() {
     let shown = error.to_string();
     assert!(shown.contains("run.protocol"), "{shown}");
 }
+
+#[test]
+fn a_trace_does_not_depend_on_how_many_tasks_the_process_spawned_before() {
+    // tonic spawns its connection tasks with `tokio::spawn`; tokio drops
+    // them, at a process's end, in an order set by their ids, which a
+    // process-wide counter hands out. Moving that counter between a run
+    // and its replay must not change the trace.
+    let scenario = shipped("drain-grpc", &fixtures::drops_calls_at_stop());
+    let campaign = &scenario.campaign;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a runtime");
+    let mut compared = 0;
+    for seed in campaign.case_seeds(Shard::ALL).into_iter().take(12) {
+        let case = lifecycle_sim::Case {
+            seed,
+            schedule: campaign.schedule(seed),
+        };
+        let first = lifecycle_sim::render_trace(&campaign.run_case(&case).events);
+        for shift in 1..4 {
+            // Tasks spawned elsewhere in the process move the counter.
+            runtime.block_on(async {
+                for _ in 0..shift {
+                    let _ = tokio::spawn(async {}).await;
+                }
+            });
+            let again = lifecycle_sim::render_trace(&campaign.run_case(&case).events);
+            assert_eq!(first, again, "seed {seed:#x}, {shift} tasks between");
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, 36);
+}

@@ -21,6 +21,7 @@ use crate::case::schedule::{Host, Link};
 use crate::case::seed::derive;
 use crate::case::trace::{EventKind, Recorder};
 use crate::core::process::Process;
+use crate::core::service::{in_connection_order, Closer};
 use crate::engine::backlog::{Backlog, TCP_CAPACITY};
 use crate::engine::client::{self, Client, Sender};
 use crate::engine::kubelet::{self, Pod};
@@ -178,7 +179,8 @@ impl<'a> World<'a> {
             slot.run = run;
             slot.returned = false;
         }
-        self.sim.bounce(host.name());
+        let sim = &mut self.sim;
+        in_connection_order(|| sim.bounce(host.name()));
         if let Some(pod) = &self.pod {
             pod.terminating.set(false);
             pod.routed.set(false);
@@ -201,7 +203,8 @@ impl<'a> World<'a> {
             .collect();
         for host in &returned {
             self.slot(*host).borrow_mut().run = false;
-            self.sim.bounce(host.name());
+            let sim = &mut self.sim;
+            in_connection_order(|| sim.bounce(host.name()));
             if let Some(pod) = &self.pod {
                 // The container exited: the kubelet has nothing to probe.
                 pod.container.send_replace(None);
@@ -219,7 +222,8 @@ impl<'a> World<'a> {
             slot.stop = None;
             slot.returned = false;
         }
-        self.sim.crash(host.name());
+        let sim = &mut self.sim;
+        in_connection_order(|| sim.crash(host.name()));
         if let Some(pod) = &self.pod {
             pod.container.send_replace(None);
         }
@@ -301,6 +305,9 @@ impl<'a> Software<'a> {
             let (slot, host, recorder) = (Rc::clone(&slot), Arc::clone(&name), recorder.clone());
             let software = process.map(|process| target.software(process));
             Box::pin(async move {
+                // Dropped as the host is emptied: closes the streams the
+                // process's tasks held, in connection order.
+                let _closer = Closer;
                 if let Some(software) = software {
                     if let Err(error) = software.await {
                         let message = error.to_string();

@@ -14,8 +14,6 @@ use tonic::codegen::http;
 use tonic::server::{Grpc, NamedService, UnaryService};
 use tonic::{Request, Response, Status};
 
-use lifecycle_sim::{Listener, Stream};
-
 use super::SLOW;
 
 /// The stock gRPC server's router: tonic-health's service (`""` reported
@@ -25,15 +23,6 @@ pub fn router() -> tonic::transport::server::Router {
     tonic::transport::Server::builder()
         .add_service(health)
         .add_service(Stock)
-}
-
-/// The connections `listener` accepts, as a stream: what tonic's
-/// `serve_with_incoming` takes.
-pub fn incoming(listener: Listener) -> impl futures_util::Stream<Item = std::io::Result<Stream>> {
-    futures_util::stream::unfold(listener, |mut listener| async move {
-        let accepted = listener.accept().await.map(|(stream, _)| stream);
-        Some((accepted, listener))
-    })
 }
 
 /// The methods' paths.

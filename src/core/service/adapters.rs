@@ -140,12 +140,8 @@ impl Service {
             async move {
                 let listener = launch.bind().await?;
                 launch.startup_work().await;
-                let incoming = futures_util::stream::unfold(listener, |mut listener| async move {
-                    let accepted = listener.accept().await.map(|(stream, _)| stream);
-                    Some((accepted, listener))
-                });
                 router
-                    .serve_with_incoming_shutdown(incoming, launch.shutdown())
+                    .serve_with_incoming_shutdown(listener.incoming(), launch.shutdown())
                     .await
                     .map_err(io::Error::other)
             }

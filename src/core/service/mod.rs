@@ -54,3 +54,5 @@ pub use self::adapters::Service;
 mod h2;
 mod socket;
 pub use self::socket::{Launch, Listener, Stream};
+mod teardown;
+pub(crate) use self::teardown::{in_connection_order, Closer};

@@ -22,6 +22,7 @@ use crate::case::trace::{record_current, EventKind, Milestone};
 use crate::core::process::{bind_error, REQUEST_HEADER};
 
 use super::h2::{Frames, Opening};
+use super::teardown;
 
 /// How long a request head may grow before the harness stops reading it: a
 /// head this long is not one of the harness's clients' requests.
@@ -131,7 +132,7 @@ impl Listener {
         let connection = self.connection_ids.fetch_add(1, Ordering::Relaxed) + 1;
         record_current(&self.host, EventKind::ConnectionOpened { connection });
         let stream = Stream {
-            inner,
+            inner: Some(inner),
             host: Arc::clone(&self.host),
             connection,
             protocol: Protocol::Unknown,
@@ -146,6 +147,20 @@ impl Listener {
     /// The address it is bound to.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.inner.local_addr()
+    }
+}
+
+#[cfg(feature = "tonic")]
+impl Listener {
+    /// The connections it accepts, as a stream: what tonic's
+    /// `serve_with_incoming` and `serve_with_incoming_shutdown` take, for a
+    /// serve function of your own around a tonic server (one that bounds
+    /// its drain, or reports NOT_SERVING at SIGTERM first).
+    pub fn incoming(self) -> impl futures_util::Stream<Item = io::Result<Stream>> + Send + 'static {
+        futures_util::stream::unfold(self, |mut listener| async move {
+            let accepted = listener.accept().await.map(|(stream, _)| stream);
+            Some((accepted, listener))
+        })
     }
 }
 
@@ -185,7 +200,8 @@ impl axum::serve::Listener for Listener {
 /// socket; the harness notes the request heads the service reads and the
 /// connection's close.
 pub struct Stream {
-    inner: turmoil::net::TcpStream,
+    /// The socket: taken only when the stream is dropped.
+    inner: Option<turmoil::net::TcpStream>,
     host: Arc<str>,
     connection: u64,
     /// The protocol its server reads, once its first bytes tell.
@@ -215,6 +231,14 @@ enum Protocol {
 }
 
 impl Stream {
+    /// The socket, until the stream is dropped.
+    fn socket(&mut self) -> io::Result<Pin<&mut turmoil::net::TcpStream>> {
+        self.inner
+            .as_mut()
+            .map(Pin::new)
+            .ok_or_else(|| io::Error::from(io::ErrorKind::NotConnected))
+    }
+
     /// Notes each request in `bytes`, the next the service read, that
     /// carries the harness's request number: the service has read it.
     fn sniff(&mut self, bytes: &[u8]) {
@@ -346,7 +370,7 @@ impl AsyncRead for Stream {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let before = buf.filled().len();
-        let mut polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        let mut polled = self.socket()?.poll_read(cx, buf);
         // turmoil hands over one segment per read; a kernel's receive buffer
         // hands over every byte that has arrived. Read on while more is
         // there, so a server that drains "what is already here" (hyper before
@@ -358,7 +382,7 @@ impl AsyncRead for Stream {
             && reads < READS_PER_POLL_MAX
         {
             let filled = buf.filled().len();
-            match Pin::new(&mut self.inner).poll_read(cx, buf) {
+            match self.socket()?.poll_read(cx, buf) {
                 Poll::Ready(Ok(())) if buf.filled().len() > filled => reads += 1,
                 // The end of the stream, an error or nothing yet: what was
                 // read is this read's; the rest waits for the next.
@@ -380,7 +404,7 @@ impl AsyncWrite for Stream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
+        let polled = self.socket()?.poll_write(cx, buf);
         if let Poll::Ready(Ok(written)) = &polled {
             self.sniff_answer(&buf[..*written]);
         }
@@ -388,18 +412,19 @@ impl AsyncWrite for Stream {
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
+        self.socket()?.poll_flush(cx)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
+        self.socket()?.poll_shutdown(cx)
     }
 }
 
 impl Drop for Stream {
     fn drop(&mut self) {
-        let connection = self.connection;
-        record_current(&self.host, EventKind::ConnectionClosed { connection });
+        if let Some(socket) = self.inner.take() {
+            drop(teardown::close(self.connection, &self.host, socket));
+        }
     }
 }
 

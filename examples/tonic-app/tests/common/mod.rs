@@ -2,7 +2,7 @@
 
 use std::io;
 
-use lifecycle_sim::{Http, Listener, Protocol, Service, GRPC_HEALTH_CHECK};
+use lifecycle_sim::{Http, Protocol, Service, GRPC_HEALTH_CHECK};
 
 /// The app, fixed or `broken`, served by its own `serve` (production's
 /// shutdown path, readiness flip included) over the simulated listener.
@@ -16,7 +16,7 @@ use lifecycle_sim::{Http, Listener, Protocol, Service, GRPC_HEALTH_CHECK};
 pub fn service(name: &str, broken: bool) -> Service {
     Service::new(name, move |launch| async move {
         let listener = launch.bind().await?;
-        tonic_app::serve(incoming(listener), launch.shutdown(), broken)
+        tonic_app::serve(listener.incoming(), launch.shutdown(), broken)
             .await
             .map_err(io::Error::other)
     })
@@ -30,14 +30,4 @@ pub fn service(name: &str, broken: bool) -> Service {
     ))
     // The app's own bound on its drain, longer than a `Wait` call.
     .drain_deadline(tonic_app::DRAIN_DEADLINE)
-}
-
-/// The simulated listener as the stream of connections tonic serves.
-fn incoming(
-    listener: Listener,
-) -> impl futures_util::Stream<Item = io::Result<lifecycle_sim::Stream>> {
-    futures_util::stream::unfold(listener, |mut listener| async move {
-        let accepted = listener.accept().await.map(|(stream, _)| stream);
-        Some((accepted, listener))
-    })
 }
