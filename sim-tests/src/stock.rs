@@ -68,8 +68,8 @@ pub fn tonic_bounded() -> Service {
     let deadline = Duration::from_secs(10);
     Service::new("stock-tonic-bounded", move |launch| async move {
         let listener = launch.bind().await?;
-        let served = grpc::router()
-            .serve_with_incoming_shutdown(listener.incoming(), launch.shutdown());
+        let served =
+            grpc::router().serve_with_incoming_shutdown(listener.incoming(), launch.shutdown());
         let bound = async {
             launch.shutdown().await;
             tokio::time::sleep(deadline).await;

@@ -108,9 +108,10 @@ fn an_http2_scenario_does_not_apply_to_a_service_that_serves_only_http1() {
 
 #[test]
 fn a_service_that_declares_http2_and_serves_http1_only_is_told_so() {
-    // hyper's HTTP/1 builder answers the preface with an HTTP/1.1 error:
-    // without this check every stream would end unread, and pass.
-    let misdeclared = stock::hyper().http(lifecycle_sim::Http::Two);
+    // hyper's HTTP/1 builder reads the preface and closes the connection
+    // (or answers an HTTP/1.1 error): without this check every stream
+    // would end unread, and pass.
+    let misdeclared = stock::hyper_by_hand().http(lifecycle_sim::Http::Two);
     let scenario = shipped("drain-h2", &misdeclared);
     let checked = lifecycle_sim::check::judge(&scenario);
     let failure = checked.report.failure.expect("the first case fails");

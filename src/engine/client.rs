@@ -89,10 +89,6 @@ pub(crate) struct Sender {
     pub(crate) http: Http,
     /// What they carry: plain HTTP requests, or gRPC calls (over HTTP/2).
     pub(crate) protocol: Protocol,
-    /// Set when the server answered an HTTP/2 preface with bytes that are
-    /// not HTTP/2: it does not serve the HTTP it declared. Shared by every
-    /// sender of the run and the director's [`Client`].
-    pub(crate) foreign: Rc<Cell<bool>>,
 }
 
 /// A kept HTTP/1 connection: its request handle and its driver task.
@@ -456,10 +452,7 @@ impl Sender {
     /// Opens an HTTP/2 connection within the client's timeout: TCP, then
     /// the preface and SETTINGS.
     async fn open_two(&self, port: u16) -> Result<Http2, Outcome> {
-        let opening = async {
-            let stream = self.connect(port).await?;
-            Http2::open(stream, Rc::clone(&self.foreign)).await
-        };
+        let opening = async { Http2::open(self.connect(port).await?).await };
         tokio::time::timeout(self.timeout, opening)
             .await
             .unwrap_or(Err(Outcome::TimedOut))
@@ -646,7 +639,6 @@ enum Job {
 pub(crate) struct Client {
     jobs: mpsc::UnboundedSender<Job>,
     in_flight: Rc<Cell<usize>>,
-    foreign: Rc<Cell<bool>>,
 }
 
 impl Client {
@@ -667,12 +659,6 @@ impl Client {
     pub(crate) fn in_flight(&self) -> usize {
         self.in_flight.get()
     }
-
-    /// Whether the server answered an HTTP/2 connection preface with bytes
-    /// that are not HTTP/2, a client's or the kubelet's.
-    pub(crate) fn answered_http2_with_other_bytes(&self) -> bool {
-        self.foreign.get()
-    }
 }
 
 /// Builds the client's handle and the future that is its host's software.
@@ -683,7 +669,6 @@ pub(crate) fn client(sender: Sender, routed: Rc<Cell<bool>>) -> (Client, impl Fu
     let handle = Client {
         jobs,
         in_flight: Rc::clone(&in_flight),
-        foreign: Rc::clone(&sender.foreign),
     };
     let software = async move {
         while let Some(job) = incoming.recv().await {

@@ -26,6 +26,7 @@ use crate::case::trace::{Current, Event, EventKind, KillReason, Recorder};
 use crate::case::verdict::{Blocked, Bound, MemoryUse, Reads, Run, Verdict, Violation};
 use crate::case::Case;
 use crate::core::preempt;
+use crate::core::service::refused_http2;
 use crate::judge::{Facts, Judge};
 
 /// How long a cluster's run goes on past its last step and the convergence
@@ -184,6 +185,8 @@ impl<'a> Director<'a> {
         let steps = self.case.schedule.steps();
         let mut next = 0;
         let mut ticks = 0_u64;
+        // A case starts with no refused preface of an earlier case's.
+        let _ = refused_http2();
         let verdict = loop {
             let now = self.world.sim.elapsed();
             while let Some(step) = steps.get(next).filter(|step| step.at <= now) {
@@ -217,13 +220,14 @@ impl<'a> Director<'a> {
             if let Err(error) = stepped {
                 break Verdict::Crashed(error.to_string());
             }
-            if self.world.client.answered_http2_with_other_bytes() {
+            if let Some(connection) = refused_http2() {
                 // A scenario's rules hold only what the service declared:
                 // one that does not serve it would pass unjudged.
                 break Verdict::Crashed(format!(
-                    "the service declared it serves {} (`Service::http`), and answered an \
-                     HTTP/2 connection preface with bytes that are not HTTP/2 frames: it \
-                     does not serve HTTP/2; declare what it serves",
+                    "the service declared it serves {} (`Service::http`), and on connection \
+                     c{connection} read an HTTP/2 connection preface and answered it with no \
+                     HTTP/2 SETTINGS frame, before any stop: it does not serve HTTP/2; \
+                     declare what it serves",
                     self.setup.target.http()
                 ));
             }

@@ -88,7 +88,6 @@ impl<'a> World<'a> {
 
         let request_ids = Rc::new(Cell::new(0));
         let backlog = Backlog::new(setup.limits.backlog);
-        let foreign = Rc::new(Cell::new(false));
         let sender = |host: Host, timeout, http, protocol| Sender {
             host: host.name().into(),
             server: hosts[0].name().into(),
@@ -98,7 +97,6 @@ impl<'a> World<'a> {
             backlog: backlog.clone(),
             http,
             protocol,
-            foreign: Rc::clone(&foreign),
         };
         let routed = Rc::new(Cell::new(setup.kubelet.is_none()));
         let (client, software) = client::client(

@@ -140,6 +140,8 @@ impl Listener {
             sniffing: true,
             answer: None,
             stop: self.stop.clone(),
+            first_written: Vec::new(),
+            preface_answer_judged: false,
         };
         Ok((stream, peer))
     }
@@ -218,6 +220,27 @@ pub struct Stream {
     answer: Option<Vec<u8>>,
     /// The process's stop signal.
     stop: watch::Receiver<bool>,
+    /// The first bytes the server wrote, up to a frame header's first four:
+    /// after an HTTP/2 preface, an HTTP/2 server's SETTINGS frame.
+    first_written: Vec<u8>,
+    /// Whether its answer to an HTTP/2 preface was judged.
+    preface_answer_judged: bool,
+}
+
+thread_local! {
+    /// The first connection of the case whose server read an HTTP/2
+    /// preface and answered it with no SETTINGS frame, before any stop.
+    static REFUSED_HTTP2: std::cell::Cell<Option<u64>> = const { std::cell::Cell::new(None) };
+}
+
+/// The connection, if any since the last call, whose server read an HTTP/2
+/// connection preface and answered it with something other than HTTP/2's
+/// SETTINGS frame (an HTTP/1.1 error), or closed it with no answer, while
+/// no stop was requested and its process went on: a service that declared
+/// HTTP/2 and does not serve it, which no oracle would judge (its streams
+/// all end unread).
+pub(crate) fn refused_http2() -> Option<u64> {
+    REFUSED_HTTP2.with(std::cell::Cell::take)
 }
 
 /// The protocol a [`Stream`]'s server reads, told by its first bytes.
@@ -231,6 +254,32 @@ enum Protocol {
 }
 
 impl Stream {
+    /// Judges the server's answer to an HTTP/2 preface it read, once its
+    /// first frame header was written, or at the connection's `closing`
+    /// (by the server, not by its process's end): no SETTINGS frame before
+    /// any stop is a server that does not serve HTTP/2.
+    fn judge_preface_answer(&mut self, closing: bool) {
+        if self.preface_answer_judged || !matches!(self.protocol, Protocol::Http2(_)) {
+            return;
+        }
+        /// HTTP/2's SETTINGS frame type, a frame header's fourth byte.
+        const SETTINGS: u8 = 0x4;
+        let answered = match self.first_written.get(3) {
+            Some(&frame_type) => frame_type == SETTINGS,
+            None if closing => false,
+            None => return,
+        };
+        self.preface_answer_judged = true;
+        if !answered && !*self.stop.borrow() {
+            let connection = self.connection;
+            REFUSED_HTTP2.with(|refused| {
+                if refused.get().is_none() {
+                    refused.set(Some(connection));
+                }
+            });
+        }
+    }
+
     /// The socket, until the stream is dropped.
     fn socket(&mut self) -> io::Result<Pin<&mut turmoil::net::TcpStream>> {
         self.inner
@@ -391,6 +440,9 @@ impl AsyncRead for Stream {
         }
         if let Poll::Ready(Ok(())) = &polled {
             self.sniff(&buf.filled()[before..]);
+            // An HTTP/2 server may have written its SETTINGS before it read
+            // the preface.
+            self.judge_preface_answer(false);
         } else if buf.filled().len() > before {
             polled = Poll::Ready(Ok(()));
         }
@@ -406,7 +458,12 @@ impl AsyncWrite for Stream {
     ) -> Poll<io::Result<usize>> {
         let polled = self.socket()?.poll_write(cx, buf);
         if let Poll::Ready(Ok(written)) = &polled {
-            self.sniff_answer(&buf[..*written]);
+            let written = &buf[..*written];
+            self.sniff_answer(written);
+            let room = 4_usize.saturating_sub(self.first_written.len());
+            self.first_written
+                .extend_from_slice(&written[..written.len().min(room)]);
+            self.judge_preface_answer(false);
         }
         polled
     }
@@ -422,8 +479,13 @@ impl AsyncWrite for Stream {
 
 impl Drop for Stream {
     fn drop(&mut self) {
-        if let Some(socket) = self.inner.take() {
-            drop(teardown::close(self.connection, &self.host, socket));
+        let Some(socket) = self.inner.take() else {
+            return;
+        };
+        if let Some(socket) = teardown::close(self.connection, &self.host, socket) {
+            // Closed by the server itself, not by its process's end.
+            self.judge_preface_answer(true);
+            drop(socket);
         }
     }
 }

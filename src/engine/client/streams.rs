@@ -8,8 +8,6 @@
 //! sent again: it is recorded `refused`. A stream reset otherwise, or whose
 //! connection closed under it, is `reset`: the server may have acted on it.
 
-use std::cell::Cell;
-use std::rc::Rc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -36,28 +34,12 @@ pub(super) struct Connection {
 
 impl Connection {
     /// Opens an HTTP/2 connection on `stream`: the preface and SETTINGS.
-    /// `foreign` is set if the server answers with bytes that are not
-    /// HTTP/2 frames (an HTTP/1.1 server's response to the preface): it
-    /// does not serve HTTP/2.
-    pub(super) async fn open(
-        stream: TcpStream,
-        foreign: Rc<Cell<bool>>,
-    ) -> Result<Connection, Outcome> {
+    pub(super) async fn open(stream: TcpStream) -> Result<Connection, Outcome> {
         let Ok((send, connection)) = h2::client::handshake(stream).await else {
             return Err(Outcome::Reset);
         };
         let driver = tokio::task::spawn_local(async move {
-            if let Err(error) = connection.await {
-                // The client's h2 found the server's bytes malformed; a
-                // closed or cut connection is an I/O error instead.
-                let malformed = matches!(
-                    error.reason(),
-                    Some(h2::Reason::PROTOCOL_ERROR | h2::Reason::FRAME_SIZE_ERROR)
-                );
-                if error.is_library() && malformed {
-                    foreign.set(true);
-                }
-            }
+            let _ = connection.await;
         });
         Ok(Connection { send, driver })
     }
