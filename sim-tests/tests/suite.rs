@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use lifecycle_sim::{Http, Replay, Scenario, Service, Suite, BUILTIN_SCENARIOS};
+use lifecycle_sim::{Http, Protocol, Replay, Scenario, Service, Suite, BUILTIN_SCENARIOS};
 
 fn service(name: &str) -> Service {
     Service::new(name, |launch| async move {
@@ -18,9 +18,15 @@ fn regressions_come_first_then_each_shipped_scenario_against_each_service_it_app
     let regressions = Path::new(env!("CARGO_TARGET_TMPDIR")).join("suite-regressions");
     std::fs::create_dir_all(&regressions).unwrap();
     std::fs::write(regressions.join("drain-a-0x1.toml"), "schema_version = 1\n").unwrap();
+    let grpc = service("c")
+        .http(Http::Two)
+        .protocol(Protocol::Grpc)
+        .no_health()
+        .no_ready();
     let suite = Suite::new()
         .service(service("a"))
         .service(service("b").http(Http::Auto))
+        .service(grpc)
         .builtin()
         .regressions(&regressions);
     let names: Vec<String> = suite
@@ -29,22 +35,24 @@ fn regressions_come_first_then_each_shipped_scenario_against_each_service_it_app
         .map(|trial| trial.name().to_string())
         .collect();
     assert_eq!(names[0], "regression::drain-a-0x1");
-    // `a` serves HTTP/1.1 only: the HTTP/2 scenario is not one of its tests.
-    assert_eq!(
-        names.len(),
-        1 + 2 * BUILTIN_SCENARIOS.len() - 1,
-        "{names:?}"
-    );
+    // `a` serves HTTP/1.1 only, `b` plain HTTP/1.1 and HTTP/2, `c` gRPC:
+    // each has as tests only the scenarios it serves the clients of.
+    let mut expected = 1;
     for (path, _) in BUILTIN_SCENARIOS {
         let stem = Path::new(path).file_stem().unwrap().to_string_lossy();
-        let applies_to_a = stem != "drain-h2";
-        assert_eq!(
-            names.contains(&format!("{stem}::a")),
-            applies_to_a,
-            "{names:?}"
-        );
-        assert!(names.contains(&format!("{stem}::b")), "{names:?}");
+        let grpc = stem.ends_with("-grpc");
+        let applies = [
+            ("a", !grpc && stem != "drain-h2"),
+            ("b", !grpc),
+            ("c", grpc),
+        ];
+        for (service, applies) in applies {
+            let name = format!("{stem}::{service}");
+            assert_eq!(names.contains(&name), applies, "{name}: {names:?}");
+            expected += usize::from(applies);
+        }
     }
+    assert_eq!(names.len(), expected, "{names:?}");
 }
 
 #[test]
