@@ -74,7 +74,7 @@ impl fmt::Display for EventKind {
                 request,
                 connection,
                 path,
-            } => write!(f, "r{request} GET {path} started on c{connection}"),
+            } => write!(f, "r{request} {path} read on c{connection}"),
             EventKind::StateRead {
                 request,
                 initialised,
