@@ -21,7 +21,7 @@
 //! timeline:
 //!       0ms  director  start
 //!       7ms  server    accepting
-//!     549ms  client    r1 sent GET /
+//!     549ms  client    r1 sent /
 //!     550ms  server    c1 opened
 //!     551ms  server    SIGTERM
 //!     551ms  server    draining

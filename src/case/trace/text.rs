@@ -112,16 +112,16 @@ impl fmt::Display for EventKind {
                 path,
                 sending,
             } => match sending {
-                Sending::Whole => write!(f, "r{request} sent GET {path}"),
-                Sending::SlowBody => write!(f, "r{request} sent POST {path} (body in pieces)"),
-                Sending::HalfClose => write!(f, "r{request} sent GET {path} and half-closed"),
+                Sending::Whole => write!(f, "r{request} sent {path}"),
+                Sending::SlowBody => write!(f, "r{request} sent {path}, its body in pieces"),
+                Sending::HalfClose => write!(f, "r{request} sent {path} and half-closed"),
                 Sending::Reused { of } => {
-                    write!(f, "r{request} sent GET {path} on r{of}'s connection")
+                    write!(f, "r{request} sent {path} on r{of}'s connection")
                 }
                 Sending::Multiplexed { of } => {
                     write!(
                         f,
-                        "r{request} sent GET {path} beside r{of}, on its connection"
+                        "r{request} sent {path} beside r{of}, on its connection"
                     )
                 }
             },
