@@ -28,7 +28,7 @@
 //!     551ms  server    c1 closed
 //! verdict: violation: drain-deadline at 10652ms (event #9): server got SIGTERM at
 //!   551ms and had not stopped 10101ms later (drain deadline 10000ms) …
-//! replays: two runs identical (trace hash 0x9ea80d19148b0a78)
+//! replays: two runs identical (trace hash 0x8eeac5d034d101bc)
 //! ```
 //!
 //! The last connection closed between the drain's check and its wait; the

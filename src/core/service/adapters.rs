@@ -120,7 +120,12 @@ impl Service {
     /// `serve_with_incoming_shutdown` over the simulated listener, as
     /// tonic's graceful-shutdown example does: at SIGTERM it stops
     /// accepting, sends each connection GOAWAY, and waits for every call in
-    /// flight to end, with no deadline of its own.
+    /// flight to end, with no deadline of its own. With hyper 1.12 that wait
+    /// includes connections that never sent their HTTP/2 preface (hyper
+    /// delivers a graceful shutdown only once a handshake completes), so
+    /// the shipped `drain-grpc` finds this adapter's stop hanging: bound
+    /// yours in a serve function of your own over
+    /// [`Listener::incoming`] (README, "gRPC and HTTP/2").
     ///
     /// Declares [`Protocol::Grpc`] over [`Http::Two`] (tonic serves HTTP/2
     /// only unless the router accepts HTTP/1), and no status endpoints:
