@@ -119,10 +119,7 @@ impl fmt::Display for EventKind {
                     write!(f, "r{request} sent {path} on r{of}'s connection")
                 }
                 Sending::Multiplexed { of } => {
-                    write!(
-                        f,
-                        "r{request} sent {path} beside r{of}, on its connection"
-                    )
+                    write!(f, "r{request} sent {path} beside r{of}, on its connection")
                 }
             },
             EventKind::KeptAlive { connection } => {
