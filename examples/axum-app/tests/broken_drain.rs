@@ -28,7 +28,11 @@ fn the_drain_scenario_catches_a_stream_that_ignores_shutdown() {
     assert!(matches!(failure.determinism, Determinism::Identical(_)));
     // The shrunk schedule keeps the stream that held the stop open.
     assert!(
-        failure.shrunk.lines().iter().any(|line| line.contains("/stream")),
+        failure
+            .shrunk
+            .lines()
+            .iter()
+            .any(|line| line.contains("/stream")),
         "{}",
         failure.shrunk
     );
