@@ -200,6 +200,34 @@ pub fn drops_calls_at_stop() -> Service {
     })
     .http(Http::Two)
     .protocol(Protocol::Grpc)
+    .no_health()
+    .no_ready()
+    .paths(&[stock::grpc::QUICK, stock::grpc::SLOW_CALL])
+    .drain_deadline(Duration::from_secs(10))
+}
+
+/// A tonic server whose drain ends its slow calls with `INTERNAL`
+/// ("shutting down") rather than finish them, and then stops: each call
+/// in flight at SIGTERM is answered, with an error.
+pub fn errors_calls_at_stop() -> Service {
+    Service::new("errors-calls-at-stop", |launch| async move {
+        let listener = launch.bind().await?;
+        let (stopping, stop_seen) = tokio::sync::watch::channel(false);
+        let router = stock::grpc::router_of(stock::grpc::Stock::aborting_at(stop_seen));
+        let shutdown = launch.shutdown();
+        let signal = async move {
+            shutdown.await;
+            stopping.send_replace(true);
+        };
+        router
+            .serve_with_incoming_shutdown(listener.incoming(), signal)
+            .await
+            .map_err(std::io::Error::other)
+    })
+    .http(Http::Two)
+    .protocol(Protocol::Grpc)
+    .no_health()
+    .no_ready()
     .paths(&[stock::grpc::QUICK, stock::grpc::SLOW_CALL])
     .drain_deadline(Duration::from_secs(10))
 }

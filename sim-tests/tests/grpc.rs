@@ -99,6 +99,47 @@ fn a_server_that_drops_its_calls_at_sigterm_is_found() {
 }
 
 #[test]
+fn a_drain_that_ends_its_calls_with_an_error_status_is_a_cut() {
+    let scenario = shipped("drain-grpc", &fixtures::errors_calls_at_stop());
+    let checked = lifecycle_sim::check::judge(&scenario);
+    let failure = checked
+        .report
+        .failure
+        .unwrap_or_else(|| panic!("nothing found in {} cases", checked.report.cases_run));
+    let Verdict::Violation(violation) = &failure.run.verdict else {
+        panic!("{}", failure.run.verdict);
+    };
+    assert_eq!(violation.invariant, Invariant::RequestCut, "{violation}");
+    assert!(
+        violation
+            .reason
+            .contains("ended with status 500 after SIGTERM"),
+        "{}",
+        violation.reason
+    );
+    println!(
+        "found in {} cases; shrunk to:\n{}",
+        checked.report.cases_run, failure.shrunk
+    );
+}
+
+#[test]
+fn a_grpc_scenario_calling_a_path_that_is_no_method_is_refused() {
+    let text = BUILTIN_SCENARIOS
+        .iter()
+        .find(|(path, _)| path.ends_with("/drain-grpc.toml"))
+        .expect("drain-grpc is shipped")
+        .1;
+    // A gRPC service declared without its methods keeps the default `/`.
+    let service = stock::tonic_bounded().paths(&["/"]);
+    let error = Scenario::parse_with(Path::new("drain-grpc.toml"), text, &[service])
+        .expect_err("`/` is not a method");
+    let shown = error.to_string();
+    assert!(shown.contains("generate.paths"), "{shown}");
+    assert!(shown.contains("`/` is not a gRPC method"), "{shown}");
+}
+
+#[test]
 fn grpc_scenarios_apply_to_grpc_services_only() {
     let text = |name: &str| {
         BUILTIN_SCENARIOS

@@ -95,9 +95,10 @@ pub enum Protocol {
     /// every method takes (protobuf gives each field its default), over
     /// HTTP/2. A call answered `OK` counts as a 200; `UNAVAILABLE` with no
     /// response message as refused (gRPC clients retry it);
-    /// `DEADLINE_EXCEEDED` as the client's timeout; `CANCELLED` from the
-    /// server as a cut; any other status as the HTTP status Google's API
-    /// design guide maps it to (`INTERNAL` 500, `UNIMPLEMENTED` 501, ...).
+    /// `DEADLINE_EXCEEDED` as the client's timeout; any other status as the
+    /// HTTP status Google's API design guide maps it to (`CANCELLED` 499,
+    /// `INTERNAL` 500, `UNIMPLEMENTED` 501, ...). A 5xx that ends a call the
+    /// server read after its SIGTERM is judged a cut, as a reset is.
     Grpc,
 }
 

@@ -20,6 +20,7 @@ use super::setup::Setup;
 use super::timers::{Timer, Timers};
 use super::watchdog::{Ended, Pulse, Watchdog};
 use super::world::{World, DIRECTOR_HOST};
+use crate::case::http::Protocol;
 use crate::case::schedule::{Action, Host};
 use crate::case::seed::derive;
 use crate::case::trace::{Current, Event, EventKind, KillReason, Recorder};
@@ -165,6 +166,7 @@ impl<'a> Director<'a> {
             recovery_bound: setup.limits.recovery_bound,
             health_path: setup.target.health_path().map(str::to_string),
             ready_path: setup.target.ready_path().map(str::to_string),
+            grpc: setup.protocol == Protocol::Grpc,
         };
         Self {
             judge: Judge::new(&setup.invariants, facts),

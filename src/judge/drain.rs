@@ -119,13 +119,53 @@ impl DrainDeadline {
 /// answer: servers may take the half-close for the client's going away.
 pub(crate) struct RequestCut {
     view: SharedView,
+    grpc: bool,
 }
 
 impl RequestCut {
     pub(crate) fn new(context: &Context) -> Self {
         Self {
             view: context.view.clone(),
+            grpc: context.facts.grpc,
         }
+    }
+
+    /// A gRPC call the server read and ended with an error status (a 5xx
+    /// by `google.rpc.Code`: `INTERNAL`, `UNKNOWN`, `UNAVAILABLE` with a
+    /// message, ...) after its SIGTERM: the drain cut it. Health checks are
+    /// not calls: `NOT_SERVING` then is what readiness should say.
+    fn errored_in_drain(&self, index: usize, event: &Event) -> Option<Violation> {
+        let EventKind::Observed {
+            request,
+            outcome: outcome @ Outcome::Status(500..=599),
+        } = &event.kind
+        else {
+            return None;
+        };
+        let view = self.view.get();
+        let sent = view.sent.get(request)?;
+        let accepted = view.accepted.get(request)?;
+        let life = view
+            .lives
+            .get(&accepted.generation)
+            .copied()
+            .unwrap_or_default();
+        let sigterm_at = life.sigterm_at?;
+        if !self.grpc || view.is_status(&sent.path) || life.killed || event.at < sigterm_at {
+            return None;
+        }
+        Some(Violation {
+            invariant: Invariant::RequestCut,
+            event: index,
+            at: event.at,
+            reason: format!(
+                "call r{request} for {} was read by the server (on c{}) and ended with {outcome} \
+                 after SIGTERM at {}ms: a gRPC call the drain ends with an error status is cut",
+                sent.path,
+                accepted.connection,
+                sigterm_at.as_millis()
+            ),
+        })
     }
 }
 
@@ -136,7 +176,7 @@ impl Oracle for RequestCut {
             outcome: Outcome::Reset,
         } = &event.kind
         else {
-            return None;
+            return self.errored_in_drain(index, event);
         };
         let view = self.view.get();
         let sent = view.sent.get(request)?;

@@ -27,6 +27,9 @@ pub(crate) struct Facts {
     pub(crate) health_path: Option<String>,
     /// The service's readiness path, if it has one.
     pub(crate) ready_path: Option<String>,
+    /// Whether the clients' requests are gRPC calls: an error status that
+    /// ends a call the drain caught is a cut.
+    pub(crate) grpc: bool,
 }
 
 /// What oracles know of the service beyond the trace.

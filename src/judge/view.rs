@@ -4,6 +4,7 @@
 //! force. The judge keeps one per run, shared by those oracles, and updates
 //! it after each event.
 
+use crate::case::http::{health_check_service, GRPC_HEALTH_CHECK};
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 use std::sync::Arc;
@@ -125,8 +126,16 @@ impl View {
     }
 
     /// Whether a path is a status endpoint rather than application traffic.
+    /// A gRPC health check naming a service (`...Check?service=name`) goes
+    /// on the wire, and is read by the server, as the bare method.
     pub(crate) fn is_status(&self, path: &str) -> bool {
-        self.health.as_deref() == Some(path) || self.ready.as_deref() == Some(path)
+        [self.health.as_deref(), self.ready.as_deref()]
+            .into_iter()
+            .flatten()
+            .any(|status| {
+                status == path
+                    || (path == GRPC_HEALTH_CHECK && health_check_service(status).is_some())
+            })
     }
 
     pub(crate) fn observe(&mut self, index: usize, event: &Event) {

@@ -9,6 +9,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use tokio::sync::watch;
 use tonic::body::Body;
 use tonic::codegen::http;
 use tonic::server::{Grpc, NamedService, UnaryService};
@@ -19,10 +20,15 @@ use super::SLOW;
 /// The stock gRPC server's router: tonic-health's service (`""` reported
 /// SERVING, as `health_reporter()` starts it) and [`Stock`].
 pub fn router() -> tonic::transport::server::Router {
+    router_of(Stock::default())
+}
+
+/// The router with `stock` as its gRPC service.
+pub fn router_of(stock: Stock) -> tonic::transport::server::Router {
     let (_, health) = tonic_health::server::health_reporter();
     tonic::transport::Server::builder()
         .add_service(health)
-        .add_service(Stock)
+        .add_service(stock)
 }
 
 /// The methods' paths.
@@ -32,8 +38,22 @@ pub const SLOW_CALL: &str = "/stock.Stock/Slow";
 type Boxed<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send + 'static>>;
 
 /// The service: routes a call by its path.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Stock;
+#[derive(Debug, Clone, Default)]
+pub struct Stock {
+    /// Set for a service that ends its slow calls with `INTERNAL` once
+    /// this says a stop began, rather than finish them.
+    aborting: Option<watch::Receiver<bool>>,
+}
+
+impl Stock {
+    /// A service whose slow calls end with `INTERNAL` ("shutting down")
+    /// once `stopping` turns true: a drain that errors its calls.
+    pub fn aborting_at(stopping: watch::Receiver<bool>) -> Stock {
+        Stock {
+            aborting: Some(stopping),
+        }
+    }
+}
 
 impl NamedService for Stock {
     const NAME: &'static str = "stock.Stock";
@@ -51,7 +71,7 @@ impl tower_service::Service<http::Request<Body>> for Stock {
     fn call(&mut self, request: http::Request<Body>) -> Self::Future {
         let method = match request.uri().path() {
             QUICK => Method::Quick,
-            SLOW_CALL => Method::Slow,
+            SLOW_CALL => Method::Slow(self.aborting.clone()),
             _ => {
                 return Box::pin(async { Ok(Status::unimplemented("no such method").into_http()) })
             }
@@ -63,11 +83,11 @@ impl tower_service::Service<http::Request<Body>> for Stock {
     }
 }
 
-/// One method's handler.
-#[derive(Debug, Clone, Copy)]
+/// One method's handler: the slow one may abort at a stop.
+#[derive(Debug, Clone)]
 enum Method {
     Quick,
-    Slow,
+    Slow(Option<watch::Receiver<bool>>),
 }
 
 impl UnaryService<()> for Method {
@@ -75,10 +95,17 @@ impl UnaryService<()> for Method {
     type Future = Boxed<Response<()>, Status>;
 
     fn call(&mut self, _: Request<()>) -> Self::Future {
-        let method = *self;
+        let method = self.clone();
         Box::pin(async move {
-            if let Method::Slow = method {
-                tokio::time::sleep(SLOW).await;
+            match method {
+                Method::Quick => {}
+                Method::Slow(None) => tokio::time::sleep(SLOW).await,
+                Method::Slow(Some(mut stopping)) => tokio::select! {
+                    () = tokio::time::sleep(SLOW) => {}
+                    _ = stopping.wait_for(|stopping| *stopping) => {
+                        return Err(Status::internal("shutting down"));
+                    }
+                },
             }
             Ok(Response::new(()))
         })

@@ -35,10 +35,12 @@ struct Held {
 /// it drops closed in connection order by the host's [`Closer`].
 pub(crate) fn in_connection_order(empty: impl FnOnce()) {
     HELD.with(|held| *held.borrow_mut() = Some(Vec::new()));
+    // The host's software held a `Closer`: nothing is left when `empty`
+    // returns unless the host ran none, and then it had no streams. If
+    // `empty` panics, this one still ends the hold, so a later case on the
+    // thread closes its streams at once.
+    let _closer = Closer;
     empty();
-    // The host's software held a `Closer`: nothing is left here unless the
-    // host ran none, and then it had no streams.
-    close_held();
 }
 
 /// Held by a service host's software, for as long as the host runs it:

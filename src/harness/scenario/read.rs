@@ -78,6 +78,7 @@ pub(super) fn scenario(
     )?;
     rules::one_pod_for_a_kubelet(&reader, kubelet.as_ref(), &target)?;
     rules::clients_send_the_http(&reader, file.generate.as_ref(), &generator, http)?;
+    rules::grpc_calls_name_methods(&reader, file.generate.as_ref(), &generator, protocol)?;
     rules::kubelet_probes_are_served(&reader, kubelet.as_ref(), &target)?;
     let cases = match &file.schedule {
         Some(lines) => fixed_case(&reader, lines, &run, seed, &target, kubelet.is_some())?,

@@ -282,6 +282,42 @@ pub(super) fn target_serves_the_protocol(
     })
 }
 
+/// gRPC calls go to methods (`/package.Service/Method`) or to a health
+/// check: any other path (the default `/`) would be answered
+/// `UNIMPLEMENTED`, a failure of the scenario's making, not the service's.
+pub(super) fn grpc_calls_name_methods(
+    reader: &Reader,
+    table: Option<&GenerateTable>,
+    generator: &Generator,
+    protocol: Protocol,
+) -> Result<(), ScenarioError> {
+    let is_method = |path: &str| {
+        let mut parts = path.split('/');
+        let shape = (parts.next(), parts.next(), parts.next(), parts.next());
+        matches!(shape, (Some(""), Some(service), Some(method), None)
+            if !service.is_empty() && !method.is_empty() && !path.contains('?'))
+    };
+    let wrong = |path: &str| !is_method(path) && health_check_service(path).is_none();
+    if protocol != Protocol::Grpc {
+        return Ok(());
+    }
+    let Some(path) = generator.paths.iter().find(|path| wrong(path)) else {
+        return Ok(());
+    };
+    let message = format!(
+        "`{path}` is not a gRPC method: a gRPC scenario's calls go to paths such as \
+         `/package.Service/Method`, a service's with `Service::paths` or the scenario's with \
+         `generate.paths`"
+    );
+    let written = table
+        .and_then(|table| table.paths.as_ref())
+        .and_then(|paths| paths.iter().find(|written| written.get_ref() == path));
+    Err(match written {
+        Some(written) => reader.error(written.span(), "generate.paths", message),
+        None => reader.unplaced("generate.paths", message),
+    })
+}
+
 /// The clients drawn are ones that send the scenario's HTTP: `streams`
 /// needs HTTP/2, and `half-close` is HTTP/1.1's.
 pub(super) fn clients_send_the_http(

@@ -63,11 +63,12 @@ pub(crate) fn request_body(health_service: Option<&str>) -> Vec<u8> {
 /// says `SERVING`; any other serving status is a 503, a failed probe);
 /// `UNAVAILABLE` with no response message is refused, unprocessed, as
 /// gRPC clients retry it; `DEADLINE_EXCEEDED` is the client's timeout;
-/// `CANCELLED`, which a client that cancelled nothing gets from a server
-/// that dropped its call, is a cut; any other status is the HTTP status
-/// Google's API design guide maps it to. A response that is not a gRPC
-/// one (another HTTP status, or no `grpc-status`) keeps its HTTP status,
-/// or is a 500 (gRPC's `INTERNAL`) if that was 200.
+/// any other status is the HTTP status Google's API design guide maps it
+/// to (`CANCELLED` 499, as tonic's own server timeout answers; a call a
+/// server drops reaches its client as a reset stream instead). The judge
+/// takes a 5xx that ends a call the drain caught for a cut. A response
+/// that is not a gRPC one (another HTTP status, or no `grpc-status`)
+/// keeps its HTTP status, or is a 500 (gRPC's `INTERNAL`) if that was 200.
 pub(super) fn outcome(answer: &Answer, health: bool) -> Outcome {
     if answer.status != 200 {
         return Outcome::Status(answer.status);
@@ -81,7 +82,6 @@ pub(super) fn outcome(answer: &Answer, health: bool) -> Outcome {
         Some(OK) => Outcome::Status(200),
         Some(UNAVAILABLE) if !answer.data => Outcome::Refused,
         Some(DEADLINE_EXCEEDED) => Outcome::TimedOut,
-        Some(CANCELLED) => Outcome::Reset,
         Some(code) => Outcome::Status(http_status(code)),
     }
 }
@@ -90,6 +90,8 @@ pub(super) fn outcome(answer: &Answer, health: bool) -> Outcome {
 /// (`google.rpc.Code`) maps them.
 fn http_status(code: u32) -> u16 {
     match code {
+        // CANCELLED: "Client Closed Request".
+        CANCELLED => 499,
         // INVALID_ARGUMENT, FAILED_PRECONDITION, OUT_OF_RANGE.
         3 | 9 | 11 => 400,
         // UNAUTHENTICATED.
@@ -195,7 +197,10 @@ mod tests {
             outcome(&answered(DEADLINE_EXCEEDED, &[]), false),
             Outcome::TimedOut
         );
-        assert_eq!(outcome(&answered(CANCELLED, &[]), false), Outcome::Reset);
+        assert_eq!(
+            outcome(&answered(CANCELLED, &[]), false),
+            Outcome::Status(499)
+        );
         assert_eq!(outcome(&answered(12, &[]), false), Outcome::Status(501));
         assert_eq!(outcome(&answered(13, &[]), false), Outcome::Status(500));
         assert_eq!(outcome(&answered(5, &[]), false), Outcome::Status(404));
