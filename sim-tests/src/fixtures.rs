@@ -189,7 +189,7 @@ fn returns_at_stop(name: &str, http: Http) -> Service {
 /// common way to stop a server that has no graceful shutdown wired in.
 /// At SIGTERM the process returns under the calls in flight.
 pub fn drops_calls_at_stop() -> Service {
-    Service::new("drops-calls-at-stop", |launch| async move {
+    grpc_fixture(Service::new("drops-calls-at-stop", |launch| async move {
         let listener = launch.bind().await?;
         let incoming = listener.incoming();
         let router = stock::grpc::router();
@@ -197,20 +197,14 @@ pub fn drops_calls_at_stop() -> Service {
             served = router.serve_with_incoming(incoming) => served.map_err(std::io::Error::other),
             () = launch.shutdown() => Ok(()),
         }
-    })
-    .http(Http::Two)
-    .protocol(Protocol::Grpc)
-    .no_health()
-    .no_ready()
-    .paths(&[stock::grpc::QUICK, stock::grpc::SLOW_CALL])
-    .drain_deadline(Duration::from_secs(10))
+    }))
 }
 
 /// A tonic server whose drain ends its slow calls with `INTERNAL`
 /// ("shutting down") rather than finish them, and then stops: each call
 /// in flight at SIGTERM is answered, with an error.
 pub fn errors_calls_at_stop() -> Service {
-    Service::new("errors-calls-at-stop", |launch| async move {
+    grpc_fixture(Service::new("errors-calls-at-stop", |launch| async move {
         let listener = launch.bind().await?;
         let (stopping, stop_seen) = tokio::sync::watch::channel(false);
         let router = stock::grpc::router_of(stock::grpc::Stock::aborting_at(stop_seen));
@@ -223,13 +217,19 @@ pub fn errors_calls_at_stop() -> Service {
             .serve_with_incoming_shutdown(listener.incoming(), signal)
             .await
             .map_err(std::io::Error::other)
-    })
-    .http(Http::Two)
-    .protocol(Protocol::Grpc)
-    .no_health()
-    .no_ready()
-    .paths(&[stock::grpc::QUICK, stock::grpc::SLOW_CALL])
-    .drain_deadline(Duration::from_secs(10))
+    }))
+}
+
+/// What the gRPC fixtures declare: the stock service's methods over HTTP/2,
+/// no HTTP status endpoints, a 10 s drain deadline.
+fn grpc_fixture(service: Service) -> Service {
+    service
+        .http(Http::Two)
+        .protocol(Protocol::Grpc)
+        .no_health()
+        .no_ready()
+        .paths(&[stock::grpc::QUICK, stock::grpc::SLOW_CALL])
+        .drain_deadline(Duration::from_secs(10))
 }
 
 /// A serve function that returns `Ok(())` at once, never binding.

@@ -238,6 +238,12 @@ pub fn found_within_twenty_cases_median(
 /// failure replays identically. Returns the cases run and the shrunk
 /// schedule, printed too.
 pub fn finds_a_cut_of_an_accepted_request(name: &str, service: &Service) -> (u64, String) {
+    finds_a_cut(name, service, "accepted by the server")
+}
+
+/// [`finds_a_cut_of_an_accepted_request`], for a cut whose reason says
+/// `reason_has`.
+pub fn finds_a_cut(name: &str, service: &Service, reason_has: &str) -> (u64, String) {
     let scenario = shipped(name, service);
     let checked = lifecycle_sim::check::judge(&scenario);
     let failure = checked
@@ -253,7 +259,7 @@ pub fn finds_a_cut_of_an_accepted_request(name: &str, service: &Service) -> (u64
         "{violation}"
     );
     assert!(
-        violation.reason.contains("accepted by the server"),
+        violation.reason.contains(reason_has),
         "{}",
         violation.reason
     );

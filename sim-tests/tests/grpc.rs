@@ -9,7 +9,8 @@ use std::path::Path;
 
 use lifecycle_sim::{EventKind, Invariant, Outcome, Scenario, Shard, Verdict, BUILTIN_SCENARIOS};
 use sim_tests::{
-    finds_a_cut_of_an_accepted_request, fixtures, found_within_twenty_cases_median, shipped, stock,
+    finds_a_cut, finds_a_cut_of_an_accepted_request, fixtures, found_within_twenty_cases_median,
+    shipped, stock,
 };
 
 /// Over 40 cases of `scenario`, calls to the stock tonic server's slow
@@ -100,26 +101,10 @@ fn a_server_that_drops_its_calls_at_sigterm_is_found() {
 
 #[test]
 fn a_drain_that_ends_its_calls_with_an_error_status_is_a_cut() {
-    let scenario = shipped("drain-grpc", &fixtures::errors_calls_at_stop());
-    let checked = lifecycle_sim::check::judge(&scenario);
-    let failure = checked
-        .report
-        .failure
-        .unwrap_or_else(|| panic!("nothing found in {} cases", checked.report.cases_run));
-    let Verdict::Violation(violation) = &failure.run.verdict else {
-        panic!("{}", failure.run.verdict);
-    };
-    assert_eq!(violation.invariant, Invariant::RequestCut, "{violation}");
-    assert!(
-        violation
-            .reason
-            .contains("ended with status 500 after SIGTERM"),
-        "{}",
-        violation.reason
-    );
-    println!(
-        "found in {} cases; shrunk to:\n{}",
-        checked.report.cases_run, failure.shrunk
+    finds_a_cut(
+        "drain-grpc",
+        &fixtures::errors_calls_at_stop(),
+        "ended with status 500 after SIGTERM",
     );
 }
 
