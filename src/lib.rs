@@ -116,6 +116,9 @@ pub mod check {
     pub use crate::suite::{check, save, FAILURES_DIRECTORY};
 }
 
+pub use crate::case::backend::{
+    Backend, Perturbation, Threads, CONFIRM_RUNS_MAX, WORKERS_MAX, WORKERS_MIN,
+};
 pub use crate::case::http::{Http, Protocol, GRPC_HEALTH_CHECK};
 pub use crate::case::schedule::{
     Action, Host, Link, Manner, Schedule, Step, StepError, NODES_MAX, STREAMS_MAX,

@@ -37,4 +37,5 @@ mod stale_handle;
 mod startup_window;
 mod stock_servers;
 mod suite;
+mod threads;
 mod unmodified;

@@ -6,6 +6,7 @@
 //! anything: these are the plain data the engine produces and the judge,
 //! the harness and the reports read.
 
+pub(crate) mod backend;
 pub(crate) mod http;
 pub(crate) mod schedule;
 pub(crate) mod seed;

@@ -26,6 +26,8 @@ use std::time::Duration;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+use crate::core::perturb::{self, Site};
+
 /// Out of this many preemption points, one on average yields.
 const YIELD_ONE_IN: u32 = 2;
 /// The longest yield, in ticks of the simulation.
@@ -91,6 +93,8 @@ fn choose() -> Choice {
 /// a bare yield, or up to four ticks of simulated time). Elsewhere it returns
 /// at once. `label` names the point for readers; it does not change the choice.
 pub async fn preempt(label: &str) {
+    // On a real thread of the threads backend: a perturbation point.
+    perturb::point(Site::Socket);
     let choice = choose();
     tracing::trace!(label, ?choice, "preemption point");
     match choice {

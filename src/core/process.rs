@@ -9,6 +9,7 @@ use std::sync::Arc;
 use tokio::sync::watch;
 
 use crate::case::trace::Recorder;
+use crate::core::service::Net;
 
 /// The port every simulated service serves its traffic on.
 pub const PORT: u16 = 8080;
@@ -33,6 +34,8 @@ pub struct Process {
     pub connection_ids: Arc<AtomicU64>,
     /// The other service hosts of a cluster (none for a single host).
     pub peers: Vec<Arc<str>>,
+    /// The network it serves on: simulated, or real loopback.
+    pub(crate) net: Net,
 }
 
 /// A bind's error as a person should read it. turmoil's refusal of a port

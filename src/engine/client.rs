@@ -32,12 +32,12 @@ use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
-use turmoil::net::TcpStream;
 
 use crate::case::http::{health_check_service, Http, Protocol};
 use crate::case::schedule::Manner;
 use crate::case::trace::{EventKind, Outcome, Recorder, Sending};
 use crate::core::process::REQUEST_HEADER;
+use crate::core::service::{Net, Socket};
 use crate::engine::backlog::Backlog;
 
 mod streams;
@@ -89,6 +89,9 @@ pub(crate) struct Sender {
     pub(crate) http: Http,
     /// What they carry: plain HTTP requests, or gRPC calls (over HTTP/2).
     pub(crate) protocol: Protocol,
+    /// The network its connections go over: the simulation's, or real
+    /// loopback.
+    pub(crate) net: Net,
 }
 
 /// A kept HTTP/1 connection: its request handle and its driver task.
@@ -213,12 +216,12 @@ impl Sender {
             .unwrap_or(Outcome::TimedOut)
     }
 
-    async fn connect(&self, port: u16) -> Result<TcpStream, Outcome> {
+    async fn connect(&self, port: u16) -> Result<Socket, Outcome> {
         let Some(slot) = self.backlog.admit(&self.server, port) else {
             // The listener's backlog is full: refused, as by the kernel.
             return Err(Outcome::Refused);
         };
-        let connected = TcpStream::connect((&*self.server, port)).await;
+        let connected = Socket::connect(&self.net, &self.server, port).await;
         drop(slot);
         match connected {
             Ok(stream) => Ok(stream),

@@ -17,9 +17,12 @@ use super::intercept;
 use super::memory;
 use super::panic;
 use super::setup::Setup;
+use super::stage::Stage;
+use super::threads::Threaded;
 use super::timers::{Timer, Timers};
 use super::watchdog::{Ended, Pulse, Watchdog};
 use super::world::{World, DIRECTOR_HOST};
+use crate::case::backend::Backend;
 use crate::case::http::Protocol;
 use crate::case::schedule::{Action, Host};
 use crate::case::seed::derive;
@@ -53,7 +56,10 @@ pub(crate) fn run(setup: &Setup, case: &Case) -> Run {
     // sender: if the run's thread ended without a word, the watchdog,
     // seeing no more steps, speaks within `blocked_max`.
     let (ended, outcome) = mpsc::channel();
-    let recorder = Recorder::default();
+    let recorder = match setup.backend {
+        Backend::Simulated => Recorder::default(),
+        Backend::Threads(_) => Recorder::real_time(std::time::Instant::now()),
+    };
     let pulse = Watchdog::watch(&setup.limits, ended.clone());
     let job = (
         setup.clone(),
@@ -66,7 +72,10 @@ pub(crate) fn run(setup: &Setup, case: &Case) -> Run {
         .spawn(move || {
             let (setup, case, recorder, pulse) = job;
             // First, before anything on this thread draws randomness.
-            let intercepted = intercept::Installed::new(case.seed, setup.limits.intercept);
+            // Real threads read the real clocks.
+            let simulated = setup.backend == Backend::Simulated;
+            let intercepted =
+                intercept::Installed::new(case.seed, setup.limits.intercept && simulated);
             memory::reset_thread();
             let mut run = run_here(&setup, &case, recorder, &pulse);
             run.reads = intercepted.reads();
@@ -97,8 +106,18 @@ pub(crate) fn run(setup: &Setup, case: &Case) -> Run {
 
 /// Runs one case on this thread.
 fn run_here(setup: &Setup, case: &Case, recorder: Recorder, pulse: &Pulse) -> Run {
-    panic::catching(|| Director::new(setup, case, recorder.clone(), pulse).run())
-        .unwrap_or_else(|message| crashed(recorder.take(), format!("panic: {message}")))
+    panic::catching(|| match &setup.backend {
+        Backend::Simulated => {
+            let horizon = case.schedule.end() + setup.limits.settle_max + setup.limits.tick * 2;
+            let world = World::new(setup, case.seed, horizon, &recorder);
+            Director::new(setup, case, recorder.clone(), pulse, world).run()
+        }
+        Backend::Threads(threads) => match Threaded::new(setup, case.seed, threads, &recorder) {
+            Ok(world) => Director::new(setup, case, recorder.clone(), pulse, world).run(),
+            Err(message) => crashed(Vec::new(), message),
+        },
+    })
+    .unwrap_or_else(|message| crashed(recorder.take(), format!("panic: {message}")))
 }
 
 /// A run that ended in a crash, with what it recorded.
@@ -143,8 +162,8 @@ fn blocked_run(setup: &Setup, recorder: &Recorder, pulse: &Pulse, still: Duratio
     }
 }
 
-struct Director<'a> {
-    world: World<'a>,
+struct Director<'a, W> {
+    world: W,
     /// The run's signs of life for the watchdog.
     pulse: &'a Pulse,
     setup: &'a Setup,
@@ -156,9 +175,14 @@ struct Director<'a> {
     timers: Timers,
 }
 
-impl<'a> Director<'a> {
-    fn new(setup: &'a Setup, case: &'a Case, recorder: Recorder, pulse: &'a Pulse) -> Self {
-        let horizon = case.schedule.end() + setup.limits.settle_max + setup.limits.tick * 2;
+impl<'a, W: Stage> Director<'a, W> {
+    fn new(
+        setup: &'a Setup,
+        case: &'a Case,
+        recorder: Recorder,
+        pulse: &'a Pulse,
+        world: W,
+    ) -> Self {
         let facts = Facts {
             drain_deadline: setup.target.drain_deadline(),
             convergence_bound: setup.limits.convergence_bound,
@@ -170,7 +194,7 @@ impl<'a> Director<'a> {
         };
         Self {
             judge: Judge::new(&setup.invariants, facts),
-            world: World::new(setup, case.seed, horizon, &recorder),
+            world,
             setup,
             case,
             recorder,
@@ -190,7 +214,7 @@ impl<'a> Director<'a> {
         // A case starts with no refused preface of an earlier case's.
         let _ = refused_http2();
         let verdict = loop {
-            let now = self.world.sim.elapsed();
+            let now = self.world.elapsed();
             while let Some(step) = steps.get(next).filter(|step| step.at <= now) {
                 self.execute(now, &step.action);
                 next += 1;
@@ -200,12 +224,12 @@ impl<'a> Director<'a> {
                 break Verdict::Violation(violation);
             }
             // A cluster runs on past its last step until convergence can be judged.
-            let settled = self.world.servers().count() == 1
+            let settled = self.world.servers().len() == 1
                 || now
                     > self.case.schedule.end()
                         + self.setup.limits.convergence_bound
                         + SETTLE_MARGIN;
-            let quiet = self.world.client.in_flight() == 0 && self.timers.is_empty() && settled;
+            let quiet = self.world.client().in_flight() == 0 && self.timers.is_empty() && settled;
             if next == steps.len() && quiet {
                 match self.judge.finish(now) {
                     Some(violation) => break Verdict::Violation(violation),
@@ -217,10 +241,10 @@ impl<'a> Director<'a> {
             }
             self.pulse.step_begins(now);
             intercept::set_elapsed(now);
-            let stepped = self.world.sim.step();
+            let stepped = self.world.step();
             self.pulse.step_ends();
             if let Err(error) = stepped {
-                break Verdict::Crashed(error.to_string());
+                break Verdict::Crashed(error);
             }
             if let Some(connection) = refused_http2() {
                 // A scenario's rules hold only what the service declared:
@@ -241,7 +265,7 @@ impl<'a> Director<'a> {
         Run {
             events: self.recorder.take(),
             verdict,
-            elapsed: self.world.sim.elapsed(),
+            elapsed: self.world.elapsed(),
             ticks,
             reads: Reads::default(),
         }
@@ -267,13 +291,13 @@ impl<'a> Director<'a> {
                 }
             }
             Action::Wait => {}
-            Action::Request { path, keep, manner } => self.world.client.send(Order {
+            Action::Request { path, keep, manner } => self.world.client().send(Order {
                 path: path.clone(),
                 port: self.setup.target.port(),
                 keep: *keep,
                 manner: *manner,
             }),
-            Action::Connect { partial, hold } => self.world.client.connect(Connection {
+            Action::Connect { partial, hold } => self.world.client().connect(Connection {
                 port: self.setup.target.port(),
                 partial: *partial,
                 hold: *hold,
@@ -312,6 +336,7 @@ impl<'a> Director<'a> {
     fn hosts(&self, named: Option<Host>) -> Vec<Host> {
         self.world
             .servers()
+            .into_iter()
             .filter(|host| named.is_none_or(|named| named == *host))
             .collect()
     }
@@ -331,7 +356,7 @@ impl<'a> Director<'a> {
         self.timers
             .set(now + pre_stop, Timer::Sigterm, host, process);
         self.timers.set(now + grace, Timer::Sigkill, host, process);
-        if let (Some(kubelet), Some(pod)) = (kubelet, &self.world.pod) {
+        if let (Some(kubelet), Some(pod)) = (kubelet, self.world.pod()) {
             pod.terminating.set(true);
             let lag = kubelet.endpoint_removal_lag;
             self.timers
@@ -354,7 +379,7 @@ impl<'a> Director<'a> {
     /// Fires due timers and carries out the kubelet's kills.
     fn orchestrate(&mut self, now: Duration) {
         self.world.exit_returned();
-        if let Some(reason) = self.world.pod.as_ref().and_then(|pod| pod.kill.take()) {
+        if let Some(reason) = self.world.pod().and_then(|pod| pod.kill.take()) {
             for host in self.hosts(None) {
                 self.signal(now, host, EventKind::Sigkill { reason });
                 self.launch(host, false);
@@ -373,7 +398,7 @@ impl<'a> Director<'a> {
                     self.world.sigterm(host);
                 }
                 Timer::RemoveEndpoint => {
-                    if let Some(pod) = &self.world.pod {
+                    if let Some(pod) = self.world.pod() {
                         if pod.routed.replace(false) {
                             let kubelet = Arc::from(Host::Kubelet.name());
                             self.recorder.record_at(

@@ -14,6 +14,8 @@ pub(crate) mod kubelet;
 pub(crate) mod memory;
 mod panic;
 pub(crate) mod setup;
+pub(crate) mod stage;
+pub(crate) mod threads;
 mod timers;
 pub(crate) mod watchdog;
 pub(crate) mod world;

@@ -1,5 +1,6 @@
 //! What every case of a campaign runs against.
 
+use crate::case::backend::Backend;
 use crate::case::http::{Http, Protocol};
 use crate::case::verdict::Invariant;
 use crate::case::Limits;
@@ -22,6 +23,9 @@ pub struct Setup {
     /// What the client host's requests carry: plain HTTP requests, or gRPC
     /// calls (over HTTP/2). Default: plain HTTP.
     pub protocol: Protocol,
+    /// Where each case runs: turmoil's simulation (the default), or real
+    /// threads and sockets.
+    pub backend: Backend,
 }
 
 impl Setup {
@@ -35,6 +39,7 @@ impl Setup {
             limits: Limits::default(),
             http: Http::One,
             protocol: Protocol::Http,
+            backend: Backend::Simulated,
         }
     }
 }

@@ -9,6 +9,8 @@
 //! - `kubelet`, when the scenario has one, probes the service.
 
 use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
@@ -21,11 +23,12 @@ use crate::case::schedule::{Host, Link};
 use crate::case::seed::derive;
 use crate::case::trace::{EventKind, Recorder};
 use crate::core::process::Process;
-use crate::core::service::{in_connection_order, Closer};
+use crate::core::service::{in_connection_order, Closer, Net};
 use crate::engine::backlog::{Backlog, TCP_CAPACITY};
 use crate::engine::client::{self, Client, Sender};
 use crate::engine::kubelet::{self, Pod};
 use crate::engine::setup::Setup;
+use crate::engine::stage::Stage;
 
 /// The name trace events of the director itself carry.
 pub const DIRECTOR_HOST: &str = "director";
@@ -86,67 +89,16 @@ impl<'a> World<'a> {
             })
             .collect();
 
-        let request_ids = Rc::new(Cell::new(0));
-        let backlog = Backlog::new(setup.limits.backlog);
-        let sender = |host: Host, timeout, http, protocol| Sender {
-            host: host.name().into(),
-            server: hosts[0].name().into(),
-            recorder: recorder.clone(),
-            timeout,
-            request_ids: Rc::clone(&request_ids),
-            backlog: backlog.clone(),
-            http,
-            protocol,
-        };
-        let routed = Rc::new(Cell::new(setup.kubelet.is_none()));
-        let (client, software) = client::client(
-            sender(
-                Host::Client,
-                setup.limits.request_timeout,
-                setup.http,
-                setup.protocol,
-            ),
-            Rc::clone(&routed),
-        );
-        run_once(&mut sim, Host::Client, software);
-
-        let pod = setup.kubelet.as_ref().map(|config| {
-            let pod = Rc::new(Pod::new(routed));
-            let software = kubelet::kubelet(
-                config.clone(),
-                Rc::clone(&pod),
-                // The kubelet's `httpGet` probes are HTTP/1.1, as
-                // Kubernetes' are; its `grpc` probes HTTP/2.
-                match config.probe {
-                    Protocol::Grpc => sender(
-                        Host::Kubelet,
-                        config.liveness.timeout,
-                        Http::Two,
-                        Protocol::Grpc,
-                    ),
-                    _ => sender(
-                        Host::Kubelet,
-                        config.liveness.timeout,
-                        Http::One,
-                        Protocol::Http,
-                    ),
-                },
-                setup.target.status_port(),
-            );
-            run_once(&mut sim, Host::Kubelet, software);
-            pod
-        });
+        let callers = callers(setup, recorder, &Net::Simulated);
+        for (host, software) in callers.software {
+            run_once(&mut sim, host, software);
+        }
         Self {
             sim,
             servers,
-            client,
-            pod,
+            client: callers.client,
+            pod: callers.pod,
         }
-    }
-
-    /// The service hosts, in order.
-    pub(crate) fn servers(&self) -> impl Iterator<Item = Host> + '_ {
-        self.servers.iter().map(|(host, _)| *host)
     }
 
     fn slot(&self, host: Host) -> &Rc<RefCell<Slot>> {
@@ -157,19 +109,44 @@ impl<'a> World<'a> {
             .expect("the director acts on service hosts only");
         slot
     }
+}
+
+impl Stage for World<'_> {
+    fn elapsed(&self) -> Duration {
+        self.sim.elapsed()
+    }
+
+    fn step(&mut self) -> Result<(), String> {
+        self.sim
+            .step()
+            .map(|_| ())
+            .map_err(|error| error.to_string())
+    }
+
+    fn servers(&self) -> Vec<Host> {
+        self.servers.iter().map(|(host, _)| *host).collect()
+    }
+
+    fn client(&self) -> &Client {
+        &self.client
+    }
+
+    fn pod(&self) -> Option<&Rc<Pod>> {
+        self.pod.as_ref()
+    }
 
     /// Whether a service process runs on `host` and has not finished its stop.
-    pub(crate) fn alive(&self, host: Host) -> bool {
+    fn alive(&self, host: Host) -> bool {
         self.slot(host).borrow().alive
     }
 
     /// The number of the current (or last) process on `host`.
-    pub(crate) fn launches(&self, host: Host) -> u64 {
+    fn launches(&self, host: Host) -> u64 {
         self.slot(host).borrow().launches
     }
 
     /// Restarts a service host's software: into a fresh process, or idle.
-    pub(crate) fn launch(&mut self, host: Host, run: bool) {
+    fn launch(&mut self, host: Host, run: bool) {
         {
             // The process that returned is replaced here: emptying the host
             // later would end the new one.
@@ -192,7 +169,7 @@ impl<'a> World<'a> {
     /// does: the tasks it spawned stop and its sockets close. Without this,
     /// connection tasks a server left behind would go on answering after its
     /// stop. Returns the hosts emptied.
-    pub(crate) fn exit_returned(&mut self) -> Vec<Host> {
+    fn exit_returned(&mut self) -> Vec<Host> {
         let returned: Vec<Host> = self
             .servers
             .iter()
@@ -212,7 +189,7 @@ impl<'a> World<'a> {
     }
 
     /// Crashes a service host's machine: nothing runs, nothing answers.
-    pub(crate) fn crash(&mut self, host: Host) {
+    fn crash(&mut self, host: Host) {
         {
             let mut slot = self.slot(host).borrow_mut();
             slot.run = false;
@@ -228,18 +205,18 @@ impl<'a> World<'a> {
     }
 
     /// Sends SIGTERM to the current process on `host`.
-    pub(crate) fn sigterm(&self, host: Host) {
+    fn sigterm(&self, host: Host) {
         if let Some(stop) = &self.slot(host).borrow().stop {
             stop.send_replace(true);
         }
     }
 
     /// Changes the network between two hosts; false if one of them is absent.
-    pub(crate) fn network(&mut self, link: Link, a: Host, b: Host) -> bool {
+    fn network(&mut self, link: Link, a: Host, b: Host) -> bool {
         let present = |host: Host| match host {
             Host::Client => true,
             Host::Kubelet => self.pod.is_some(),
-            _ => self.servers().any(|server| server == host),
+            _ => self.servers.iter().any(|(server, _)| *server == host),
         };
         if !present(a) || !present(b) {
             return false;
@@ -254,6 +231,75 @@ impl<'a> World<'a> {
         }
         true
     }
+}
+
+/// The hosts that call the service: the client, and the kubelet if the
+/// setup has one. Their software runs on whatever runs the case.
+pub(crate) struct Callers {
+    pub(crate) client: Client,
+    pub(crate) pod: Option<Rc<Pod>>,
+    /// Each caller's host and its software, to run once.
+    pub(crate) software: Vec<(Host, Pin<Box<dyn Future<Output = ()>>>)>,
+}
+
+/// Builds the callers of a case: their connections go over `net`.
+pub(crate) fn callers(setup: &Setup, recorder: &Recorder, net: &Net) -> Callers {
+    let hosts = setup.target.hosts();
+    let request_ids = Rc::new(Cell::new(0));
+    let backlog = Backlog::new(setup.limits.backlog);
+    let sender = |host: Host, timeout, http, protocol| Sender {
+        host: host.name().into(),
+        server: hosts[0].name().into(),
+        recorder: recorder.clone(),
+        timeout,
+        request_ids: Rc::clone(&request_ids),
+        backlog: backlog.clone(),
+        http,
+        protocol,
+        net: net.clone(),
+    };
+    let routed = Rc::new(Cell::new(setup.kubelet.is_none()));
+    let (client, software) = client::client(
+        sender(
+            Host::Client,
+            setup.limits.request_timeout,
+            setup.http,
+            setup.protocol,
+        ),
+        Rc::clone(&routed),
+    );
+    let mut callers = Callers {
+        client,
+        pod: None,
+        software: vec![(Host::Client, Box::pin(software))],
+    };
+    if let Some(config) = &setup.kubelet {
+        let pod = Rc::new(Pod::new(routed));
+        let software = kubelet::kubelet(
+            config.clone(),
+            Rc::clone(&pod),
+            // The kubelet's `httpGet` probes are HTTP/1.1, as
+            // Kubernetes' are; its `grpc` probes HTTP/2.
+            match config.probe {
+                Protocol::Grpc => sender(
+                    Host::Kubelet,
+                    config.liveness.timeout,
+                    Http::Two,
+                    Protocol::Grpc,
+                ),
+                _ => sender(
+                    Host::Kubelet,
+                    config.liveness.timeout,
+                    Http::One,
+                    Protocol::Http,
+                ),
+            },
+            setup.target.status_port(),
+        );
+        callers.software.push((Host::Kubelet, Box::pin(software)));
+        callers.pod = Some(pod);
+    }
+    callers
 }
 
 /// What a service host's processes are made from.
@@ -297,6 +343,7 @@ impl<'a> Software<'a> {
                         seed: derive(self.seed, &label),
                         connection_ids: Arc::clone(&self.connection_ids),
                         peers: self.peers.iter().map(|peer| peer.name().into()).collect(),
+                        net: Net::Simulated,
                     }
                 })
             };

@@ -3,7 +3,7 @@
 
 use std::cell::RefCell;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::event::{Event, EventKind};
 
@@ -20,6 +20,15 @@ impl Current {
     pub(crate) fn install(recorder: &Recorder) -> Current {
         CURRENT.with(|current| *current.borrow_mut() = Some(recorder.clone()));
         Current(())
+    }
+}
+
+impl Current {
+    /// Makes a recorder the current one on this thread for the rest of the
+    /// thread's life: a thread of a process's runtime under the threads
+    /// backend, which ends with the runtime.
+    pub(crate) fn install_for_thread(recorder: &Recorder) {
+        CURRENT.with(|current| *current.borrow_mut() = Some(recorder.clone()));
     }
 }
 
@@ -49,14 +58,36 @@ pub(crate) fn record_current(host: &str, kind: EventKind) {
 #[derive(Clone, Default)]
 pub struct Recorder {
     events: Arc<Mutex<Vec<Event>>>,
+    /// The instant a real-time run started, under the threads backend:
+    /// its events are stamped with the time since. `None`: the simulation's
+    /// clock.
+    started: Option<Instant>,
 }
 
 impl Recorder {
+    /// A recorder for a run on real threads and real time, which started
+    /// at `started`. Its log is appended to from many threads, in the order
+    /// they take its lock.
+    pub(crate) fn real_time(started: Instant) -> Recorder {
+        Recorder {
+            events: Arc::default(),
+            started: Some(started),
+        }
+    }
+
+    /// The time of the run so far: simulated, or real since its start.
+    pub(crate) fn elapsed(&self) -> Duration {
+        match self.started {
+            Some(started) => started.elapsed(),
+            None => turmoil::sim_elapsed().unwrap_or_default(),
+        }
+    }
+
     /// Appends an event from inside a simulated host, stamped with the
-    /// simulation's clock.
+    /// simulation's clock (or, in a real-time run, with the time since its
+    /// start).
     pub fn record(&self, host: &Arc<str>, kind: EventKind) {
-        let at = turmoil::sim_elapsed().unwrap_or_default();
-        self.record_at(at, host, kind);
+        self.record_at(self.elapsed(), host, kind);
     }
 
     /// Appends an event with a time the caller read (the director's clock).

@@ -279,6 +279,7 @@ impl Service {
             startup_work: self.startup_work,
             drain_deadline: self.drain_deadline,
             http: self.http,
+            net: process.net.clone(),
         };
         (self.serve)(launch).await?;
         process

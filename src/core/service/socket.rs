@@ -22,7 +22,9 @@ use crate::case::trace::{record_current, EventKind, Milestone};
 use crate::core::process::{bind_error, REQUEST_HEADER};
 
 use super::h2::{Frames, Opening};
+use super::net::{Listening, Net, Socket};
 use super::teardown;
+use crate::core::perturb::{self, Site};
 
 /// How long a request head may grow before the harness stops reading it: a
 /// head this long is not one of the harness's clients' requests.
@@ -42,13 +44,16 @@ pub struct Launch {
     pub(super) startup_work: Duration,
     pub(super) drain_deadline: Duration,
     pub(super) http: Http,
+    pub(super) net: Net,
 }
 
 impl Launch {
     /// Binds the service's port on its simulated host (`0.0.0.0:port`); from
     /// here, connections to the port wait in the backlog until accepted.
+    /// Under the threads backend it binds an ephemeral port on real
+    /// loopback, where the harness's clients connect.
     pub async fn bind(&self) -> io::Result<Listener> {
-        let inner = turmoil::net::TcpListener::bind((Ipv4Addr::UNSPECIFIED, self.port))
+        let inner = Listening::bind(&self.net, self.port)
             .await
             .map_err(bind_error)?;
         record_current(&self.host, EventKind::Milestone(Milestone::Bound));
@@ -59,6 +64,25 @@ impl Launch {
             accepting: false,
             stop: self.stop.clone(),
         })
+    }
+
+    /// The address to bind, for a framework that insists on binding its
+    /// own listener: under the threads backend, a free port on real
+    /// loopback that the harness's clients connect to from now on; in
+    /// simulation, the service's port on its simulated host
+    /// (`0.0.0.0:port`), which only turmoil's sockets can bind (use
+    /// [`Launch::bind`] there).
+    pub fn addr(&self) -> io::Result<SocketAddr> {
+        match &self.net {
+            Net::Simulated => Ok(SocketAddr::from((Ipv4Addr::UNSPECIFIED, self.port))),
+            Net::Real(board) => board.reserve(),
+        }
+    }
+
+    /// Whether this process runs on real threads and sockets (the threads
+    /// backend) rather than in turmoil's simulation.
+    pub fn real_threads(&self) -> bool {
+        matches!(self.net, Net::Real(_))
     }
 
     /// Resolves when the process is asked to stop (SIGTERM). A future of its
@@ -112,7 +136,7 @@ impl Launch {
 /// The service's listening socket on the simulated network. It records when
 /// the service first accepts, and each connection it accepts.
 pub struct Listener {
-    inner: turmoil::net::TcpListener,
+    inner: Listening,
     host: Arc<str>,
     connection_ids: Arc<AtomicU64>,
     accepting: bool,
@@ -128,7 +152,9 @@ impl Listener {
             self.accepting = true;
             record_current(&self.host, EventKind::Milestone(Milestone::Accepting));
         }
+        perturb::point(Site::Socket);
         let (inner, peer) = self.inner.accept().await?;
+        perturb::point(Site::Socket);
         let connection = self.connection_ids.fetch_add(1, Ordering::Relaxed) + 1;
         record_current(&self.host, EventKind::ConnectionOpened { connection });
         let stream = Stream {
@@ -203,7 +229,7 @@ impl axum::serve::Listener for Listener {
 /// connection's close.
 pub struct Stream {
     /// The socket: taken only when the stream is dropped.
-    inner: Option<turmoil::net::TcpStream>,
+    inner: Option<Socket>,
     host: Arc<str>,
     connection: u64,
     /// The protocol its server reads, once its first bytes tell.
@@ -281,7 +307,7 @@ impl Stream {
     }
 
     /// The socket, until the stream is dropped.
-    fn socket(&mut self) -> io::Result<Pin<&mut turmoil::net::TcpStream>> {
+    fn socket(&mut self) -> io::Result<Pin<&mut Socket>> {
         self.inner
             .as_mut()
             .map(Pin::new)
@@ -418,6 +444,7 @@ impl AsyncRead for Stream {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
+        perturb::point(Site::Socket);
         let before = buf.filled().len();
         let mut polled = self.socket()?.poll_read(cx, buf);
         // turmoil hands over one segment per read; a kernel's receive buffer
@@ -456,6 +483,7 @@ impl AsyncWrite for Stream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
+        perturb::point(Site::Socket);
         let polled = self.socket()?.poll_write(cx, buf);
         if let Poll::Ready(Ok(written)) = &polled {
             let written = &buf[..*written];
@@ -538,6 +566,7 @@ mod tests {
                 startup_work: Duration::ZERO,
                 drain_deadline: Duration::ZERO,
                 http: Http::Two,
+                net: Net::Simulated,
             };
             let mut listener = launch.bind().await?;
             loop {

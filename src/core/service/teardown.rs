@@ -16,6 +16,7 @@
 use std::cell::RefCell;
 use std::sync::Arc;
 
+use super::net::Socket;
 use crate::case::trace::{record_current, EventKind};
 
 thread_local! {
@@ -28,7 +29,7 @@ thread_local! {
 struct Held {
     connection: u64,
     host: Arc<str>,
-    socket: turmoil::net::TcpStream,
+    socket: Socket,
 }
 
 /// Empties a service host with `empty` (a bounce or a crash), the streams
@@ -57,11 +58,7 @@ impl Drop for Closer {
 
 /// A stream's close: recorded and done now, or held if its host is being
 /// emptied (the socket is handed back as `None` then).
-pub(super) fn close(
-    connection: u64,
-    host: &Arc<str>,
-    socket: turmoil::net::TcpStream,
-) -> Option<turmoil::net::TcpStream> {
+pub(super) fn close(connection: u64, host: &Arc<str>, socket: Socket) -> Option<Socket> {
     let socket = HELD.with(|held| match held.borrow_mut().as_mut() {
         Some(held) => {
             held.push(Held {

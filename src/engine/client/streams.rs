@@ -14,9 +14,9 @@ use bytes::Bytes;
 use h2::client::SendRequest;
 use hyper::Request;
 use tokio::task::JoinHandle;
-use turmoil::net::TcpStream;
 
 use crate::case::trace::Outcome;
+use crate::core::service::Socket;
 
 pub(super) mod grpc;
 
@@ -34,7 +34,7 @@ pub(super) struct Connection {
 
 impl Connection {
     /// Opens an HTTP/2 connection on `stream`: the preface and SETTINGS.
-    pub(super) async fn open(stream: TcpStream) -> Result<Connection, Outcome> {
+    pub(super) async fn open(stream: Socket) -> Result<Connection, Outcome> {
         let Ok((send, connection)) = h2::client::handshake(stream).await else {
             return Err(Outcome::Reset);
         };

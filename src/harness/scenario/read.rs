@@ -97,6 +97,7 @@ pub(super) fn scenario(
                 limits,
                 http,
                 protocol,
+                backend: crate::case::backend::Backend::Simulated,
             },
             generator,
             cases,

@@ -1,0 +1,186 @@
+//! Perturbation of real threads: where the threads backend makes a
+//! service's threads run at moments they otherwise rarely would.
+//!
+//! A race between two threads needs one of them to run inside the other's
+//! window, often a few instructions wide. On an idle machine that is rare
+//! (the seeds' drain hang took a median of 1.7 s of looping with logging
+//! on, 50 s with it off: the log line inside the window widened it). So at
+//! points the harness owns, each thread of a process sometimes spins a few
+//! microseconds or gives up its core: in the socket polls, at
+//! [`preempt`](crate::preempt), and at every event the service logs through
+//! `tracing`. Every choice comes from a per-thread generator seeded from
+//! the case's seed; what the kernel does with the time does not, so a case
+//! does not replay exactly.
+//!
+//! Threads the harness did not configure (the simulation's, a user's own)
+//! are never perturbed: a point there is a thread-local read and nothing
+//! more.
+
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+
+use crate::case::backend::Perturbation;
+
+/// One perturbation point in this many does nothing.
+const IDLE_ONE_IN: u32 = 2;
+
+thread_local! {
+    /// This thread's perturbation, if the threads backend configured it.
+    static THREAD: RefCell<Option<Perturber>> = const { RefCell::new(None) };
+}
+
+/// One thread's perturbation: what is on, and its own generator.
+struct Perturber {
+    perturbation: Perturbation,
+    rng: SmallRng,
+}
+
+/// Where a perturbation point is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Site {
+    /// A poll of the harness's listener or stream, or a `preempt` point.
+    Socket,
+    /// An event the service logged.
+    Log,
+}
+
+/// Configures perturbation on this thread for the rest of its life (a
+/// thread of a process's runtime): `seed` draws its choices.
+pub(crate) fn configure_thread(perturbation: Perturbation, seed: u64) {
+    THREAD.with(|thread| {
+        *thread.borrow_mut() = Some(Perturber {
+            perturbation,
+            rng: SmallRng::seed_from_u64(seed),
+        });
+    });
+    if perturbation.tracing && !perturbation.spin_max.is_zero() {
+        // Kept for the thread's life: the thread ends with its runtime.
+        std::mem::forget(tracing::subscriber::set_default(Logs::default()));
+    }
+}
+
+/// A perturbation point: on a configured thread, sometimes a short spin
+/// or a yield of the core; elsewhere, nothing.
+pub(crate) fn point(site: Site) {
+    let spin = THREAD.with(|thread| {
+        let mut thread = thread.borrow_mut();
+        let perturber = thread.as_mut()?;
+        let perturbation = perturber.perturbation;
+        let on = match site {
+            Site::Socket => perturbation.sockets,
+            Site::Log => perturbation.tracing,
+        };
+        if !on || perturbation.spin_max.is_zero() || perturber.rng.random_ratio(1, IDLE_ONE_IN) {
+            return None;
+        }
+        // A yield one time in four, else a spin of up to `spin_max`.
+        if perturber.rng.random_ratio(1, 4) {
+            return Some(Duration::ZERO);
+        }
+        let micros = u64::try_from(perturbation.spin_max.as_micros()).unwrap_or(u64::MAX);
+        Some(Duration::from_micros(
+            perturber.rng.random_range(1..=micros),
+        ))
+    });
+    match spin {
+        None => {}
+        Some(Duration::ZERO) => std::thread::yield_now(),
+        Some(spin) => {
+            let until = Instant::now() + spin;
+            // Bounded by `spin_max`: the clock moves on.
+            while Instant::now() < until {
+                std::hint::spin_loop();
+            }
+        }
+    }
+}
+
+/// Pins this thread to `core` (Linux); elsewhere, or if the kernel
+/// refuses, the thread runs where the kernel puts it.
+pub(crate) fn pin_thread(core: usize) {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: `set` is a zeroed CPU set with one bit set, passed with
+        // its own size for the calling thread (pid 0).
+        unsafe {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            libc::CPU_SET(core % libc::CPU_SETSIZE as usize, &mut set);
+            let refused = libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+            if refused != 0 {
+                tracing::debug!(core, "could not pin a thread to its core");
+            }
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = core;
+}
+
+/// The `tracing` subscriber of a process's threads: it records nothing,
+/// and perturbs at every event the service logs.
+#[derive(Debug, Default)]
+struct Logs {
+    spans: AtomicU64,
+}
+
+impl tracing::Subscriber for Logs {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(self.spans.fetch_add(1, Ordering::Relaxed) + 1)
+    }
+
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+
+    fn event(&self, _: &tracing::Event<'_>) {
+        point(Site::Log);
+    }
+
+    fn enter(&self, _: &tracing::span::Id) {}
+
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_thread_the_backend_did_not_configure_is_not_perturbed() {
+        let started = Instant::now();
+        for _ in 0..10_000 {
+            point(Site::Socket);
+        }
+        // Nothing spins: ten thousand points are thread-local reads.
+        assert!(started.elapsed() < Duration::from_millis(500));
+    }
+
+    #[test]
+    fn a_configured_thread_spins_within_its_bound_and_sees_its_logs() {
+        let spun = std::thread::spawn(|| {
+            let perturbation = Perturbation {
+                spin_max: Duration::from_micros(200),
+                ..Perturbation::default()
+            };
+            configure_thread(perturbation, 7);
+            let started = Instant::now();
+            for _ in 0..100 {
+                tracing::info!("a log line inside a window");
+            }
+            started.elapsed()
+        })
+        .join()
+        .expect("the thread runs");
+        // About half of 100 events spin, each up to 200 µs: well above
+        // nothing, well below 100 × 200 µs.
+        assert!(spun > Duration::from_micros(500), "{spun:?}");
+        assert!(spun < Duration::from_millis(500), "{spun:?}");
+    }
+}
