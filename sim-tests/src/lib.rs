@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+pub mod check_then_wait;
 pub mod fixtures;
 pub mod published;
 pub mod stock;

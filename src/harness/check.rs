@@ -55,7 +55,13 @@ pub fn expectation_met(expect: Expect, report: &Report) -> bool {
     match (expect, &report.failure) {
         (Expect::Pass, None) => report.completion == Completion::Complete,
         (Expect::Violation(expected), Some(failure)) => {
-            let replayed = matches!(failure.determinism, Determinism::Identical(_));
+            // On real threads a failure is evidence if its schedule failed
+            // again in one of its confirming runs.
+            let replayed = match failure.determinism {
+                Determinism::Identical(_) => true,
+                Determinism::Repeated { failed, .. } => failed > 0,
+                _ => false,
+            };
             let found = matches!(&failure.run.verdict, Verdict::Violation(violation) if violation.invariant == expected);
             replayed && found
         }

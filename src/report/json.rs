@@ -61,6 +61,13 @@ pub fn json_lines(scenario: &Scenario, checked: &Checked) -> Vec<String> {
                     Determinism::Diverged { cause, .. } => Some(cause.to_string()),
                     _ => None,
                 },
+                "backend": scenario.campaign.setup.backend.name(),
+                "failed_runs": match &failure.determinism {
+                    Determinism::Repeated { failed, runs } => {
+                        Some(serde_json::json!({ "failed": failed, "runs": runs }))
+                    }
+                    _ => None,
+                },
                 "saved": checked.saved.as_ref().map(|saved| saved.display().to_string()),
                 "replay": replay_commands(scenario, failure.seed, checked.saved.as_deref()),
             })

@@ -157,6 +157,14 @@ pub fn failure(scenario: &Scenario, checked: &Checked, failure: &Failure) -> Str
                  (Options::rerun_blocked)"
             );
         }
+        Determinism::Repeated { failed, runs } => {
+            let _ = writeln!(
+                text,
+                "  replays:   found under real threads, fails {failed} of {runs} runs of this \
+                 schedule (the operating system's scheduler is in every run: a seed does not \
+                 replay exactly here)"
+            );
+        }
     }
     if let Some(peak) = peak_rss(checked) {
         let _ = writeln!(text, "  memory:    {peak}");

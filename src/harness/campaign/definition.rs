@@ -79,6 +79,15 @@ pub enum Determinism {
     /// [`Blocked`](crate::case::verdict::Verdict::Blocked), and a blocked
     /// case runs again only when asked ([`Options::rerun_blocked`](super::Options)).
     Unchecked,
+    /// Found on real threads ([`Backend::Threads`](crate::Backend)), where a
+    /// seed does not replay exactly: the (shrunk) schedule was run again
+    /// `runs` times and failed alike in `failed` of them.
+    Repeated {
+        /// Runs that failed alike.
+        failed: u32,
+        /// Runs made.
+        runs: u32,
+    },
 }
 
 /// Why two runs of one case differed, as far as the harness can tell.

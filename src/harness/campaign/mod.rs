@@ -17,6 +17,7 @@
 //! The [`runner`] runs the cases, on one thread or many, shard by shard;
 //! [`replay`] checks that a failure replays, and shrinks it.
 
+mod confirm;
 mod options;
 mod replay;
 mod runner;

@@ -101,7 +101,7 @@ fn cause_of(reads: Reads) -> Divergence {
 }
 
 /// Whether two verdicts are the same kind of failure (same invariant, same bound kind).
-fn same_failure(candidate: &Verdict, original: &Verdict) -> bool {
+pub(super) fn same_failure(candidate: &Verdict, original: &Verdict) -> bool {
     match (candidate, original) {
         (Verdict::Violation(a), Verdict::Violation(b)) => a.invariant == b.invariant,
         // A wall-time bound depends on the machine, not on the schedule: it

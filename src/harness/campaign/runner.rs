@@ -8,6 +8,7 @@ use std::time::Instant;
 use super::definition::{Campaign, Cases, Completion, Determinism, Failure, Report};
 use super::options::{Options, Shard};
 use super::replay::compare_runs;
+use crate::case::backend::Backend;
 use crate::case::schedule::Schedule;
 use crate::case::seed::case_seed;
 use crate::case::verdict::{Bound, Run, Verdict};
@@ -73,7 +74,12 @@ impl Campaign {
                 progress(done_now, found.load(Ordering::Relaxed));
             }
         };
-        let jobs = options.jobs.max(1);
+        // A case on real threads mostly waits on real time: several share
+        // a core.
+        let jobs = match &self.setup.backend {
+            Backend::Simulated => options.jobs.max(1),
+            Backend::Threads(threads) => options.jobs.max(threads.cases_at_once),
+        };
         if jobs == 1 {
             work();
         } else {
@@ -90,6 +96,10 @@ impl Campaign {
             let mut worker = lowest
                 .filter(|(position, _)| *position == first)
                 .map(|(_, run)| run);
+            if let Backend::Threads(threads) = &self.setup.backend {
+                let run = worker.unwrap_or_else(|| self.run_case(&case));
+                return self.confirm(case, run, generated, threads, options);
+            }
             // A blocked run took its bound in wall time, and may have left a
             // thread behind: it is not run again unless asked.
             if let Some(run) = worker
