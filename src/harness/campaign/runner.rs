@@ -23,9 +23,15 @@ impl Campaign {
 
     /// How many cases the shard runs, if none fails.
     pub fn case_count(&self, shard: Shard) -> u64 {
-        let total = match &self.cases {
-            Cases::Generated { count, .. } => *count,
-            Cases::Seed(_) | Cases::Fixed(_) => 1,
+        let total = match (&self.cases, &self.setup.backend) {
+            (Cases::Generated { count, .. }, _) => *count,
+            // On real threads one run of a schedule proves little: a fixed
+            // one (a saved failure, say) runs as many times as a failure
+            // is confirmed with.
+            (Cases::Seed(_) | Cases::Fixed(_), Backend::Threads(threads)) => {
+                u64::from(threads.confirm_runs.max(1))
+            }
+            (Cases::Seed(_) | Cases::Fixed(_), Backend::Simulated) => 1,
         };
         shard.case_count(total)
     }

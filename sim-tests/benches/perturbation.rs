@@ -1,0 +1,161 @@
+//! Time to find a race between two threads, with the threads backend's
+//! perturbation on and off, side by side in one run.
+//!
+//! The race is the check-then-wait fixture's lost wakeup
+//! (`sim_tests::check_then_wait`): the drain loads its live-connection
+//! count, logs, and only then creates the `Notified` it waits on; the last
+//! connection, ending on another worker, can notify in between. For each
+//! base seed, the fixture's scenario runs under `backend = "threads"` with
+//! the default perturbation (spins and yields in the socket polls and at
+//! each logged event) and with `Perturbation::OFF`, alternating which goes
+//! first, each until its first failure or its bound. Detection only: a
+//! found failure is confirmed by one run and not shrunk.
+//!
+//! `cargo bench -p sim-tests --bench perturbation`. `ATTEMPTS` sets the
+//! base seeds (default 10), `BOUND_SECONDS` each side's bound (default
+//! 60). Under `cargo test` it runs one short attempt of each side as a
+//! smoke check.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use lifecycle_sim::{Backend, Cases, Options, Perturbation, Scenario, Threads, Variant};
+use sim_tests::check_then_wait;
+
+fn number(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(default)
+}
+
+/// One side's attempt: when its first failure was seen, if within the
+/// bound, and the cases run.
+struct Attempt {
+    found_after: Option<Duration>,
+    cases: u64,
+}
+
+fn attempt(base_seed: u64, perturbation: Perturbation, bound: Duration) -> Attempt {
+    let service = check_then_wait::service(Variant::Buggy);
+    let mut scenario = Scenario::parse_with(
+        Path::new("check-then-wait.toml"),
+        check_then_wait::SCENARIO,
+        std::slice::from_ref(&service),
+    )
+    .unwrap_or_else(|error| panic!("{error}"));
+    scenario.campaign.setup.backend = Backend::Threads(Threads {
+        perturbation,
+        confirm_runs: 1,
+        ..Threads::default()
+    });
+    scenario.campaign.cases = Cases::Generated {
+        base_seed,
+        count: u64::MAX,
+    };
+    scenario.campaign.shrink.runs_max = 0;
+    let started = Instant::now();
+    let interrupt = AtomicBool::new(false);
+    let found: Mutex<Option<Duration>> = Mutex::new(None);
+    let progress = |_done: u64, failures: u64| {
+        if failures > 0 {
+            if let Ok(mut found) = found.lock() {
+                found.get_or_insert_with(|| started.elapsed());
+            }
+        }
+        if started.elapsed() >= bound {
+            interrupt.store(true, Ordering::Relaxed);
+        }
+    };
+    let report = scenario.campaign.run_with(&Options {
+        progress: Some(&progress),
+        interrupt: Some(&interrupt),
+        ..Options::default()
+    });
+    let found_after = found
+        .into_inner()
+        .ok()
+        .flatten()
+        .filter(|_| report.failure.is_some());
+    Attempt {
+        found_after,
+        cases: report.cases_run,
+    }
+}
+
+fn describe(attempt: &Attempt) -> String {
+    match attempt.found_after {
+        Some(after) => format!("found after {:.2}s ({} cases)", after.as_secs_f64(), attempt.cases),
+        None => format!("not found ({} cases)", attempt.cases),
+    }
+}
+
+/// The median of the times, a side's misses counted at the bound (so the
+/// median is "at least" when a miss reaches it).
+fn median(attempts: &[Attempt], bound: Duration) -> Duration {
+    let mut times: Vec<Duration> = attempts
+        .iter()
+        .map(|attempt| attempt.found_after.unwrap_or(bound))
+        .collect();
+    times.sort();
+    times[times.len() / 2]
+}
+
+fn main() {
+    let benchmarking = std::env::args().any(|argument| argument == "--bench");
+    let (attempts, bound) = if benchmarking {
+        (
+            number("ATTEMPTS", 10),
+            Duration::from_secs(number("BOUND_SECONDS", 60)),
+        )
+    } else {
+        (1, Duration::from_secs(3))
+    };
+    println!(
+        "check-then-wait lost wakeup under threads: time to find, perturbation on against off \
+         ({attempts} base seeds, bound {}s a side)",
+        bound.as_secs()
+    );
+    let (mut on, mut off) = (Vec::new(), Vec::new());
+    for base_seed in 1..=attempts {
+        // Alternate which side runs first, so neither always gets the
+        // machine warm (or busy).
+        let sides = if base_seed % 2 == 1 {
+            [true, false]
+        } else {
+            [false, true]
+        };
+        for perturbed in sides {
+            let perturbation = if perturbed {
+                Perturbation::default()
+            } else {
+                Perturbation::OFF
+            };
+            let result = attempt(base_seed, perturbation, bound);
+            if perturbed {
+                on.push(result);
+            } else {
+                off.push(result);
+            }
+        }
+        println!(
+            "  seed {base_seed}: perturbation on {}   off {}",
+            describe(&on[on.len() - 1]),
+            describe(&off[off.len() - 1])
+        );
+    }
+    let found = |side: &[Attempt]| side.iter().filter(|a| a.found_after.is_some()).count();
+    let (median_on, median_off) = (median(&on, bound), median(&off, bound));
+    println!(
+        "  found: on {}/{attempts}, off {}/{attempts}; median time to find: on {:.2}s, off \
+         {:.2}s{}; ratio off/on {:.1}x",
+        found(&on),
+        found(&off),
+        median_on.as_secs_f64(),
+        median_off.as_secs_f64(),
+        if median_off >= bound { " (at least: the bound)" } else { "" },
+        median_off.as_secs_f64() / median_on.as_secs_f64().max(1e-9),
+    );
+}
