@@ -140,7 +140,7 @@ enum Format {
 const BACKEND_HELP: &str = "Run on this backend, whatever the scenario file says: simulated \
     (turmoil's simulation, which replays a seed exactly) or threads (a user's service on real \
     threads, sockets and time, with the file's threads settings or their defaults). A scenario \
-    that cannot run there (threads: a built-in model, a network fault) is bad input";
+    that cannot run there (threads: a built-in model, a network fault) is bad input (exit 2)";
 
 /// Where the cases run, as `--backend` names it.
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
