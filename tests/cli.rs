@@ -234,6 +234,39 @@ fn an_unknown_protocol_or_probe_type_exits_2_naming_its_line() {
 }
 
 #[test]
+fn backend_threads_on_a_built_in_model_exits_2_naming_the_file() {
+    // The threads backend runs a user's service; the command's scenarios
+    // are built-in models, which run in simulation only. Nothing runs.
+    let fixed = scratch(
+        "threads-replay.toml",
+        "schema_version = 1\nexpect = \"pass\"\nschedule = [\"0ms start\"]\n\
+         [target]\nmodel = \"startup-window\"\nvariant = \"fixed\"\n[run]\nseed = 1\n",
+    );
+    for (arguments, file) in [
+        (
+            vec!["run", "scenarios/startup-window-fixed.toml"],
+            "scenarios/startup-window-fixed.toml",
+        ),
+        (
+            vec!["replay", fixed.to_str().unwrap()],
+            fixed.to_str().unwrap(),
+        ),
+    ] {
+        let output = lifecycle_sim(&[&arguments[..], &["--backend", "threads"]].concat());
+        let error = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{arguments:?}: {error}");
+        assert!(
+            error.contains(&format!(
+                "error: --backend threads: {file}: field `run.backend`: the threads backend \
+                 runs a user's service; built-in models run in simulation"
+            )),
+            "{error}"
+        );
+        assert!(stdout(&output).is_empty(), "{}", stdout(&output));
+    }
+}
+
+#[test]
 fn a_seed_that_is_not_a_number_exits_2() {
     let output = command(&["run", "scenarios/startup-window-buggy.toml"])
         .env("LIFECYCLE_SEED", "banana")

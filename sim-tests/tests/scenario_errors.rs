@@ -441,3 +441,201 @@ fn streams_without_http2_are_named_at_the_client() {
         "`streams` sends HTTP/2 streams",
     );
 }
+
+/// A scenario of the service `api` on the threads backend.
+const THREADS: &str = r#"schema_version = 1
+expect = "pass"
+
+[target]
+service = "api"
+
+[run]
+cases = 3
+seed = 7
+backend = "threads"
+
+[generate]
+horizon = "1s"
+"#;
+
+/// A service that binds and stops: these scenarios are read, never run.
+fn api() -> lifecycle_sim::Service {
+    lifecycle_sim::Service::new("api", |launch| async move {
+        let _listener = launch.bind().await?;
+        launch.shutdown().await;
+        Ok(())
+    })
+}
+
+fn parse_threads(text: &str) -> Result<Scenario, ScenarioError> {
+    Scenario::parse_with(Path::new("scenarios/bad.toml"), text, &[api()])
+}
+
+/// `THREADS` with one more line in `[run]`, at line 11.
+fn with_threads_line(line: &str) -> String {
+    THREADS.replace(
+        "backend = \"threads\"",
+        &format!("backend = \"threads\"\n{line}"),
+    )
+}
+
+#[test]
+fn an_unknown_backend_is_named_with_its_line_and_the_choices() {
+    let error = error_of(&with_run_line("backend = \"turmoil\""));
+    assert_points_at(&error, 11, "run.backend", "unknown backend `turmoil`");
+    assert!(
+        error.message.contains("\"simulated\"") && error.message.contains("\"threads\""),
+        "{error}"
+    );
+}
+
+#[test]
+fn threads_settings_under_the_simulated_backend_are_refused_at_their_line() {
+    for (field, line) in [
+        ("workers", "workers = 3"),
+        ("confirm_runs", "confirm_runs = 5"),
+        ("cases_at_once", "cases_at_once = 2"),
+        ("perturbation", "perturbation = [\"pin\"]"),
+    ] {
+        let error = error_of(&with_run_line(line));
+        let field = format!("run.{field}");
+        let words = "applies to `backend = \"threads\"` only";
+        assert_points_at(&error, 11, &field, words);
+        // Said, or left to the default: the same.
+        let said = with_run_line(&format!("backend = \"simulated\"\n{line}"));
+        assert_points_at(&error_of(&said), 12, &field, words);
+    }
+}
+
+#[test]
+fn workers_out_of_range_are_named_with_their_line() {
+    for workers in ["1", "5", "-2"] {
+        let error = parse_threads(&with_threads_line(&format!("workers = {workers}")))
+            .expect_err("out of range");
+        assert_points_at(
+            &error,
+            11,
+            "run.workers",
+            "a process's tokio worker threads are 2 to 4",
+        );
+    }
+}
+
+#[test]
+fn confirm_runs_and_cases_at_once_out_of_range_are_named_with_their_line() {
+    for (line, field, words) in [
+        ("confirm_runs = 0", "run.confirm_runs", "1 to 1000"),
+        ("confirm_runs = 1001", "run.confirm_runs", "1 to 1000"),
+        ("cases_at_once = 0", "run.cases_at_once", "1 to 64"),
+        ("cases_at_once = 65", "run.cases_at_once", "1 to 64"),
+    ] {
+        let error = parse_threads(&with_threads_line(line)).expect_err("out of range");
+        assert_points_at(&error, 11, field, words);
+    }
+}
+
+#[test]
+fn an_unknown_or_repeated_perturbation_is_named_at_its_line() {
+    let text = with_threads_line("perturbation = [\n  \"sockets\",\n  \"jitter\",\n]");
+    let error = parse_threads(&text).expect_err("unknown");
+    assert_points_at(
+        &error,
+        13,
+        "run.perturbation",
+        "unknown perturbation `jitter`",
+    );
+    assert!(error.message.contains("sockets, tracing, pin"), "{error}");
+    let text = with_threads_line("perturbation = [\"pin\", \"pin\"]");
+    let error = parse_threads(&text).expect_err("repeated");
+    assert_points_at(&error, 11, "run.perturbation", "`pin` is listed twice");
+}
+
+#[test]
+fn the_threads_settings_are_read_and_default_when_absent() {
+    let threads = |line: &str| {
+        *parse_threads(&with_threads_line(line))
+            .unwrap_or_else(|error| panic!("{error}"))
+            .campaign
+            .setup
+            .backend
+            .threads()
+            .expect("threads")
+    };
+    assert_eq!(threads(""), lifecycle_sim::Threads::default());
+    let read = threads(
+        "workers = 4\nconfirm_runs = 1000\ncases_at_once = 64\nperturbation = [\"pin\", \"tracing\"]",
+    );
+    assert_eq!(
+        (read.workers, read.confirm_runs, read.cases_at_once),
+        (4, 1000, 64)
+    );
+    let perturbation = read.perturbation;
+    assert!(!perturbation.sockets && perturbation.tracing && perturbation.pin);
+    // An empty list turns perturbation off.
+    assert!(!threads("perturbation = []").perturbation.any());
+}
+
+#[test]
+fn threads_for_a_built_in_model_are_refused_at_run_backend() {
+    let error = error_of(&with_run_line("backend = \"threads\""));
+    assert_points_at(
+        &error,
+        11,
+        "run.backend",
+        "the threads backend runs a user's service; built-in models run in simulation",
+    );
+}
+
+#[test]
+fn a_network_fault_on_threads_is_refused_at_generate_faults() {
+    let text = format!("{THREADS}faults = [\n  \"crash\",\n  \"latency\",\n]\n");
+    let error = parse_threads(&text).expect_err("latency needs the simulation");
+    assert_points_at(
+        &error,
+        16,
+        "generate.faults",
+        "`latency` is a network fault",
+    );
+    // A crash is a kill there: allowed.
+    parse_threads(&format!(
+        "{THREADS}faults = [\"kill\", \"restart\", \"crash\"]\n"
+    ))
+    .unwrap();
+}
+
+#[test]
+fn a_fixed_network_step_on_threads_is_refused_at_its_line() {
+    let text = THREADS
+        .replace(
+            "expect = \"pass\"\n",
+            "expect = \"pass\"\nschedule = [\n  \"0ms start\",\n  \"5ms crash\",\n  \"9ms hold client server\",\n]\n",
+        )
+        .replace("cases = 3\n", "");
+    let error = parse_threads(&text).expect_err("hold needs the simulation");
+    assert_points_at(
+        &error,
+        6,
+        "schedule",
+        "`9ms hold client server` is a network step",
+    );
+}
+
+#[test]
+fn a_backend_chosen_after_reading_is_held_to_the_same_rules() {
+    let threads = lifecycle_sim::Backend::Threads(lifecycle_sim::Threads::default());
+    let mut model = Scenario::parse(Path::new("scenarios/bad.toml"), VALID).unwrap();
+    let error = model.set_backend(threads).expect_err("a built-in model");
+    assert_eq!(error.field.as_deref(), Some("run.backend"), "{error}");
+    assert!(error.message.contains("built-in models run in simulation"));
+    assert_eq!(
+        model.campaign.setup.backend,
+        lifecycle_sim::Backend::Simulated
+    );
+    let simulated = THREADS.replace("backend = \"threads\"", "backend = \"simulated\"");
+    let mut network = parse_threads(&format!("{simulated}faults = [\"partition\"]\n")).unwrap();
+    let error = network.set_backend(threads).expect_err("a network fault");
+    assert_eq!(error.field.as_deref(), Some("generate.faults"), "{error}");
+    let mut service = parse_threads(&simulated).unwrap();
+    service.set_backend(threads).unwrap();
+    assert_eq!(service.campaign.setup.backend, threads);
+}

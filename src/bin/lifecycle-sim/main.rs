@@ -20,7 +20,7 @@ use std::sync::atomic::Ordering;
 use clap::{Parser, Subcommand, ValueEnum};
 use lifecycle_sim::check::FAILURES_DIRECTORY;
 use lifecycle_sim::parse_seed;
-use lifecycle_sim::Shard;
+use lifecycle_sim::{Backend, Scenario, Shard};
 
 use self::interrupt::catch_interrupts;
 use self::output::{STDOUT, STDOUT_FAILED};
@@ -108,6 +108,8 @@ enum Command {
         /// in wall time and may leave a thread behind.
         #[arg(long)]
         rerun_blocked: bool,
+        #[arg(long, value_enum, help = BACKEND_HELP)]
+        backend: Option<BackendName>,
     },
     /// Run a saved failure's fixed schedule twice: print its timeline and
     /// verdict, and whether the two runs were identical.
@@ -118,6 +120,8 @@ enum Command {
         /// Also draw the timeline as an SVG picture into this file.
         #[arg(long)]
         timeline: Option<PathBuf>,
+        #[arg(long, value_enum, help = BACKEND_HELP)]
+        backend: Option<BackendName>,
     },
 }
 
@@ -130,6 +134,44 @@ enum Format {
     Json,
     /// A JUnit XML document: one test case per scenario.
     Junit,
+}
+
+/// `--backend`'s help, on each command that has it.
+const BACKEND_HELP: &str = "Run on this backend, whatever the scenario file says: simulated \
+    (turmoil's simulation, which replays a seed exactly) or threads (a user's service on real \
+    threads, sockets and time, with the file's threads settings or their defaults). A scenario \
+    that cannot run there (threads: a built-in model, a network fault) is bad input (exit 2)";
+
+/// Where the cases run, as `--backend` names it.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum BackendName {
+    /// turmoil's simulation.
+    Simulated,
+    /// real threads, sockets and time.
+    Threads,
+}
+
+/// Puts `scenario` on the backend `--backend` names, if it names one: the
+/// threads backend keeps the settings the file gave it, or gets the
+/// defaults. A scenario that cannot run there is bad input, reported.
+fn apply_backend(scenario: &mut Scenario, name: Option<BackendName>) -> Result<(), u8> {
+    let backend = match name {
+        None => return Ok(()),
+        Some(BackendName::Simulated) => Backend::Simulated,
+        Some(BackendName::Threads) => Backend::Threads(
+            scenario
+                .campaign
+                .setup
+                .backend
+                .threads()
+                .copied()
+                .unwrap_or_default(),
+        ),
+    };
+    scenario.set_backend(backend).map_err(|error| {
+        eprintln!("error: --backend {}: {error}", backend.name());
+        EXIT_BAD_INPUT
+    })
 }
 
 fn seed_argument(text: &str) -> Result<u64, String> {
@@ -158,6 +200,7 @@ fn main() -> ExitCode {
             format,
             out,
             rerun_blocked,
+            backend,
         } => {
             let jobs = jobs.map_or_else(
                 || std::thread::available_parallelism().map_or(1, |cores| cores.get()),
@@ -172,10 +215,15 @@ fn main() -> ExitCode {
                 format,
                 out,
                 rerun_blocked,
+                backend,
             };
             run::run(&paths, &settings)
         }
-        Command::Replay { file, timeline } => replay::replay(&file, timeline.as_deref()),
+        Command::Replay {
+            file,
+            timeline,
+            backend,
+        } => replay::replay(&file, timeline.as_deref(), backend),
     };
     if STDOUT.load(Ordering::Relaxed) == STDOUT_FAILED {
         return ExitCode::from(EXIT_BAD_INPUT);
@@ -193,4 +241,5 @@ struct Settings {
     format: Format,
     out: Option<PathBuf>,
     rerun_blocked: bool,
+    backend: Option<BackendName>,
 }

@@ -6,17 +6,20 @@ use std::path::Path;
 use lifecycle_sim::{compare_runs, printable, Cases, Determinism, Scenario, Verdict};
 
 use crate::output::{say, write_stdout};
-use crate::{EXIT_BAD_INPUT, EXIT_MET, EXIT_UNMET};
+use crate::{apply_backend, BackendName, EXIT_BAD_INPUT, EXIT_MET, EXIT_UNMET};
 
 /// Replays a saved failure twice and compares the runs; the exit code.
-pub(crate) fn replay(file: &Path, timeline: Option<&Path>) -> u8 {
-    let scenario = match Scenario::load(file) {
+pub(crate) fn replay(file: &Path, timeline: Option<&Path>, backend: Option<BackendName>) -> u8 {
+    let mut scenario = match Scenario::load(file) {
         Ok(scenario) => scenario,
         Err(error) => {
             eprintln!("error: {error}");
             return EXIT_BAD_INPUT;
         }
     };
+    if let Err(code) = apply_backend(&mut scenario, backend) {
+        return code;
+    }
     let campaign = &scenario.campaign;
     let Cases::Fixed(case) = &campaign.cases else {
         eprintln!(

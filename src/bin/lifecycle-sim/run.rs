@@ -110,6 +110,10 @@ fn load(paths: &[PathBuf], settings: &Settings) -> Result<Vec<Scenario>, u8> {
         }
         match Scenario::load(file) {
             Ok(mut scenario) => {
+                if crate::apply_backend(&mut scenario, settings.backend).is_err() {
+                    bad = true;
+                    continue;
+                }
                 let as_written = scenario.campaign.cases.clone();
                 if let Err(error) = scenario.apply_environment() {
                     eprintln!("error: {error}");

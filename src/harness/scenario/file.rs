@@ -84,6 +84,19 @@ pub(super) struct RunTable {
     pub(super) http: Option<Spanned<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) protocol: Option<Spanned<String>>,
+    /// `"simulated"` or `"threads"`; the fields below are the threads
+    /// backend's only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) backend: Option<Spanned<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) workers: Option<Spanned<i64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) confirm_runs: Option<Spanned<i64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) cases_at_once: Option<Spanned<i64>>,
+    /// Spanned as a whole too: an empty list still has a line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) perturbation: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 /// `[generate]`: how schedules are drawn.

@@ -8,12 +8,14 @@
 //!
 //! One serde model, [`file`](mod@file), both reads files and writes them. Reading
 //! ([`read`]) deserialises a file, reads each table ([`tables`], and
-//! [`run`](mod@run) for `[run]`'s limits, its sizes in [`size`]), checks the
+//! [`run`](mod@run) for `[run]`'s limits, its sizes in [`size`], its
+//! backend in [`backend`](mod@backend)), checks the
 //! rules that join fields ([`rules`], one function each) and fills the
 //! defaults that depend on other fields ([`defaults`]); writing ([`write`](mod@write))
 //! turns a scenario back into the model, every value explicit. [`error`]
 //! says where in a file each error is.
 
+mod backend;
 mod defaults;
 mod definition;
 mod error;
@@ -30,9 +32,10 @@ mod write;
 use std::path::{Path, PathBuf};
 
 pub use self::definition::{Expect, Replay, Scenario, ANY_SERVICE};
-use self::error::too_large_error;
 pub use self::error::ScenarioError;
+use self::error::{too_large_error, Reader};
 use self::file::File;
+use crate::case::backend::Backend;
 use crate::case::http::{Http, Protocol};
 use crate::case::seed;
 use crate::core::service::Service;
@@ -152,6 +155,26 @@ impl Scenario {
                 self.campaign.cases = Cases::Seed(case_seed);
             }
         }
+        Ok(())
+    }
+
+    /// Runs the scenario's cases on `backend` rather than the one its file
+    /// names (the command's `--backend`), if they can run there: the
+    /// threads backend runs a user's service, and no network fault or
+    /// step, as it does when a file names it. The error names the field the
+    /// backend conflicts with, without a line.
+    pub fn set_backend(&mut self, backend: Backend) -> Result<(), ScenarioError> {
+        let reader = Reader {
+            path: &self.path,
+            text: "",
+        };
+        let campaign = &self.campaign;
+        rules::threads_run_a_service(&reader, None, &backend, &campaign.setup.target)?;
+        rules::threads_draw_no_network_faults(&reader, None, &campaign.generator, &backend)?;
+        if let Cases::Fixed(case) = &campaign.cases {
+            rules::threads_take_no_network_steps(&reader, None, case.schedule.steps(), &backend)?;
+        }
+        self.campaign.setup.backend = backend;
         Ok(())
     }
 

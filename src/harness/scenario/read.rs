@@ -1,5 +1,6 @@
 //! Reading a file into a [`Scenario`], in four steps: deserialise it
-//! ([`File`]), read each field ([`tables`], [`run`](mod@run)), check the rules
+//! ([`File`]), read each field ([`tables`], [`run`](mod@run),
+//! [`backend`](mod@backend)), check the rules
 //! that join fields ([`rules`]), and fill the defaults that
 //! depend on other fields ([`defaults`]). The order of the
 //! checks is the order a file's first mistake is found in.
@@ -11,7 +12,8 @@ use toml::Spanned;
 use super::definition::{Expect, Replay, Scenario, CASES_DEFAULT, SCHEMA_VERSION};
 use super::error::{Reader, ScenarioError};
 use super::file::{File, RunTable};
-use super::{defaults, rules, run, tables};
+use super::{backend, defaults, rules, run, tables};
+use crate::case::backend::Backend;
 use crate::case::schedule::{Schedule, Step};
 use crate::case::verdict::Invariant;
 use crate::case::Case;
@@ -47,6 +49,8 @@ pub(super) fn scenario(
     let http = run::http(&reader, &run, protocol)?;
     rules::target_serves_the_clients(&reader, run.http.as_ref(), http, &target)?;
     rules::target_serves_the_protocol(&reader, run.protocol.as_ref(), protocol, &target)?;
+    let backend = backend::backend(&reader, &run)?;
+    rules::threads_run_a_service(&reader, run.backend.as_ref(), &backend, &target)?;
     let seed = run
         .seed
         .as_ref()
@@ -80,8 +84,17 @@ pub(super) fn scenario(
     rules::clients_send_the_http(&reader, file.generate.as_ref(), &generator, http)?;
     rules::grpc_calls_name_methods(&reader, file.generate.as_ref(), &generator, protocol)?;
     rules::kubelet_probes_are_served(&reader, kubelet.as_ref(), &target)?;
+    rules::threads_draw_no_network_faults(&reader, file.generate.as_ref(), &generator, &backend)?;
     let cases = match &file.schedule {
-        Some(lines) => fixed_case(&reader, lines, &run, seed, &target, kubelet.is_some())?,
+        Some(lines) => fixed_case(
+            &reader,
+            lines,
+            &run,
+            seed,
+            &target,
+            kubelet.is_some(),
+            &backend,
+        )?,
         None => generated_cases(&reader, &run, seed, &name)?,
     };
     Ok(Scenario {
@@ -97,7 +110,7 @@ pub(super) fn scenario(
                 limits,
                 http,
                 protocol,
-                backend: crate::case::backend::Backend::Simulated,
+                backend,
             },
             generator,
             cases,
@@ -188,11 +201,13 @@ fn fixed_case(
     seed: Option<u64>,
     target: &Target,
     kubelet: bool,
+    backend: &Backend,
 ) -> Result<Cases, ScenarioError> {
     rules::one_case_for_a_fixed_schedule(reader, run.cases.as_ref())?;
     let seed = rules::seed_for_a_fixed_schedule(reader, seed)?;
     let steps = fixed_steps(reader, lines)?;
     rules::steps_name_hosts_it_has(reader, lines, &steps, target, kubelet)?;
+    rules::threads_take_no_network_steps(reader, Some(lines), &steps, backend)?;
     Ok(Cases::Fixed(Case {
         seed,
         schedule: Schedule::new(steps),

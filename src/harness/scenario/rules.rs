@@ -10,12 +10,13 @@ use toml::Spanned;
 use super::definition::Expect;
 use super::error::{Reader, ScenarioError};
 use super::file::{GenerateTable, TargetTable};
+use crate::case::backend::Backend;
 use crate::case::http::{health_check_service, Http, Protocol};
 use crate::case::schedule::{render_duration, Action, Host, Step};
 use crate::case::verdict::Invariant;
 use crate::core::target::{Model, Target};
 use crate::engine::kubelet::KubeletConfig;
-use crate::harness::generate::{Behaviour, Generator};
+use crate::harness::generate::{Behaviour, Fault, Generator};
 
 /// What `[target]` names: a built-in model with its variant, or a service.
 pub(super) enum Named<'a> {
@@ -522,5 +523,98 @@ pub(super) fn some_cases_when_generated(
             "must be at least 1: a scenario of 0 cases would pass having checked nothing".into(),
         )),
         None => Ok(()),
+    }
+}
+
+/// The threads backend runs a user's service: a built-in model's
+/// white-box events, its clusters and its exact replay are the
+/// simulation's. `value` is `run.backend` as written; without one (a
+/// backend chosen after reading) the error has no line.
+pub(super) fn threads_run_a_service(
+    reader: &Reader,
+    value: Option<&Spanned<String>>,
+    backend: &Backend,
+    target: &Target,
+) -> Result<(), ScenarioError> {
+    if backend.threads().is_none() || matches!(target, Target::Service(_)) {
+        return Ok(());
+    }
+    let message = format!(
+        "the threads backend runs a user's service; built-in models run in simulation, and \
+         `{target}` is one"
+    );
+    Err(match value {
+        Some(value) => reader.error(value.span(), "run.backend", message),
+        None => reader.unplaced("run.backend", message),
+    })
+}
+
+/// The threads backend runs on a machine's loopback, which it cannot
+/// partition, hold or delay: a generated network fault would be skipped,
+/// and a case that drew only those would test nothing it claims. A crash
+/// is allowed: under threads it is a kill.
+pub(super) fn threads_draw_no_network_faults(
+    reader: &Reader,
+    table: Option<&GenerateTable>,
+    generator: &Generator,
+    backend: &Backend,
+) -> Result<(), ScenarioError> {
+    if backend.threads().is_none() {
+        return Ok(());
+    }
+    let Some(fault) = generator.faults.iter().find(|fault| network_fault(**fault)) else {
+        return Ok(());
+    };
+    let message = format!(
+        "`{}` is a network fault, which the threads backend cannot make on a machine's \
+         loopback; its faults are kill, restart and crash (a kill there)",
+        fault.name()
+    );
+    let written = table
+        .and_then(|table| table.faults.as_ref())
+        .and_then(|faults| faults.iter().find(|name| name.get_ref() == fault.name()));
+    Err(match written {
+        Some(written) => reader.error(written.span(), "generate.faults", message),
+        None => reader.unplaced("generate.faults", message),
+    })
+}
+
+/// A fixed schedule run on threads has no network step, for the reason
+/// [`threads_draw_no_network_faults`] gives. `lines` are the steps as
+/// written, if they were: without them the error has no line and quotes
+/// the step.
+pub(super) fn threads_take_no_network_steps(
+    reader: &Reader,
+    lines: Option<&[Spanned<String>]>,
+    steps: &[Step],
+    backend: &Backend,
+) -> Result<(), ScenarioError> {
+    if backend.threads().is_none() {
+        return Ok(());
+    }
+    let Some(index) = steps
+        .iter()
+        .position(|step| matches!(step.action, Action::Network { .. }))
+    else {
+        return Ok(());
+    };
+    let line = lines.and_then(|lines| lines.get(index));
+    let text = line.map_or_else(|| steps[index].to_string(), |line| line.get_ref().clone());
+    let message = format!(
+        "`{text}` is a network step, which the threads backend cannot take on a machine's \
+         loopback (partition, repair, hold, release, latency); its lifecycle steps and \
+         requests it takes, a crash as a kill"
+    );
+    Err(match line {
+        Some(line) => reader.error(line.span(), "schedule", message),
+        None => reader.unplaced("schedule", message),
+    })
+}
+
+/// Whether a fault is made in the network rather than to the process.
+fn network_fault(fault: Fault) -> bool {
+    match fault {
+        Fault::Kill | Fault::Restart | Fault::Crash => false,
+        Fault::Partition | Fault::Hold | Fault::Latency => true,
     }
 }

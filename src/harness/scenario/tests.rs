@@ -9,8 +9,12 @@ use proptest::prelude::*;
 use proptest::sample::{select, subsequence, Index};
 use proptest::test_runner::FileFailurePersistence;
 
+use super::backend::CASES_AT_ONCE_MAX;
 use super::definition::{Expect, Replay, Scenario, CYCLES_MAX, FAULTS_MAX, REQUESTS_MAX};
 use super::run::{BLOCKED_MAX_LEAST, MEMORY_MAX_RANGE};
+use crate::case::backend::{
+    Backend, Perturbation, Threads, CONFIRM_RUNS_MAX, WORKERS_MAX, WORKERS_MIN,
+};
 use crate::case::http::{Http, Protocol};
 use crate::case::schedule::{Schedule, DURATION_MAX, NODES_MAX};
 use crate::case::verdict::{Bound, Invariant, Reads, Run, Verdict, Violation};
@@ -200,6 +204,37 @@ fn generator() -> impl Strategy<Value = Generator> {
         )
 }
 
+/// Where a target's cases run: a service's on either backend (the
+/// threads one with any settings a file can give), a built-in model's in
+/// simulation.
+fn backend(target: &Target) -> BoxedStrategy<Backend> {
+    if !matches!(target, Target::Service(_)) {
+        return Just(Backend::Simulated).boxed();
+    }
+    let threads = (
+        WORKERS_MIN..=WORKERS_MAX,
+        (any::<bool>(), any::<bool>(), any::<bool>()),
+        1..=CONFIRM_RUNS_MAX,
+        1..=CASES_AT_ONCE_MAX,
+    )
+        .prop_map(
+            |(workers, (sockets, tracing, pin), confirm_runs, cases_at_once)| {
+                Backend::Threads(Threads {
+                    workers,
+                    perturbation: Perturbation {
+                        sockets,
+                        tracing,
+                        pin,
+                        ..Perturbation::default()
+                    },
+                    confirm_runs,
+                    cases_at_once,
+                })
+            },
+        );
+    prop_oneof![Just(Backend::Simulated), threads].boxed()
+}
+
 fn probe() -> impl Strategy<Value = ProbeConfig> {
     (
         any::<bool>(),
@@ -292,6 +327,7 @@ fn scenario() -> impl Strategy<Value = (Scenario, Vec<Service>)> {
                 Just(None).boxed()
             };
             let count = allowed.len();
+            let backend = backend(&target);
             (
                 Just(target),
                 subsequence(allowed, 0..=count),
@@ -301,6 +337,7 @@ fn scenario() -> impl Strategy<Value = (Scenario, Vec<Service>)> {
                 generator(),
                 kubelet,
                 case_choice(),
+                backend,
             )
         })
         .prop_map(
@@ -313,6 +350,7 @@ fn scenario() -> impl Strategy<Value = (Scenario, Vec<Service>)> {
                 mut generator,
                 kubelet,
                 choice,
+                backend,
             )| {
                 let expect = match expected {
                     Some(index) if !invariants.is_empty() => {
@@ -338,6 +376,12 @@ fn scenario() -> impl Strategy<Value = (Scenario, Vec<Service>)> {
                 {
                     generator.grace = Some(deadline + Duration::from_millis(1));
                 }
+                // The threads backend draws no network fault.
+                if backend.threads().is_some() {
+                    generator.faults.retain(|fault| {
+                        matches!(fault, Fault::Kill | Fault::Restart | Fault::Crash)
+                    });
+                }
                 let services = match &target {
                     Target::Service(service) => vec![service.clone()],
                     Target::Builtin(_) => Vec::new(),
@@ -350,6 +394,7 @@ fn scenario() -> impl Strategy<Value = (Scenario, Vec<Service>)> {
                         limits,
                         http: Http::One,
                         protocol: Protocol::Http,
+                        backend,
                     },
                     generator,
                     cases: Cases::Seed(0),
@@ -504,20 +549,7 @@ fn a_saved_failure_keeps_the_grace_period_its_kubelet_would_cut_short() {
     let path = Path::new("scenarios/short-kubelet.toml");
     let scenario = read(path, text, &[]);
     let shrunk = Schedule::parse_lines(&["0ms start", "10ms request /", "20ms stop"]).unwrap();
-    let failure = Failure {
-        seed: 7,
-        original: shrunk.clone(),
-        shrunk: shrunk.clone(),
-        run: Run {
-            events: Vec::new(),
-            verdict: Verdict::Crashed("panicked".into()),
-            elapsed: Duration::ZERO,
-            ticks: 0,
-            reads: Reads::default(),
-        },
-        shrink_runs: 0,
-        determinism: Determinism::Identical(0),
-    };
+    let failure = crashed(7, &shrunk);
     let saved = scenario.failure_file(&failure, "lifecycle-sim replay x.toml");
     assert!(
         saved.contains("\n[generate]\nstop = true\ngrace = \"120s\"\n"),
@@ -535,4 +567,65 @@ fn a_saved_failure_keeps_the_grace_period_its_kubelet_would_cut_short() {
         back.campaign.generator.grace,
         Some(Duration::from_secs(120))
     );
+}
+
+/// A threads scenario written and read back runs on threads with the same
+/// settings, and so does a failure saved from it: its replay runs where
+/// the failure was found, not in simulation.
+#[test]
+fn a_threads_scenario_and_its_saved_failure_keep_every_threads_setting() {
+    let serve = |launch: crate::core::service::Launch| async move {
+        let _listener = launch.bind().await?;
+        launch.shutdown().await;
+        Ok(())
+    };
+    let services = [Service::new("api", serve)];
+    let text = "schema_version = 1\nexpect = \"pass\"\n[target]\nservice = \"api\"\n\
+                [run]\nbackend = \"threads\"\nworkers = 3\nconfirm_runs = 5\n\
+                cases_at_once = 2\nperturbation = [\"pin\", \"sockets\"]\n\
+                [generate]\nfaults = [\"kill\", \"crash\"]\n";
+    let path = Path::new("scenarios/threads.toml");
+    let scenario = read(path, text, &services);
+    let threads = Backend::Threads(Threads {
+        workers: 3,
+        perturbation: Perturbation {
+            sockets: true,
+            tracing: false,
+            pin: true,
+            ..Perturbation::default()
+        },
+        confirm_runs: 5,
+        cases_at_once: 2,
+    });
+    assert_eq!(scenario.campaign.setup.backend, threads);
+    let written = scenario.file_text();
+    assert!(written.contains("backend = \"threads\"\n"), "{written}");
+    assert_eq!(
+        read(path, &written, &services).campaign.setup.backend,
+        threads
+    );
+    let shrunk = Schedule::parse_lines(&["0ms start", "10ms request /", "20ms crash"]).unwrap();
+    let saved = scenario.failure_file(&crashed(3, &shrunk), "replay");
+    assert_eq!(
+        read(path, &saved, &services).campaign.setup.backend,
+        threads
+    );
+}
+
+/// A failure of `shrunk` at `seed` whose run crashed.
+fn crashed(seed: u64, shrunk: &Schedule) -> Failure {
+    Failure {
+        seed,
+        original: shrunk.clone(),
+        shrunk: shrunk.clone(),
+        run: Run {
+            events: Vec::new(),
+            verdict: Verdict::Crashed("panicked".into()),
+            elapsed: Duration::ZERO,
+            ticks: 0,
+            reads: Reads::default(),
+        },
+        shrink_runs: 0,
+        determinism: Determinism::Identical(0),
+    }
 }

@@ -5,9 +5,11 @@
 
 use std::time::Duration;
 
+use super::backend::perturbation_names;
 use super::definition::{Expect, Scenario, SCHEMA_VERSION};
 use super::file::{written, File, GenerateTable, KubeletTable, ProbeTable, RunTable, TargetTable};
 use super::size::render_size;
+use crate::case::backend::Backend;
 use crate::case::schedule::render_duration;
 use crate::case::seed::render_seed;
 use crate::case::verdict::{Invariant, Verdict};
@@ -128,8 +130,8 @@ impl TargetTable {
 }
 
 impl RunTable {
-    /// The case count of generated cases, the seed, then every limit and
-    /// the clients' HTTP.
+    /// The case count of generated cases, the seed, then every limit, the
+    /// clients' HTTP and the backend.
     fn of(setup: &Setup, count: Option<u64>, seed: u64) -> RunTable {
         let limits = &setup.limits;
         RunTable {
@@ -150,6 +152,26 @@ impl RunTable {
             intercept: Some(limits.intercept),
             http: Some(written(setup.http.name().to_string())),
             protocol: Some(written(setup.protocol.name().to_string())),
+            ..RunTable::of_backend(&setup.backend)
+        }
+    }
+
+    /// The backend, and the threads backend's settings under it. Its
+    /// longest spin (`Perturbation::spin_max`) has no field: a file's
+    /// threads run with the default.
+    fn of_backend(backend: &Backend) -> RunTable {
+        let threads = backend.threads();
+        let count = |number: usize| written(i64::try_from(number).unwrap_or(i64::MAX));
+        RunTable {
+            backend: Some(written(backend.name().to_string())),
+            workers: threads.map(|threads| count(threads.workers)),
+            confirm_runs: threads.map(|threads| written(i64::from(threads.confirm_runs))),
+            cases_at_once: threads.map(|threads| count(threads.cases_at_once)),
+            perturbation: threads.map(|threads| {
+                let on = perturbation_names(threads.perturbation);
+                written(names(on.into_iter()))
+            }),
+            ..RunTable::default()
         }
     }
 }
