@@ -149,5 +149,5 @@ pub use crate::harness::determinism::{replayable, warn_if_not_replayable};
 pub use crate::harness::generate::{Behaviour, Fault, Generator, Shrinkable};
 pub use crate::harness::input::{SCENARIO_BYTES_MAX, SCHEDULE_STEPS_MAX};
 pub use crate::harness::printable::printable;
-pub use crate::harness::scenario::{Expect, Replay, Scenario, ScenarioError};
+pub use crate::harness::scenario::{Expect, Replay, Scenario, ScenarioError, BACKEND_VARIABLE};
 pub use crate::suite::{write_under, OutputError, Suite, BUILTIN_SCENARIOS, REGRESSIONS_DIRECTORY};

@@ -87,7 +87,11 @@ fn attempt(base_seed: u64, perturbation: Perturbation, bound: Duration) -> Attem
 
 fn describe(attempt: &Attempt) -> String {
     match attempt.found_after {
-        Some(after) => format!("found after {:.2}s ({} cases)", after.as_secs_f64(), attempt.cases),
+        Some(after) => format!(
+            "found after {:.2}s ({} cases)",
+            after.as_secs_f64(),
+            attempt.cases
+        ),
         None => format!("not found ({} cases)", attempt.cases),
     }
 }
@@ -155,7 +159,11 @@ fn main() {
         found(&off),
         median_on.as_secs_f64(),
         median_off.as_secs_f64(),
-        if median_off >= bound { " (at least: the bound)" } else { "" },
+        if median_off >= bound {
+            " (at least: the bound)"
+        } else {
+            ""
+        },
         median_off.as_secs_f64() / median_on.as_secs_f64().max(1e-9),
     );
 }

@@ -85,8 +85,10 @@ fn the_check_then_wait_hang_never_opens_in_simulation_at_ten_thousand_cases() {
 
 #[test]
 fn the_check_then_wait_hang_is_found_on_real_threads() {
-    let mut threads = Threads::default();
-    threads.confirm_runs = 3;
+    let threads = Threads {
+        confirm_runs: 3,
+        ..Threads::default()
+    };
     let mut found = Vec::new();
     for base_seed in 1..=10_u64 {
         let mut scenario = fixture(Variant::Buggy, Backend::Threads(threads));
@@ -119,7 +121,6 @@ fn the_check_then_wait_hang_is_found_on_real_threads() {
     );
     assert!(times[4] <= Duration::from_secs(10), "{found:?}");
 }
-
 
 /// What one run of the fixed fixture exercised: the processes it stopped
 /// (each a start, requests and a stop, its drain ended), and of those the
@@ -157,7 +158,10 @@ fn fixed_twin_passes(target: u64, at_once: usize) -> (u64, u64, u64) {
         }
         let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let seed = lifecycle_sim::case_seed(0x7e4d, index);
-        let case = Case { seed, schedule: campaign.schedule(seed) };
+        let case = Case {
+            seed,
+            schedule: campaign.schedule(seed),
+        };
         let run = campaign.run_case(&case);
         assert_eq!(
             run.verdict,
@@ -181,8 +185,13 @@ fn fixed_twin_passes(target: u64, at_once: usize) -> (u64, u64, u64) {
 #[test]
 fn the_fixed_check_then_wait_passes_on_real_threads() {
     let (cases, stopped, waited) = fixed_twin_passes(300, 8);
-    println!("fixed twin: {cases} cases, {stopped} stops, {waited} with a connection open at SIGTERM");
-    assert!(waited > 0, "no stop had a connection to wait for: the race was not exercised");
+    println!(
+        "fixed twin: {cases} cases, {stopped} stops, {waited} with a connection open at SIGTERM"
+    );
+    assert!(
+        waited > 0,
+        "no stop had a connection to wait for: the race was not exercised"
+    );
 }
 
 /// `LIFECYCLE_LOOPS` (default 100,000) stops of the fixed twin on real
@@ -212,7 +221,9 @@ fn stock_servers_pass_on_real_threads(servers: &[Service], count: u64, at_once: 
     let mut failed = Vec::new();
     for service in servers {
         for (path, text) in BUILTIN_SCENARIOS {
-            let stem = Path::new(path).file_stem().map(|stem| stem.to_string_lossy());
+            let stem = Path::new(path)
+                .file_stem()
+                .map(|stem| stem.to_string_lossy());
             let Some(stem) = stem.filter(|stem| stem.starts_with("drain") || *stem == "startup")
             else {
                 continue;
@@ -234,7 +245,11 @@ fn stock_servers_pass_on_real_threads(servers: &[Service], count: u64, at_once: 
                 service.name(),
                 report.cases_run,
                 report.wall_time.as_secs_f64(),
-                if report.failure.is_some() { "FAILED" } else { "passed" }
+                if report.failure.is_some() {
+                    "FAILED"
+                } else {
+                    "passed"
+                }
             );
             match report.failure {
                 Some(failure) => failed.push(format!(

@@ -11,6 +11,7 @@ pub(crate) mod component;
 pub(crate) mod endpoint;
 pub(crate) mod lifecycle;
 pub(crate) mod models;
+pub(crate) mod net;
 pub(crate) mod perturb;
 pub(crate) mod policy;
 pub(crate) mod preempt;

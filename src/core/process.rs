@@ -9,7 +9,7 @@ use std::sync::Arc;
 use tokio::sync::watch;
 
 use crate::case::trace::Recorder;
-use crate::core::service::Net;
+use crate::core::net::Net;
 
 /// The port every simulated service serves its traffic on.
 pub const PORT: u16 = 8080;

@@ -36,8 +36,8 @@ use tokio::task::JoinHandle;
 use crate::case::http::{health_check_service, Http, Protocol};
 use crate::case::schedule::Manner;
 use crate::case::trace::{EventKind, Outcome, Recorder, Sending};
+use crate::core::net::{Net, Socket};
 use crate::core::process::REQUEST_HEADER;
-use crate::core::service::{Net, Socket};
 use crate::engine::backlog::Backlog;
 
 mod streams;

@@ -33,8 +33,9 @@ use crate::case::backend::Threads;
 use crate::case::schedule::{Host, Link};
 use crate::case::seed::derive;
 use crate::case::trace::Recorder;
+use crate::core::net::{Board, Net};
 use crate::core::process::Process;
-use crate::core::service::{Board, Net, Service};
+use crate::core::service::Service;
 use crate::core::target::Target;
 
 /// How long a killed or restarted process is given to close its sockets

@@ -22,8 +22,9 @@ use crate::case::http::{Http, Protocol};
 use crate::case::schedule::{Host, Link};
 use crate::case::seed::derive;
 use crate::case::trace::{EventKind, Recorder};
+use crate::core::net::Net;
 use crate::core::process::Process;
-use crate::core::service::{in_connection_order, Closer, Net};
+use crate::core::service::{in_connection_order, Closer};
 use crate::engine::backlog::{Backlog, TCP_CAPACITY};
 use crate::engine::client::{self, Client, Sender};
 use crate::engine::kubelet::{self, Pod};
@@ -239,8 +240,11 @@ pub(crate) struct Callers {
     pub(crate) client: Client,
     pub(crate) pod: Option<Rc<Pod>>,
     /// Each caller's host and its software, to run once.
-    pub(crate) software: Vec<(Host, Pin<Box<dyn Future<Output = ()>>>)>,
+    pub(crate) software: Vec<(Host, CallerSoftware)>,
 }
+
+/// A caller's software: it runs on the case's thread, so need not be `Send`.
+pub(crate) type CallerSoftware = Pin<Box<dyn Future<Output = ()>>>;
 
 /// Builds the callers of a case: their connections go over `net`.
 pub(crate) fn callers(setup: &Setup, recorder: &Recorder, net: &Net) -> Callers {

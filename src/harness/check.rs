@@ -3,10 +3,12 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::case::backend::Backend;
 use crate::case::seed::{render_seed, SEED_VARIABLE};
 use crate::case::verdict::Verdict;
 use crate::engine::memory::peak_rss_bytes;
 use crate::harness::campaign::{Completion, Determinism, Options, Report};
+use crate::harness::scenario::BACKEND_VARIABLE;
 use crate::harness::scenario::{Expect, Replay, Scenario};
 
 /// A scenario's campaign, judged.
@@ -80,22 +82,27 @@ pub fn replay_command(file: &Path) -> String {
 /// works where the user is: the installed command or `cargo run` with the
 /// build profile of this run; for a [`Suite`](crate::Suite) test, `cargo
 /// test` of the user's own package and binary with this run's profile, and
-/// `--exact`, so it runs that one test and no other.
+/// `--exact`, so it runs that one test and no other. A failure found on real
+/// threads gets one more: the same case against the simulated backend.
 pub fn replay_commands(scenario: &Scenario, seed: u64, saved: Option<&Path>) -> Vec<String> {
     let seed = format!("{SEED_VARIABLE}={}", render_seed(seed));
+    let threads = scenario.campaign.setup.backend != Backend::Simulated;
     match &scenario.replay {
-        Replay::Cli => saved
-            .map(replay_command)
-            .into_iter()
-            .chain([format!(
-                "{seed} {} run {}",
-                command_line(),
-                scenario.path.display()
-            )])
-            .collect(),
+        Replay::Cli => {
+            let run = format!("{} run", command_line());
+            let path = scenario.path.display();
+            let mut commands: Vec<String> = saved.map(replay_command).into_iter().collect();
+            commands.push(format!("{seed} {run} {path}"));
+            if threads {
+                // Found on real threads: the simulation may open the same
+                // window, and would replay it exactly.
+                commands.push(format!("{seed} {run} --backend simulated {path}"));
+            }
+            commands
+        }
         Replay::Test { binary, trial } => {
             let cargo_test = cargo_test(binary);
-            saved
+            let mut commands: Vec<String> = saved
                 .map(|file| {
                     let stem = file
                         .file_stem()
@@ -103,8 +110,14 @@ pub fn replay_commands(scenario: &Scenario, seed: u64, saved: Option<&Path>) -> 
                     format!("{cargo_test} -- regression::{stem} --exact")
                 })
                 .into_iter()
-                .chain([format!("{seed} {cargo_test} -- {trial} --exact")])
-                .collect()
+                .collect();
+            commands.push(format!("{seed} {cargo_test} -- {trial} --exact"));
+            if threads {
+                commands.push(format!(
+                    "{BACKEND_VARIABLE}=simulated {seed} {cargo_test} -- {trial} --exact"
+                ));
+            }
+            commands
         }
     }
 }

@@ -36,6 +36,7 @@ use crate::core::service::Service;
 use crate::harness::check::judge;
 use crate::harness::name::check_name;
 use crate::harness::printable::printable;
+use crate::harness::scenario::{backend_from_environment, BACKEND_VARIABLE};
 use crate::harness::scenario::{Replay, Scenario, ANY_SERVICE};
 use crate::report;
 
@@ -255,6 +256,12 @@ impl Suite {
         scenario
             .apply_environment()
             .map_err(|error| error.to_string())?;
+        let backend = &scenario.campaign.setup.backend;
+        if let Some(backend) = backend_from_environment(backend)? {
+            scenario
+                .set_backend(backend)
+                .map_err(|error| format!("{BACKEND_VARIABLE}: {error}"))?;
+        }
         if spec.service.is_some() {
             // The test's name names its failure files: it must be a name
             // too (the file's stem and the service's name are checked apart).

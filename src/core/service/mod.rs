@@ -52,8 +52,6 @@
 mod adapters;
 pub use self::adapters::Service;
 mod h2;
-mod net;
-pub(crate) use self::net::{Board, Net, Socket};
 mod socket;
 pub(crate) use self::socket::refused_http2;
 pub use self::socket::{Launch, Listener, Stream};

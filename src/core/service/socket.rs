@@ -22,8 +22,8 @@ use crate::case::trace::{record_current, EventKind, Milestone};
 use crate::core::process::{bind_error, REQUEST_HEADER};
 
 use super::h2::{Frames, Opening};
-use super::net::{Listening, Net, Socket};
 use super::teardown;
+use crate::core::net::{Listening, Net, Socket};
 use crate::core::perturb::{self, Site};
 
 /// How long a request head may grow before the harness stops reading it: a

@@ -16,8 +16,8 @@
 use std::cell::RefCell;
 use std::sync::Arc;
 
-use super::net::Socket;
 use crate::case::trace::{record_current, EventKind};
+use crate::core::net::Socket;
 
 thread_local! {
     /// The streams dropped while a host is emptied, if one is.

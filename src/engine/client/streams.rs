@@ -16,7 +16,7 @@ use hyper::Request;
 use tokio::task::JoinHandle;
 
 use crate::case::trace::Outcome;
-use crate::core::service::Socket;
+use crate::core::net::Socket;
 
 pub(super) mod grpc;
 

@@ -196,3 +196,28 @@ fn perturbation(
     }
     Ok(chosen)
 }
+
+/// The environment variable that puts every scenario a [`Suite`] runs on
+/// one backend, as the command's `--backend` does: `simulated` or
+/// `threads`.
+///
+/// [`Suite`]: crate::Suite
+pub const BACKEND_VARIABLE: &str = "LIFECYCLE_BACKEND";
+
+/// The backend `LIFECYCLE_BACKEND` names, if it is set: the threads
+/// backend keeps the settings of `current` if it is threads already.
+pub(crate) fn backend_from_environment(current: &Backend) -> Result<Option<Backend>, String> {
+    let Ok(name) = std::env::var(BACKEND_VARIABLE) else {
+        return Ok(None);
+    };
+    match name.trim() {
+        "simulated" => Ok(Some(Backend::Simulated)),
+        "threads" => Ok(Some(Backend::Threads(
+            current.threads().copied().unwrap_or_default(),
+        ))),
+        other => Err(format!(
+            "{BACKEND_VARIABLE}={}: the backends are `simulated` and `threads`",
+            crate::harness::printable::printable(other)
+        )),
+    }
+}

@@ -16,6 +16,8 @@
 //! says where in a file each error is.
 
 mod backend;
+pub(crate) use self::backend::backend_from_environment;
+pub use self::backend::BACKEND_VARIABLE;
 mod defaults;
 mod definition;
 mod error;

@@ -3,8 +3,8 @@
 //! and [`Stream`] wrap either, so a service's code and every recording
 //! stay the same.
 //!
-//! [`Listener`]: super::Listener
-//! [`Stream`]: super::Stream
+//! [`Listener`]: crate::Listener
+//! [`Stream`]: crate::Stream
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -54,7 +54,7 @@ impl Board {
     /// for a framework that binds its own listener ([`Launch::addr`]): a
     /// client that connects before it binds is refused, as it would be.
     ///
-    /// [`Launch::addr`]: super::Launch::addr
+    /// [`Launch::addr`]: crate::Launch::addr
     pub(crate) fn reserve(&self) -> io::Result<SocketAddr> {
         let address = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?.local_addr()?;
         self.publish(Some(address));
@@ -75,7 +75,7 @@ impl Board {
 }
 
 /// A listening socket: simulated, or real with the board it is published on.
-pub(super) enum Listening {
+pub(crate) enum Listening {
     Simulated(turmoil::net::TcpListener),
     Real(tokio::net::TcpListener, Arc<Board>),
 }
@@ -83,7 +83,7 @@ pub(super) enum Listening {
 impl Listening {
     /// Binds the service's port: `0.0.0.0:port` on its simulated host, or
     /// an ephemeral loopback port, published.
-    pub(super) async fn bind(net: &Net, port: u16) -> io::Result<Listening> {
+    pub(crate) async fn bind(net: &Net, port: u16) -> io::Result<Listening> {
         match net {
             Net::Simulated => {
                 let listener =
@@ -98,7 +98,7 @@ impl Listening {
         }
     }
 
-    pub(super) async fn accept(&mut self) -> io::Result<(Socket, SocketAddr)> {
+    pub(crate) async fn accept(&mut self) -> io::Result<(Socket, SocketAddr)> {
         match self {
             Listening::Simulated(listener) => {
                 let (socket, peer) = listener.accept().await?;
@@ -111,7 +111,7 @@ impl Listening {
         }
     }
 
-    pub(super) fn local_addr(&self) -> io::Result<SocketAddr> {
+    pub(crate) fn local_addr(&self) -> io::Result<SocketAddr> {
         match self {
             Listening::Simulated(listener) => listener.local_addr(),
             Listening::Real(listener, _) => listener.local_addr(),
