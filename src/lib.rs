@@ -69,6 +69,8 @@
 //!   `lifecycle-sim` command.
 //! - Campaigns from code: [`Campaign`], [`Setup`], [`Generator`], and the
 //!   verdict types ([`Verdict`], [`Violation`], [`Invariant`]).
+//! - Races between threads, which one simulated thread cannot open:
+//!   [`Backend::Threads`] runs the same schedules on real threads.
 //!
 //! # Map of the layers
 //!
@@ -80,7 +82,7 @@
 //! | `suite/` | [`Suite`]: one test per scenario file; saving failures so they replay |
 //! | `report/` | a result as text, JSON lines, JUnit, and a failure's timeline as SVG |
 //! | `harness/` | [`Campaign`]: many cases, shrinking, the replay check; [`Generator`]; scenario files |
-//! | `engine/` | one case in one turmoil simulation: the director, the world, clients, the kubelet |
+//! | `engine/` | one case, in one turmoil simulation or on real threads: the director, the world, clients, the kubelet |
 //! | `judge/` | one oracle per [`Invariant`], fed each event as it is recorded |
 //! | `core/` | the simulated software: the lifecycle core, the race models, the [`Service`] adapter |
 //! | `case/` | the data every layer reads: [`Schedule`], the trace of [`Event`]s, [`Verdict`], the seed |

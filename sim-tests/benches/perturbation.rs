@@ -21,7 +21,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use lifecycle_sim::{Backend, Cases, Options, Perturbation, Scenario, Threads, Variant};
+use lifecycle_sim::{
+    Backend, Cases, Invariant, Options, Perturbation, Scenario, Threads, Variant, Verdict,
+};
 use sim_tests::check_then_wait;
 
 fn number(name: &str, default: u64) -> u64 {
@@ -74,11 +76,12 @@ fn attempt(base_seed: u64, perturbation: Perturbation, bound: Duration) -> Attem
         interrupt: Some(&interrupt),
         ..Options::default()
     });
-    let found_after = found
-        .into_inner()
-        .ok()
-        .flatten()
-        .filter(|_| report.failure.is_some());
+    // Only the race itself counts as found.
+    let hang = report.failure.as_ref().is_some_and(|failure| {
+        matches!(&failure.run.verdict, Verdict::Violation(violation)
+            if violation.invariant == Invariant::DrainDeadline)
+    });
+    let found_after = found.into_inner().ok().flatten().filter(|_| hang);
     Attempt {
         found_after,
         cases: report.cases_run,

@@ -19,7 +19,7 @@
 //! comes between them is kept.
 
 use std::convert::Infallible;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -33,6 +33,11 @@ use tokio::sync::{watch, Notify};
 /// The drain deadline it declares: a drain that has not ended this long
 /// after SIGTERM is a hang.
 pub const DRAIN_DEADLINE: Duration = Duration::from_secs(1);
+
+/// How many drains, of either variant, found connections still live and
+/// went to wait for them: the window was reached (a count for tests to
+/// prove the race was exercised, not something the harness reads).
+pub static WAITS: AtomicU64 = AtomicU64::new(0);
 
 /// The check-then-wait server, buggy (the wakeup can be lost) or fixed.
 pub fn service(variant: Variant) -> Service {
@@ -69,6 +74,7 @@ pub fn service(variant: Variant) -> Service {
         match variant {
             Variant::Buggy => {
                 if live.load(Ordering::SeqCst) > 0 {
+                    WAITS.fetch_add(1, Ordering::Relaxed);
                     tracing::info!("waiting for all connections to close");
                     closed.notified().await;
                 }
@@ -80,6 +86,7 @@ pub fn service(variant: Variant) -> Service {
                 if live.load(Ordering::SeqCst) == 0 {
                     break;
                 }
+                WAITS.fetch_add(1, Ordering::Relaxed);
                 tracing::info!("waiting for all connections to close");
                 notified.await;
             },

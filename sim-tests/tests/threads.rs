@@ -107,9 +107,17 @@ fn the_check_then_wait_hang_is_found_on_real_threads() {
             );
         };
         assert_eq!(violation.invariant, Invariant::DrainDeadline);
+        assert!(
+            lost_wakeup(&failure.run),
+            "not the lost wakeup's signature:\n{}",
+            render_trace(&failure.run.events)
+        );
         assert!(matches!(
             failure.determinism,
-            Determinism::Repeated { runs: 3, .. }
+            Determinism::Repeated {
+                failed: 1..,
+                runs: 4
+            }
         ));
         found.push((at.expect("a failure was seen"), report.cases_run));
     }
@@ -120,6 +128,32 @@ fn the_check_then_wait_hang_is_found_on_real_threads() {
         times[4]
     );
     assert!(times[4] <= Duration::from_secs(10), "{found:?}");
+}
+
+/// Whether a run that broke `drain-deadline` shows the lost wakeup: a
+/// connection was open at SIGTERM, and every connection had closed before
+/// the deadline passed, so the drain waited for nothing.
+fn lost_wakeup(run: &Run) -> bool {
+    let Verdict::Violation(violation) = &run.verdict else {
+        return false;
+    };
+    let (mut open, mut at_sigterm) = (0_i64, None);
+    for event in &run.events {
+        if event.at > violation.at {
+            break;
+        }
+        match &event.kind {
+            EventKind::ConnectionOpened { .. } => open += 1,
+            EventKind::ConnectionClosed { .. } => open -= 1,
+            // The stop that hung is the first one its process was sent.
+            EventKind::Sigterm => {
+                at_sigterm.get_or_insert(open);
+            }
+            EventKind::Milestone(Milestone::Stopped) => at_sigterm = None,
+            _ => {}
+        }
+    }
+    at_sigterm.is_some_and(|open| open > 0) && open == 0
 }
 
 /// What one run of the fixed fixture exercised: the processes it stopped
@@ -184,14 +218,16 @@ fn fixed_twin_passes(target: u64, at_once: usize) -> (u64, u64, u64) {
 
 #[test]
 fn the_fixed_check_then_wait_passes_on_real_threads() {
+    let waits = check_then_wait::WAITS.load(std::sync::atomic::Ordering::Relaxed);
     let (cases, stopped, waited) = fixed_twin_passes(300, 8);
+    let waits = check_then_wait::WAITS.load(std::sync::atomic::Ordering::Relaxed) - waits;
     println!(
-        "fixed twin: {cases} cases, {stopped} stops, {waited} with a connection open at SIGTERM"
+        "fixed twin: {cases} cases, {stopped} stops, {waited} with a connection open at \
+         SIGTERM, {waits} drains that went to wait"
     );
-    assert!(
-        waited > 0,
-        "no stop had a connection to wait for: the race was not exercised"
-    );
+    // The drain's load saw live connections and waited: the window was
+    // reached, and the fix held.
+    assert!(waits > 0, "no drain waited: the race was not exercised");
 }
 
 /// `LIFECYCLE_LOOPS` (default 100,000) stops of the fixed twin on real
@@ -207,9 +243,10 @@ fn the_fixed_check_then_wait_passes_a_hundred_thousand_loops_on_real_threads() {
         .unwrap_or(100_000);
     let started = Instant::now();
     let (cases, stopped, waited) = fixed_twin_passes(target, 16);
+    let waits = check_then_wait::WAITS.load(std::sync::atomic::Ordering::Relaxed);
     println!(
         "fixed twin: {cases} cases, {stopped} stops, {waited} with a connection open at \
-         SIGTERM, in {:?}",
+         SIGTERM, {waits} drains that went to wait, in {:?}",
         started.elapsed()
     );
     assert!(stopped >= target);
@@ -290,4 +327,31 @@ fn stock_servers_pass_drain_and_startup_on_real_threads_at_two_thousand_cases() 
         stock::tonic_bounded(),
     ];
     stock_servers_pass_on_real_threads(&servers, count, 48);
+}
+
+#[test]
+fn a_service_that_panics_on_real_threads_is_reported_crashed() {
+    let service = Service::new("panics", |launch| async move {
+        let _listener = launch.bind().await?;
+        panic!("the service's own panic");
+    })
+    .paths(&["/"])
+    .no_health()
+    .no_ready();
+    let mut scenario = fixture(Variant::Buggy, Backend::Threads(Threads::default()));
+    scenario.campaign.setup.target = service.into();
+    let case = Case {
+        seed: 1,
+        schedule: lifecycle_sim::Schedule::parse_lines(&[
+            "0ms start",
+            "50ms request /",
+            "100ms stop",
+        ])
+        .expect("a schedule"),
+    };
+    let run = scenario.campaign.run_case(&case);
+    let Verdict::Crashed(message) = &run.verdict else {
+        panic!("{}\n{}", run.verdict, render_trace(&run.events));
+    };
+    assert!(message.contains("the service's own panic"), "{message}");
 }

@@ -63,8 +63,8 @@ pub struct Threads {
     /// it fails and to keep a shrinking step only if it fails at least once
     /// in that many runs, from 1 to [`CONFIRM_RUNS_MAX`]. Default: 20.
     pub confirm_runs: u32,
-    /// Cases run at once by a campaign that is not told how many: a case
-    /// on real threads mostly waits on real time, so several share a core.
+    /// Cases a campaign runs at once, or its `jobs` if more: a case on
+    /// real threads mostly waits on real time, so several share a core.
     /// Default: 8.
     pub cases_at_once: usize,
 }
@@ -107,7 +107,8 @@ pub struct Perturbation {
     /// preemption, not parallelism, interleaves them (Linux only; ignored
     /// elsewhere). Default: off.
     pub pin: bool,
-    /// The longest spin a perturbation point makes. Default: 50 µs.
+    /// The longest spin a perturbation point makes, at most 10 ms (a
+    /// longer one spins 10 ms); zero spins and yields nothing. Default: 50 µs.
     pub spin_max: Duration,
 }
 

@@ -27,6 +27,9 @@ use crate::case::backend::Perturbation;
 
 /// One perturbation point in this many does nothing.
 const IDLE_ONE_IN: u32 = 2;
+/// The longest spin a point makes, whatever `spin_max` says: a point must
+/// not stall a thread for long.
+const SPIN_CEILING: Duration = Duration::from_millis(10);
 
 thread_local! {
     /// This thread's perturbation, if the threads backend configured it.
@@ -81,7 +84,8 @@ pub(crate) fn point(site: Site) {
         if perturber.rng.random_ratio(1, 4) {
             return Some(Duration::ZERO);
         }
-        let micros = u64::try_from(perturbation.spin_max.as_micros()).unwrap_or(u64::MAX);
+        let spin_max = perturbation.spin_max.min(SPIN_CEILING);
+        let micros = u64::try_from(spin_max.as_micros()).unwrap_or(1).max(1);
         Some(Duration::from_micros(
             perturber.rng.random_range(1..=micros),
         ))

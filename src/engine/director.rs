@@ -31,7 +31,7 @@ use crate::case::verdict::{Blocked, Bound, MemoryUse, Reads, Run, Verdict, Viola
 use crate::case::Case;
 use crate::core::preempt;
 use crate::core::service::refused_http2;
-use crate::judge::{Facts, Judge};
+use crate::judge::{Facts, Judge, SLACK_REAL_TIME, SLACK_SIMULATED};
 
 /// How long a cluster's run goes on past its last step and the convergence
 /// bound, for changes that follow the last step (a node binding, a stop).
@@ -191,6 +191,10 @@ impl<'a, W: Stage> Director<'a, W> {
             health_path: setup.target.health_path().map(str::to_string),
             ready_path: setup.target.ready_path().map(str::to_string),
             grpc: setup.protocol == Protocol::Grpc,
+            slack: match setup.backend {
+                Backend::Simulated => SLACK_SIMULATED,
+                Backend::Threads(_) => SLACK_REAL_TIME,
+            },
         };
         Self {
             judge: Judge::new(&setup.invariants, facts),
@@ -281,6 +285,11 @@ impl<'a, W: Stage> Director<'a, W> {
     }
 
     fn execute(&mut self, now: Duration, action: &Action) {
+        if let Action::Kill { host } | Action::Restart { host } | Action::Crash { host } = action {
+            for host in self.hosts(*host) {
+                self.world.ending(host);
+            }
+        }
         self.record(now, EventKind::Step(action.clone()));
         match action {
             Action::Start { host } => {
@@ -381,6 +390,7 @@ impl<'a, W: Stage> Director<'a, W> {
         self.world.exit_returned();
         if let Some(reason) = self.world.pod().and_then(|pod| pod.kill.take()) {
             for host in self.hosts(None) {
+                self.world.ending(host);
                 self.signal(now, host, EventKind::Sigkill { reason });
                 self.launch(host, false);
             }
@@ -411,6 +421,7 @@ impl<'a, W: Stage> Director<'a, W> {
                 }
                 Timer::Sigkill => {
                     let reason = KillReason::GraceExpired;
+                    self.world.ending(host);
                     self.signal(now, host, EventKind::Sigkill { reason });
                     self.launch(host, false);
                 }

@@ -26,6 +26,12 @@ pub(crate) trait Stage {
     fn alive(&self, host: Host) -> bool;
     /// The number of the current (or last) process on `host`.
     fn launches(&self, host: Host) -> u64;
+    /// The current process on `host` is about to be killed (a kill, a
+    /// restart, a crash, SIGKILL): called before the kill is recorded.
+    /// On real threads, the process's threads run on until their next
+    /// poll; from here on only its connections' closes are recorded. In
+    /// the simulation nothing runs meanwhile: nothing to do.
+    fn ending(&mut self, _host: Host) {}
     /// Replaces a service host's process: with a fresh one, or none.
     fn launch(&mut self, host: Host, run: bool);
     /// Ends the processes whose serve function returned, as a process's

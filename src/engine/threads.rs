@@ -38,10 +38,6 @@ use crate::core::process::Process;
 use crate::core::service::Service;
 use crate::core::target::Target;
 
-/// How long a killed or restarted process is given to close its sockets
-/// before the next one starts, as a kernel closes a dead process's.
-const KILL_WAIT: Duration = Duration::from_millis(500);
-
 /// A case on real threads.
 pub(crate) struct Threaded {
     recorder: Recorder,
@@ -109,16 +105,15 @@ impl Threaded {
         })
     }
 
-    /// Kills the current process, if any, and waits at most `wait` for its
-    /// sockets to close; a process stuck past that is left behind.
-    fn end_process(&mut self, wait: Duration) {
-        // The kernel closes a dead process's listener at once.
+    /// Kills the current process, if any. Its listener is withdrawn at
+    /// once, as a dead process's kernel closes it; its threads end on their
+    /// own, their sockets' closes recorded as they come (the director does
+    /// not wait: a kill never stalls the clients or the clock).
+    fn end_process(&mut self) {
         self.board.publish(None);
         if let Some(mut running) = self.process.take() {
+            running.fence();
             running.kill();
-            if !running.wait_ended(wait) {
-                tracing::debug!("a killed process did not end in {wait:?}: left behind");
-            }
         }
     }
 }
@@ -132,7 +127,10 @@ impl Stage for Threaded {
         let tick = self.tick;
         let tick_passes = async move { tokio::time::sleep(tick).await };
         self.runtime.block_on(self.local.run_until(tick_passes));
-        Ok(())
+        match self.process.as_ref().and_then(Running::failure) {
+            Some(failure) => Err(failure),
+            None => Ok(()),
+        }
     }
 
     fn servers(&self) -> Vec<Host> {
@@ -149,8 +147,14 @@ impl Stage for Threaded {
         self.launches
     }
 
+    fn ending(&mut self, _: Host) {
+        if let Some(running) = &self.process {
+            running.fence();
+        }
+    }
+
     fn launch(&mut self, host: Host, run: bool) {
-        self.end_process(KILL_WAIT);
+        self.end_process();
         self.exited = false;
         if run {
             self.launches += 1;
@@ -220,6 +224,6 @@ impl Drop for Threaded {
     fn drop(&mut self) {
         // The run is judged: its process is killed and left to end on its
         // own thread.
-        self.end_process(Duration::ZERO);
+        self.end_process();
     }
 }

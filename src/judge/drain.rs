@@ -8,13 +8,13 @@ use super::view::SharedView;
 use crate::case::trace::{Event, EventKind, Outcome, Sending};
 use crate::case::verdict::{Invariant, Violation};
 
-/// Slack past the drain deadline before a stop counts as late: the deadline
-/// is the service's own timer, and closing what is left takes a few ticks.
-const DEADLINE_TOLERANCE: Duration = Duration::from_millis(100);
-
 /// Checks [`Invariant::DrainDeadline`]: liveness, judged as time passes.
 pub(crate) struct DrainDeadline {
     deadline: Duration,
+    /// Slack past the drain deadline before a stop counts as late: the
+    /// deadline is the service's own timer, and closing what is left takes
+    /// a few ticks ([`Facts::slack`](super::oracle::Facts)).
+    tolerance: Duration,
     view: SharedView,
     reported: bool,
     /// The connections open when SIGTERM arrived: when each opened, and
@@ -26,6 +26,7 @@ impl DrainDeadline {
     pub(crate) fn new(context: &Context) -> Self {
         Self {
             deadline: context.facts.drain_deadline,
+            tolerance: context.facts.slack,
             view: context.view.clone(),
             reported: false,
             at_sigterm: BTreeMap::new(),
@@ -58,7 +59,7 @@ impl Oracle for DrainDeadline {
     fn tick(&mut self, now: Duration) -> Option<Violation> {
         let view = self.view.get();
         let (sigterm_at, sigterm_event) = view.sigterm?;
-        let late = now > sigterm_at + self.deadline + DEADLINE_TOLERANCE;
+        let late = now > sigterm_at + self.deadline + self.tolerance;
         if view.stopped || !late || self.reported {
             return None;
         }

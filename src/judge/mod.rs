@@ -21,8 +21,8 @@ use std::time::Duration;
 use self::cluster::{ClusterConverges, UsedBeforeStarted};
 use self::drain::{DrainDeadline, RequestCut};
 use self::handles::StaleHandle;
-pub(crate) use self::oracle::Facts;
 use self::oracle::{Context, Oracle};
+pub(crate) use self::oracle::{Facts, SLACK_REAL_TIME, SLACK_SIMULATED};
 use self::probes::{HealthDuringDrain, KilledWithRequestsInFlight, ReadyAfterStop};
 use self::serving::{AcceptedRequestFailed, ExitedUnasked, FailedWhileReady, RecoversAfterRestart};
 use self::startup::ServedBeforeInitialised;
@@ -43,7 +43,11 @@ impl Judge {
     /// A judge of these invariants over a service with these facts.
     pub(crate) fn new(invariants: &[Invariant], facts: Facts) -> Self {
         let context = Context {
-            view: SharedView::new(facts.health_path.clone(), facts.ready_path.clone()),
+            view: SharedView::new(
+                facts.health_path.clone(),
+                facts.ready_path.clone(),
+                facts.slack,
+            ),
             facts,
         };
         // Only oracles that read the view need it kept.

@@ -30,7 +30,18 @@ pub(crate) struct Facts {
     /// Whether the clients' requests are gRPC calls: an error status that
     /// ends a call the drain caught is a cut.
     pub(crate) grpc: bool,
+    /// How late a service may act on time and still be on time: its own
+    /// timer past a drain deadline, its noticing a SIGTERM. A few ticks in
+    /// the simulation ([`SLACK_SIMULATED`]); on real threads, what a
+    /// loaded machine's scheduler may add ([`SLACK_REAL_TIME`]).
+    pub(crate) slack: Duration,
 }
+
+/// [`Facts::slack`] in the simulation: 100 ms.
+pub(crate) const SLACK_SIMULATED: Duration = Duration::from_millis(100);
+/// [`Facts::slack`] on real threads: 1 s. A false alarm costs more than
+/// a stop that overran its deadline by less than a second going unjudged.
+pub(crate) const SLACK_REAL_TIME: Duration = Duration::from_secs(1);
 
 /// What oracles know of the service beyond the trace.
 #[derive(Debug, Clone)]

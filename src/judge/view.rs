@@ -13,10 +13,6 @@ use std::time::Duration;
 use crate::case::schedule::{Action, Host, Link};
 use crate::case::trace::{Event, EventKind, Milestone, Sending};
 
-/// How long after SIGTERM a service's answers are held to it: a service
-/// notices the signal a few ticks after it lands.
-const SIGNAL_SLACK: Duration = Duration::from_millis(100);
-
 /// A request a client sent.
 pub(crate) struct Sent {
     pub(crate) host: Arc<str>,
@@ -59,8 +55,10 @@ pub(crate) struct Life {
 pub(crate) struct SharedView(pub(crate) Rc<std::cell::RefCell<View>>);
 
 impl SharedView {
-    pub(crate) fn new(health: Option<String>, ready: Option<String>) -> Self {
-        SharedView(Rc::new(std::cell::RefCell::new(View::new(health, ready))))
+    pub(crate) fn new(health: Option<String>, ready: Option<String>, slack: Duration) -> Self {
+        SharedView(Rc::new(std::cell::RefCell::new(View::new(
+            health, ready, slack,
+        ))))
     }
 
     /// The view as it stands.
@@ -104,11 +102,19 @@ pub(crate) struct View {
     pub(crate) generation: u64,
     /// Host pairs whose messages are dropped or held.
     pub(crate) faults: BTreeSet<(Host, Host)>,
+    /// How long after SIGTERM a service's answers are held to it: a service
+    /// notices the signal a moment after it lands ([`Facts::slack`](super::oracle::Facts)).
+    signal_slack: Duration,
 }
 
 impl View {
-    pub(crate) fn new(health: Option<String>, ready: Option<String>) -> Self {
+    pub(crate) fn new(
+        health: Option<String>,
+        ready: Option<String>,
+        signal_slack: Duration,
+    ) -> Self {
         Self {
+            signal_slack,
             health,
             ready,
             connections: BTreeMap::new(),
@@ -171,7 +177,7 @@ impl View {
             EventKind::KeptAlive { connection }
                 if self
                     .sigterm
-                    .is_some_and(|(sigterm_at, _)| event.at >= sigterm_at + SIGNAL_SLACK) =>
+                    .is_some_and(|(sigterm_at, _)| event.at >= sigterm_at + self.signal_slack) =>
             {
                 self.kept_alive_while_draining.insert(*connection);
             }

@@ -2,6 +2,7 @@
 //! one of this thread for code that cannot hold it.
 
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -51,10 +52,11 @@ pub(crate) fn record_current(host: &str, kind: EventKind) {
 /// A shared, append-only log of events for one run.
 ///
 /// All hosts of a simulation run on one thread, so appends happen in
-/// execution order, which is deterministic. The log is behind a mutex only
-/// so that the thread waiting for a run can read what a run that blocked
-/// its thread recorded (see the director): the lock is never contended
-/// while the run goes on.
+/// execution order, which is deterministic. The log is behind a mutex so
+/// that the thread waiting for a run can read what a run that blocked its
+/// thread recorded (see the director): in a simulation the lock is never
+/// contended while the run goes on. Under the threads backend a process's
+/// threads append too, in the order they take the lock.
 #[derive(Clone, Default)]
 pub struct Recorder {
     events: Arc<Mutex<Vec<Event>>>,
@@ -62,6 +64,11 @@ pub struct Recorder {
     /// its events are stamped with the time since. `None`: the simulation's
     /// clock.
     started: Option<Instant>,
+    /// A process's fence, under the threads backend: once set (the process
+    /// is being killed), it records only its connections' closes, as a
+    /// killed process's kernel does. A killed process's threads run on
+    /// until their next poll; what they did after the kill is not its.
+    fence: Option<Arc<AtomicBool>>,
 }
 
 impl Recorder {
@@ -72,6 +79,15 @@ impl Recorder {
         Recorder {
             events: Arc::default(),
             started: Some(started),
+            fence: None,
+        }
+    }
+
+    /// This recorder for one process, behind `fence` (see [`Recorder`]).
+    pub(crate) fn fenced(&self, fence: Arc<AtomicBool>) -> Recorder {
+        Recorder {
+            fence: Some(fence),
+            ..self.clone()
         }
     }
 
@@ -97,6 +113,19 @@ impl Recorder {
     /// order as well as in execution order.
     pub fn record_at(&self, at: Duration, host: &Arc<str>, kind: EventKind) {
         let mut events = self.events();
+        // Read under the lock the director records the kill under: an event
+        // is before the kill in the trace, or fenced out.
+        let fenced = self
+            .fence
+            .as_ref()
+            .is_some_and(|fence| fence.load(Ordering::SeqCst));
+        let closing = matches!(
+            kind,
+            EventKind::ConnectionClosed { .. } | EventKind::ConnectionAborted { .. }
+        );
+        if fenced && !closing {
+            return;
+        }
         let at = events.last().map_or(at, |last| at.max(last.at));
         events.push(Event {
             at,

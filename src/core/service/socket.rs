@@ -72,6 +72,16 @@ impl Launch {
     /// simulation, the service's port on its simulated host
     /// (`0.0.0.0:port`), which only turmoil's sockets can bind (use
     /// [`Launch::bind`] there).
+    ///
+    /// Prefer [`Launch::bind`] wherever the framework takes a listener. A
+    /// listener of the framework's own is not the harness's: no
+    /// connection or request it serves is recorded, so the oracles that
+    /// judge what the server read (`request-cut`, `accepted-request-failed`,
+    /// the keep-alive rule) see nothing; `drain-deadline`, `exited-unasked`
+    /// and the clients' outcomes still judge. The port is free when this
+    /// returns and until the framework binds it: another process's
+    /// ephemeral bind could take it in between, which the kernel's random
+    /// choice of ports makes rare.
     pub fn addr(&self) -> io::Result<SocketAddr> {
         match &self.net {
             Net::Simulated => Ok(SocketAddr::from((Ipv4Addr::UNSPECIFIED, self.port))),

@@ -8,12 +8,14 @@
 //! workers. Every thread of the runtime records into the case's trace and
 //! is perturbed as the backend says. A kill ends the serve function at its
 //! next poll and shuts the runtime down, bounded: a process whose thread
-//! is stuck in a call that never yields is left behind, detached, and its
-//! listener is withdrawn so that no client reaches it.
+//! is stuck in a call that never yields is left behind, detached (its
+//! listener withdrawn so that no client reaches it, its records fenced
+//! out), and [`LIVE_PROCESSES_MAX`] of them end every later case as
+//! crashed rather than let them take the machine.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio::sync::{oneshot, watch};
 
@@ -23,12 +25,19 @@ use crate::case::trace::{Current, EventKind, Recorder};
 use crate::core::perturb;
 use crate::core::process::Process;
 use crate::core::service::Service;
+use crate::engine::panic;
 
 /// How long a process's runtime may take to drop its tasks once its serve
 /// function returned or it was killed; past it, they are left behind.
 const SHUTDOWN_WAIT: Duration = Duration::from_millis(200);
-/// How often a wait for a process's end looks.
-const END_POLL: Duration = Duration::from_millis(1);
+/// Process threads of this test binary still running at most: a process
+/// whose thread does not end after its kill (a serve function stuck in a
+/// call that never yields) is left behind, and this many of them mean the
+/// runs that follow would be measured on a machine they have taken over.
+const LIVE_PROCESSES_MAX: usize = 256;
+
+/// Process threads running now, in every case of the binary.
+static LIVE_PROCESSES: AtomicUsize = AtomicUsize::new(0);
 
 /// A running process, as the stage holds it.
 pub(super) struct Running {
@@ -38,58 +47,84 @@ pub(super) struct Running {
     kill: Option<oneshot::Sender<()>>,
     /// Set when its serve function returned (or was killed).
     returned: Arc<AtomicBool>,
-    /// Set when its thread is done: its runtime's tasks are dropped and
-    /// their sockets closed.
-    ended: Arc<AtomicBool>,
+    /// Set once it is being killed: see [`Recorder::fenced`].
+    fence: Arc<AtomicBool>,
+    /// Why the harness could not run it, or the panic that ended its serve
+    /// function: the case ends crashed, as a simulated one would.
+    failure: Arc<Mutex<Option<String>>>,
 }
 
 impl Running {
     /// Starts a process of `service` on a thread of its own.
     pub(super) fn start(
         service: Service,
-        process: Process,
+        mut process: Process,
         threads: Threads,
         stop: watch::Sender<bool>,
     ) -> Running {
         let (kill, killed) = oneshot::channel();
-        let returned = Arc::new(AtomicBool::new(false));
-        let ended = Arc::new(AtomicBool::new(false));
+        let fence = Arc::new(AtomicBool::new(false));
+        process.recorder = process.recorder.fenced(Arc::clone(&fence));
+        let running = Running {
+            stop,
+            kill: Some(kill),
+            returned: Arc::new(AtomicBool::new(false)),
+            fence,
+            failure: Arc::new(Mutex::new(None)),
+        };
+        let live = LIVE_PROCESSES.fetch_add(1, Ordering::SeqCst) + 1;
+        let end = End {
+            returned: Arc::clone(&running.returned),
+        };
+        if live > LIVE_PROCESSES_MAX {
+            running.fail(format!(
+                "{live} service processes of this binary are running, more than {LIVE_PROCESSES_MAX}: \
+                 processes killed in earlier cases did not end (a serve function stuck in a call \
+                 that never yields?), and later runs would not be measured fairly"
+            ));
+            drop(end);
+            return running;
+        }
         let main = Main {
             service,
             process,
             threads,
             killed,
-            returned: Arc::clone(&returned),
-            ended: Arc::clone(&ended),
+            failure: Arc::clone(&running.failure),
+            end,
         };
         let name = format!("{} main", main.process.host);
-        let recorder = main.process.recorder.clone();
-        let host = Arc::clone(&main.process.host);
         if let Err(error) = std::thread::Builder::new()
             .name(name)
             .spawn(move || main.run())
         {
-            let message = format!("could not start the process's thread: {error}");
-            recorder.record(&host, EventKind::Failed { message });
-            returned.store(true, Ordering::Release);
-            ended.store(true, Ordering::Release);
+            // The closure, and its `End`, were dropped with the error.
+            running.fail(format!("could not start the process's thread: {error}"));
         }
-        Running {
-            stop,
-            kill: Some(kill),
-            returned,
-            ended,
+        running
+    }
+
+    /// Records why the harness could not run it.
+    fn fail(&self, message: String) {
+        if let Ok(mut failure) = self.failure.lock() {
+            failure.get_or_insert(message);
         }
+    }
+
+    /// Why the harness could not run it, or how its serve function
+    /// panicked, if it did.
+    pub(super) fn failure(&self) -> Option<String> {
+        self.failure.lock().ok().and_then(|failure| failure.clone())
+    }
+
+    /// Fences what it records: it is about to be killed.
+    pub(super) fn fence(&self) {
+        self.fence.store(true, Ordering::SeqCst);
     }
 
     /// Whether its serve function returned.
     pub(super) fn returned(&self) -> bool {
         self.returned.load(Ordering::Acquire)
-    }
-
-    /// Whether its thread is done.
-    pub(super) fn ended(&self) -> bool {
-        self.ended.load(Ordering::Acquire)
     }
 
     /// Sends it SIGTERM.
@@ -104,19 +139,6 @@ impl Running {
             let _ = kill.send(());
         }
     }
-
-    /// Waits, at most `wait`, for its thread to be done.
-    pub(super) fn wait_ended(&self, wait: Duration) -> bool {
-        let until = Instant::now() + wait;
-        // Bounded by `wait`.
-        while !self.ended() {
-            if Instant::now() >= until {
-                return false;
-            }
-            std::thread::sleep(END_POLL);
-        }
-        true
-    }
 }
 
 /// What a process's main thread runs.
@@ -125,8 +147,21 @@ struct Main {
     process: Process,
     threads: Threads,
     killed: oneshot::Receiver<()>,
+    failure: Arc<Mutex<Option<String>>>,
+    end: End,
+}
+
+/// Marks a process returned, and counts its thread out, however the
+/// thread ends (a panic included).
+struct End {
     returned: Arc<AtomicBool>,
-    ended: Arc<AtomicBool>,
+}
+
+impl Drop for End {
+    fn drop(&mut self) {
+        self.returned.store(true, Ordering::Release);
+        LIVE_PROCESSES.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Main {
@@ -136,8 +171,8 @@ impl Main {
             process,
             threads,
             killed,
-            returned,
-            ended,
+            failure,
+            end,
         } = self;
         let recorder = process.recorder.clone();
         let host = Arc::clone(&process.host);
@@ -154,35 +189,46 @@ impl Main {
                 configure(&on_start, threads, seed, &format!("thread-{index}"));
             })
             .build();
-        match runtime {
-            Ok(runtime) => {
-                let served = runtime.block_on(async {
-                    let local = tokio::task::LocalSet::new();
-                    local
-                        .run_until(async {
-                            tokio::select! {
-                                served = service.run(process) => Some(served),
-                                _ = killed => None,
-                            }
-                        })
-                        .await
-                });
-                if let Some(Err(error)) = served {
-                    let message = error.to_string();
-                    recorder.record(&host, EventKind::Failed { message });
-                }
-                returned.store(true, Ordering::Release);
-                // The process exits: the tasks it spawned end and their
-                // sockets close.
-                runtime.shutdown_timeout(SHUTDOWN_WAIT);
-            }
+        let runtime = match runtime {
+            Ok(runtime) => runtime,
             Err(error) => {
                 let message = format!("could not build the process's runtime: {error}");
-                recorder.record(&host, EventKind::Failed { message });
-                returned.store(true, Ordering::Release);
+                record_failure(&failure, message);
+                return;
             }
+        };
+        let served = panic::catching(|| {
+            runtime.block_on(async {
+                let local = tokio::task::LocalSet::new();
+                local
+                    .run_until(async {
+                        tokio::select! {
+                            served = service.run(process) => Some(served),
+                            _ = killed => None,
+                        }
+                    })
+                    .await
+            })
+        });
+        match served {
+            Ok(Some(Err(error))) => {
+                let message = error.to_string();
+                recorder.record(&host, EventKind::Failed { message });
+            }
+            Ok(_) => {}
+            Err(message) => record_failure(&failure, format!("panic: {message}")),
         }
-        ended.store(true, Ordering::Release);
+        end.returned.store(true, Ordering::Release);
+        // The process exits: the tasks it spawned end and their sockets
+        // close.
+        runtime.shutdown_timeout(SHUTDOWN_WAIT);
+        drop(end);
+    }
+}
+
+fn record_failure(failure: &Mutex<Option<String>>, message: String) {
+    if let Ok(mut failure) = failure.lock() {
+        failure.get_or_insert(message);
     }
 }
 

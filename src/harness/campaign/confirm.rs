@@ -41,24 +41,27 @@ impl Campaign {
     ) -> Failure {
         let runs = threads.confirm_runs.max(1);
         let tally = self.tally(&case, &run.verdict, runs, false, threads, options);
+        // The run that found it counts among the schedule's runs.
         let mut failure = Failure::unshrunk(
             case,
             run,
             Determinism::Repeated {
-                failed: tally.failed,
-                runs: tally.runs,
+                failed: tally.failed + 1,
+                runs: tally.runs + 1,
             },
         );
-        if generated && tally.failed > 0 {
+        if generated {
             self.shrink_threads(&mut failure, threads, options);
             let shrunk = Case {
                 seed: failure.seed,
                 schedule: failure.shrunk.clone(),
             };
             let tally = self.tally(&shrunk, &failure.run.verdict, runs, false, threads, options);
+            // The run that showed the shrunk schedule failing is one of its
+            // runs too: a rare race is not "fails 0 of 20" once seen.
             failure.determinism = Determinism::Repeated {
-                failed: tally.failed,
-                runs: tally.runs,
+                failed: tally.failed + 1,
+                runs: tally.runs + 1,
             };
         }
         failure

@@ -80,8 +80,9 @@ pub enum Determinism {
     /// case runs again only when asked ([`Options::rerun_blocked`](super::Options)).
     Unchecked,
     /// Found on real threads ([`Backend::Threads`](crate::Backend)), where a
-    /// seed does not replay exactly: the (shrunk) schedule was run again
-    /// `runs` times and failed alike in `failed` of them.
+    /// seed does not replay exactly: of `runs` runs of the (shrunk)
+    /// schedule, `failed` failed alike. The runs are the one that showed it
+    /// failing and [`Threads::confirm_runs`](crate::Threads) more.
     Repeated {
         /// Runs that failed alike.
         failed: u32,
