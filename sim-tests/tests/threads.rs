@@ -355,3 +355,34 @@ fn a_service_that_panics_on_real_threads_is_reported_crashed() {
     };
     assert!(message.contains("the service's own panic"), "{message}");
 }
+
+#[test]
+fn a_service_that_declares_http2_and_serves_http1_only_is_told_so_on_real_threads() {
+    // The server's streams run on its workers, not on the case's thread:
+    // their refusal of the preface must still reach the director.
+    let misdeclared = stock::hyper_by_hand().http(lifecycle_sim::Http::Two);
+    let (path, text) = BUILTIN_SCENARIOS
+        .iter()
+        .find(|(path, _)| path.ends_with("drain-h2.toml"))
+        .expect("drain-h2 is shipped");
+    let mut scenario =
+        Scenario::parse_with(Path::new(path), text, std::slice::from_ref(&misdeclared))
+            .unwrap_or_else(|error| panic!("{error}"));
+    scenario.campaign.setup.backend = Backend::Threads(Threads {
+        confirm_runs: 1,
+        cases_at_once: 2,
+        ..Threads::default()
+    });
+    cases(2)(&mut scenario);
+    scenario.campaign.shrink.runs_max = 0;
+    let report = scenario.campaign.run_with(&Options::default());
+    let failure = report.failure.expect("the first cases fail");
+    let Verdict::Crashed(message) = &failure.run.verdict else {
+        panic!(
+            "{}\n{}",
+            failure.run.verdict,
+            render_trace(&failure.run.events)
+        );
+    };
+    assert!(message.contains("does not serve HTTP/2"), "{message}");
+}

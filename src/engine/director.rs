@@ -30,7 +30,6 @@ use crate::case::trace::{Current, Event, EventKind, KillReason, Recorder};
 use crate::case::verdict::{Blocked, Bound, MemoryUse, Reads, Run, Verdict, Violation};
 use crate::case::Case;
 use crate::core::preempt;
-use crate::core::service::refused_http2;
 use crate::judge::{Facts, Judge, SLACK_REAL_TIME, SLACK_SIMULATED};
 
 /// How long a cluster's run goes on past its last step and the convergence
@@ -215,8 +214,6 @@ impl<'a, W: Stage> Director<'a, W> {
         let steps = self.case.schedule.steps();
         let mut next = 0;
         let mut ticks = 0_u64;
-        // A case starts with no refused preface of an earlier case's.
-        let _ = refused_http2();
         let verdict = loop {
             let now = self.world.elapsed();
             while let Some(step) = steps.get(next).filter(|step| step.at <= now) {
@@ -250,7 +247,7 @@ impl<'a, W: Stage> Director<'a, W> {
             if let Err(error) = stepped {
                 break Verdict::Crashed(error);
             }
-            if let Some(connection) = refused_http2() {
+            if let Some(connection) = self.recorder.take_refused_http2() {
                 // A scenario's rules hold only what the service declared:
                 // one that does not serve it would pass unjudged.
                 break Verdict::Crashed(format!(

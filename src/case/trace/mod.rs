@@ -14,7 +14,7 @@
 mod recorder;
 mod text;
 pub use self::recorder::Recorder;
-pub(crate) use self::recorder::{record_current, Current};
+pub(crate) use self::recorder::{record_current, refuse_http2_current, Current};
 pub use self::text::{first_difference, hash, render};
 mod event;
 pub use self::event::{Event, EventKind, KillReason, Milestone, Outcome, ProbeKind, Sending};

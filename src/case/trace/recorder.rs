@@ -49,6 +49,21 @@ pub(crate) fn record_current(host: &str, kind: EventKind) {
     });
 }
 
+/// Notes, through the current recorder, that the server of `connection`
+/// read an HTTP/2 connection preface and did not answer it as HTTP/2 (see
+/// [`Recorder::take_refused_http2`]); the first such connection is kept.
+pub(crate) fn refuse_http2_current(connection: u64) {
+    CURRENT.with(|current| {
+        if let Some(recorder) = current.borrow().as_ref() {
+            let mut refused = recorder
+                .refused_http2
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            refused.get_or_insert(connection);
+        }
+    });
+}
+
 /// A shared, append-only log of events for one run.
 ///
 /// All hosts of a simulation run on one thread, so appends happen in
@@ -69,6 +84,10 @@ pub struct Recorder {
     /// killed process's kernel does. A killed process's threads run on
     /// until their next poll; what they did after the kill is not its.
     fence: Option<Arc<AtomicBool>>,
+    /// The first connection since the director last looked whose server
+    /// refused HTTP/2's preface: shared, not a thread's, because under the
+    /// threads backend the server's streams run on its workers.
+    refused_http2: Arc<Mutex<Option<u64>>>,
 }
 
 impl Recorder {
@@ -80,6 +99,7 @@ impl Recorder {
             events: Arc::default(),
             started: Some(started),
             fence: None,
+            refused_http2: Arc::default(),
         }
     }
 
@@ -132,6 +152,19 @@ impl Recorder {
             host: Arc::clone(host),
             kind,
         });
+    }
+
+    /// The connection, if any since the last call, whose server read an
+    /// HTTP/2 connection preface and answered it with something other than
+    /// HTTP/2's SETTINGS frame (an HTTP/1.1 error), or closed it with no
+    /// answer, while no stop was requested and its process went on: a
+    /// service that declared HTTP/2 and does not serve it, which no oracle
+    /// would judge (its streams all end unread).
+    pub(crate) fn take_refused_http2(&self) -> Option<u64> {
+        self.refused_http2
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
     }
 
     /// Lends the log to `read`; nothing may be recorded meanwhile.

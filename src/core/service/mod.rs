@@ -53,7 +53,6 @@ mod adapters;
 pub use self::adapters::Service;
 mod h2;
 mod socket;
-pub(crate) use self::socket::refused_http2;
 pub use self::socket::{Launch, Listener, Stream};
 mod teardown;
 pub(crate) use self::teardown::{in_connection_order, Closer};

@@ -18,7 +18,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::watch;
 
 use crate::case::http::Http;
-use crate::case::trace::{record_current, EventKind, Milestone};
+use crate::case::trace::{record_current, refuse_http2_current, EventKind, Milestone};
 use crate::core::process::{bind_error, REQUEST_HEADER};
 
 use super::h2::{Frames, Opening};
@@ -263,22 +263,6 @@ pub struct Stream {
     preface_answer_judged: bool,
 }
 
-thread_local! {
-    /// The first connection of the case whose server read an HTTP/2
-    /// preface and answered it with no SETTINGS frame, before any stop.
-    static REFUSED_HTTP2: std::cell::Cell<Option<u64>> = const { std::cell::Cell::new(None) };
-}
-
-/// The connection, if any since the last call, whose server read an HTTP/2
-/// connection preface and answered it with something other than HTTP/2's
-/// SETTINGS frame (an HTTP/1.1 error), or closed it with no answer, while
-/// no stop was requested and its process went on: a service that declared
-/// HTTP/2 and does not serve it, which no oracle would judge (its streams
-/// all end unread).
-pub(crate) fn refused_http2() -> Option<u64> {
-    REFUSED_HTTP2.with(std::cell::Cell::take)
-}
-
 /// The protocol a [`Stream`]'s server reads, told by its first bytes.
 enum Protocol {
     /// The bytes read so far, if any, begin HTTP/2's preface.
@@ -307,12 +291,7 @@ impl Stream {
         };
         self.preface_answer_judged = true;
         if !answered && !*self.stop.borrow() {
-            let connection = self.connection;
-            REFUSED_HTTP2.with(|refused| {
-                if refused.get().is_none() {
-                    refused.set(Some(connection));
-                }
-            });
+            refuse_http2_current(self.connection);
         }
     }
 
