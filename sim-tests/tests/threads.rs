@@ -12,7 +12,7 @@ use lifecycle_sim::{
     render_trace, Backend, Case, Cases, Determinism, EventKind, Invariant, Milestone, Options,
     Report, Run, Scenario, Service, Threads, Variant, Verdict, BUILTIN_SCENARIOS,
 };
-use sim_tests::{check_then_wait, stock};
+use sim_tests::{check_then_wait, published, shipped, stock};
 
 /// The fixture's scenario against `variant`, on `backend`.
 fn fixture(variant: Variant, backend: Backend) -> Scenario {
@@ -361,13 +361,7 @@ fn a_service_that_declares_http2_and_serves_http1_only_is_told_so_on_real_thread
     // The server's streams run on its workers, not on the case's thread:
     // their refusal of the preface must still reach the director.
     let misdeclared = stock::hyper_by_hand().http(lifecycle_sim::Http::Two);
-    let (path, text) = BUILTIN_SCENARIOS
-        .iter()
-        .find(|(path, _)| path.ends_with("drain-h2.toml"))
-        .expect("drain-h2 is shipped");
-    let mut scenario =
-        Scenario::parse_with(Path::new(path), text, std::slice::from_ref(&misdeclared))
-            .unwrap_or_else(|error| panic!("{error}"));
+    let mut scenario = shipped("drain-h2", &misdeclared);
     scenario.campaign.setup.backend = Backend::Threads(Threads {
         confirm_runs: 1,
         cases_at_once: 2,
@@ -385,4 +379,77 @@ fn a_service_that_declares_http2_and_serves_http1_only_is_told_so_on_real_thread
         );
     };
     assert!(message.contains("does not serve HTTP/2"), "{message}");
+}
+
+#[test]
+fn poem_2_0_1_cutting_requests_is_found_on_real_threads_and_poem_3_passes_the_same_schedule() {
+    let mut scenario = shipped("drain", &published::poem_2_0_1());
+    let threads = Threads {
+        confirm_runs: 4,
+        ..Threads::default()
+    };
+    scenario.campaign.setup.backend = Backend::Threads(threads);
+    cases(16)(&mut scenario);
+    scenario.campaign.shrink.runs_max = 0;
+    let report = scenario.campaign.run_with(&Options::default());
+    let failure = report.failure.unwrap_or_else(|| {
+        panic!(
+            "poem 2.0.1: nothing found in {} cases on real threads",
+            report.cases_run
+        )
+    });
+    println!(
+        "poem 2.0.1 drain on real threads: {} after {} cases in {:.1}s, {:?}",
+        failure.run.verdict,
+        report.cases_run,
+        report.wall_time.as_secs_f64(),
+        failure.determinism
+    );
+    let events = &failure.run.events;
+    let Verdict::Violation(violation) = &failure.run.verdict else {
+        panic!("{}\n{}", failure.run.verdict, render_trace(events));
+    };
+    assert_eq!(violation.invariant, Invariant::RequestCut, "{violation}");
+    // The race happened: after SIGTERM a client saw its connection reset.
+    let sigterm = events
+        .iter()
+        .position(|event| event.kind == EventKind::Sigterm)
+        .expect("the stop was sent");
+    assert!(
+        events[sigterm..].iter().any(|event| matches!(
+            event.kind,
+            EventKind::Observed {
+                outcome: lifecycle_sim::Outcome::Reset,
+                ..
+            }
+        )),
+        "{}",
+        render_trace(events)
+    );
+    assert!(
+        matches!(
+            failure.determinism,
+            Determinism::Repeated {
+                failed: 1..,
+                runs: 5
+            }
+        ),
+        "{:?}",
+        failure.determinism
+    );
+    // poem 3's fix, on the schedule that found the bug: a fixed schedule
+    // runs `confirm_runs` times, and passes only if every run does.
+    let mut fixed = shipped("drain", &stock::poem());
+    fixed.campaign.setup.backend = Backend::Threads(threads);
+    fixed.campaign.cases = Cases::Fixed(Case {
+        seed: failure.seed,
+        schedule: failure.shrunk.clone(),
+    });
+    let report = fixed.campaign.run_with(&Options::default());
+    assert_eq!(report.cases_run, u64::from(threads.confirm_runs));
+    assert!(
+        report.failure.is_none(),
+        "{:?}",
+        report.failure.map(|failure| failure.run.verdict)
+    );
 }
