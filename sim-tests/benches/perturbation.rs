@@ -7,8 +7,9 @@
 //! connection, ending on another worker, can notify in between. For each
 //! base seed, the fixture's scenario runs under `backend = "threads"` with
 //! the default perturbation (spins and yields in the socket polls and at
-//! each logged event) and with `Perturbation::OFF`, alternating which goes
-//! first, each until its first failure or its bound. Detection only: a
+//! each logged event), with pinning and timer preemption alone, and with
+//! `Perturbation::OFF`, rotating which goes first, each until its first
+//! failure or its bound. Detection only: a
 //! found failure is confirmed by one run and not shrunk.
 //!
 //! `cargo bench -p sim-tests --bench perturbation`. `ATTEMPTS` sets the
@@ -110,6 +111,22 @@ fn median(attempts: &[Attempt], bound: Duration) -> Duration {
     times[times.len() / 2]
 }
 
+/// The sides measured: the default perturbation, pinning with timer
+/// preemption alone, and none.
+fn sides() -> [(&'static str, Perturbation); 3] {
+    [
+        ("sockets+tracing", Perturbation::default()),
+        (
+            "pin+timer",
+            Perturbation {
+                pin: true,
+                ..Perturbation::OFF
+            },
+        ),
+        ("off", Perturbation::OFF),
+    ]
+}
+
 fn main() {
     let benchmarking = std::env::args().any(|argument| argument == "--bench");
     let (attempts, bound) = if benchmarking {
@@ -120,53 +137,51 @@ fn main() {
     } else {
         (1, Duration::from_secs(3))
     };
+    let sides = sides();
     println!(
-        "check-then-wait lost wakeup under threads: time to find, perturbation on against off \
-         ({attempts} base seeds, bound {}s a side)",
+        "check-then-wait lost wakeup under threads: time to find, by perturbation ({attempts} \
+         base seeds, bound {}s a side)",
         bound.as_secs()
     );
-    let (mut on, mut off) = (Vec::new(), Vec::new());
+    let mut results: Vec<Vec<Attempt>> = sides.iter().map(|_| Vec::new()).collect();
     for base_seed in 1..=attempts {
-        // Alternate which side runs first, so neither always gets the
-        // machine warm (or busy).
-        let sides = if base_seed % 2 == 1 {
-            [true, false]
-        } else {
-            [false, true]
-        };
-        for perturbed in sides {
-            let perturbation = if perturbed {
-                Perturbation::default()
-            } else {
-                Perturbation::OFF
-            };
-            let result = attempt(base_seed, perturbation, bound);
-            if perturbed {
-                on.push(result);
-            } else {
-                off.push(result);
-            }
+        // Rotate which side runs first, so none always gets the machine
+        // warm (or busy).
+        let first = usize::try_from(base_seed).unwrap_or(0) % sides.len();
+        for offset in 0..sides.len() {
+            let side = (first + offset) % sides.len();
+            let result = attempt(base_seed, sides[side].1, bound);
+            results[side].push(result);
         }
-        println!(
-            "  seed {base_seed}: perturbation on {}   off {}",
-            describe(&on[on.len() - 1]),
-            describe(&off[off.len() - 1])
-        );
+        let line: Vec<String> = sides
+            .iter()
+            .zip(&results)
+            .map(|((name, _), side)| format!("{name} {}", describe(&side[side.len() - 1])))
+            .collect();
+        println!("  seed {base_seed}: {}", line.join("   "));
     }
-    let found = |side: &[Attempt]| side.iter().filter(|a| a.found_after.is_some()).count();
-    let (median_on, median_off) = (median(&on, bound), median(&off, bound));
-    println!(
-        "  found: on {}/{attempts}, off {}/{attempts}; median time to find: on {:.2}s, off \
-         {:.2}s{}; ratio off/on {:.1}x",
-        found(&on),
-        found(&off),
-        median_on.as_secs_f64(),
-        median_off.as_secs_f64(),
-        if median_off >= bound {
-            " (at least: the bound)"
-        } else {
-            ""
-        },
-        median_off.as_secs_f64() / median_on.as_secs_f64().max(1e-9),
-    );
+    let medians: Vec<Duration> = results.iter().map(|side| median(side, bound)).collect();
+    let summary: Vec<String> = sides
+        .iter()
+        .zip(&results)
+        .zip(&medians)
+        .map(|(((name, _), side), median)| {
+            let found = side.iter().filter(|a| a.found_after.is_some()).count();
+            format!(
+                "{name}: found {found}/{attempts}, median {}{:.2}s",
+                if *median >= bound { "at least " } else { "" },
+                median.as_secs_f64()
+            )
+        })
+        .collect();
+    println!("  {}", summary.join("; "));
+    let off = medians[sides.len() - 1].as_secs_f64();
+    let ratios: Vec<String> = sides[..sides.len() - 1]
+        .iter()
+        .zip(&medians)
+        .map(|((name, _), median)| {
+            format!("off/{name} {:.1}x", off / median.as_secs_f64().max(1e-9))
+        })
+        .collect();
+    println!("  ratio of medians: {}", ratios.join(", "));
 }

@@ -103,9 +103,12 @@ pub struct Perturbation {
     /// thread-local subscriber on those threads (a global one of yours
     /// still sees nothing from them). Default: on.
     pub tracing: bool,
-    /// Pins every thread of a process to one core, so that the kernel's
-    /// preemption, not parallelism, interleaves them (Linux only; ignored
-    /// elsewhere). Default: off.
+    /// Pins every thread of a process to one core, so that preemption, not
+    /// parallelism, interleaves them, and preempts each at random points
+    /// (every 50 to 1,000 µs, drawn per thread) with a timer signal
+    /// (`SIGURG`, which its handler answers by yielding the core; a call
+    /// the kernel does not restart returns `EINTR`). Linux only; ignored
+    /// elsewhere. Default: off.
     pub pin: bool,
     /// The longest spin a perturbation point makes, at most 10 ms (a
     /// longer one spins 10 ms); zero spins and yields nothing. Default: 50 µs.

@@ -123,6 +123,134 @@ pub(crate) fn pin_thread(core: usize) {
     let _ = core;
 }
 
+/// The shortest and longest time between two preemptions of a pinned
+/// thread by its timer: well under the kernel's own time slice (a few
+/// milliseconds), so that preemptions land inside windows the kernel's
+/// slice would step over, and not so often that signals swamp the core.
+const PREEMPT_EVERY_MIN: Duration = Duration::from_micros(50);
+const PREEMPT_EVERY_MAX: Duration = Duration::from_micros(1_000);
+
+/// Arms a timer on this thread that preempts it at random points in time
+/// (Linux; elsewhere nothing): a signal whose handler gives
+/// up the core, so that another thread pinned to it runs there, as rr's
+/// chaos mode and PCT-style schedulers preempt. Its period is drawn from
+/// `seed`; the timer is deleted when the thread ends.
+pub(crate) fn arm_preemption(seed: u64) {
+    let mut rng = SmallRng::seed_from_u64(seed);
+    let micros = |rng: &mut SmallRng| {
+        let min = u64::try_from(PREEMPT_EVERY_MIN.as_micros()).unwrap_or(1);
+        let max = u64::try_from(PREEMPT_EVERY_MAX.as_micros()).unwrap_or(1);
+        Duration::from_micros(rng.random_range(min..=max))
+    };
+    let first = micros(&mut rng);
+    let every = micros(&mut rng);
+    #[cfg(target_os = "linux")]
+    preemption::arm(first, every);
+    #[cfg(not(target_os = "linux"))]
+    let _ = (first, every);
+}
+
+/// The preemption timer (Linux): a per-thread timer on the monotonic clock
+/// (high resolution: a CPU-time clock's timers fire only at the kernel's
+/// tick, as coarse as its own slice) that sends `SIGURG` to its own
+/// thread. `SIGURG` is ignored by default and carries nothing a server
+/// needs (Go's runtime preempts with it for the same reason). The handler
+/// is installed once per process, with `SA_RESTART`; a thread blocked in a
+/// call the kernel does not restart (`epoll_wait`, `nanosleep`) is woken
+/// with `EINTR`, which tokio's driver and std's sleep retry.
+#[cfg(target_os = "linux")]
+mod preemption {
+    use std::cell::RefCell;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Once;
+    use std::time::Duration;
+
+    thread_local! {
+        /// This thread's timer, deleted when the thread ends.
+        static TIMER: RefCell<Option<Timer>> = const { RefCell::new(None) };
+    }
+
+    static HANDLER: Once = Once::new();
+
+    /// Preemptions so far, in the whole process (an atomic add is safe in
+    /// a signal handler).
+    pub(super) static PREEMPTIONS: AtomicU64 = AtomicU64::new(0);
+
+    struct Timer(libc::timer_t);
+
+    impl Drop for Timer {
+        fn drop(&mut self) {
+            // SAFETY: the timer was created by `arm` and is deleted once.
+            unsafe {
+                libc::timer_delete(self.0);
+            }
+        }
+    }
+
+    /// The signal handler: gives up the core. `sched_yield` is one system
+    /// call, touching no memory of the interrupted thread.
+    extern "C" fn preempted(_: libc::c_int) {
+        PREEMPTIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: a system call with no arguments.
+        unsafe {
+            libc::sched_yield();
+        }
+    }
+
+    fn install_handler() -> bool {
+        let mut installed = true;
+        HANDLER.call_once(|| {
+            // SAFETY: a zeroed `sigaction` with an empty mask and a handler
+            // of the signature `sa_handler` expects.
+            unsafe {
+                let mut action: libc::sigaction = std::mem::zeroed();
+                action.sa_sigaction = preempted as extern "C" fn(libc::c_int) as usize;
+                action.sa_flags = libc::SA_RESTART;
+                libc::sigemptyset(&mut action.sa_mask);
+                installed = libc::sigaction(libc::SIGURG, &action, std::ptr::null_mut()) == 0;
+            }
+        });
+        installed
+    }
+
+    fn timespec(duration: Duration) -> libc::timespec {
+        libc::timespec {
+            tv_sec: libc::time_t::try_from(duration.as_secs()).unwrap_or(0),
+            tv_nsec: libc::c_long::try_from(duration.subsec_nanos()).unwrap_or(0),
+        }
+    }
+
+    pub(super) fn arm(first: Duration, every: Duration) {
+        if !install_handler() {
+            tracing::debug!("could not install the preemption signal's handler");
+            return;
+        }
+        // SAFETY: `event` is a zeroed `sigevent` naming this thread; the
+        // created timer is kept in this thread's `TIMER` and deleted once.
+        unsafe {
+            let mut event: libc::sigevent = std::mem::zeroed();
+            event.sigev_notify = libc::SIGEV_THREAD_ID;
+            event.sigev_signo = libc::SIGURG;
+            event.sigev_notify_thread_id = libc::gettid();
+            let mut timer: libc::timer_t = std::ptr::null_mut();
+            if libc::timer_create(libc::CLOCK_MONOTONIC, &mut event, &mut timer) != 0 {
+                tracing::debug!("could not create a thread's preemption timer");
+                return;
+            }
+            let timer = Timer(timer);
+            let spec = libc::itimerspec {
+                it_interval: timespec(every),
+                it_value: timespec(first),
+            };
+            if libc::timer_settime(timer.0, 0, &spec, std::ptr::null_mut()) != 0 {
+                tracing::debug!("could not start a thread's preemption timer");
+                return;
+            }
+            TIMER.with(|slot| *slot.borrow_mut() = Some(timer));
+        }
+    }
+}
+
 /// The `tracing` subscriber of a process's threads: it records nothing,
 /// and perturbs at every event the service logs.
 #[derive(Debug, Default)]
@@ -164,6 +292,29 @@ mod tests {
         }
         // Nothing spins: ten thousand points are thread-local reads.
         assert!(started.elapsed() < Duration::from_millis(500));
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_preempted_thread_is_preempted_and_runs_on() {
+        // A thread of busy work under its timer is preempted many times
+        // (every 50 to 1,000 µs) and finishes its work: the handler only
+        // yields.
+        let before = preemption::PREEMPTIONS.load(Ordering::Relaxed);
+        let summed = std::thread::spawn(|| {
+            arm_preemption(3);
+            let started = Instant::now();
+            let mut sum = 0_u64;
+            while started.elapsed() < Duration::from_millis(50) {
+                sum = sum.wrapping_add(std::hint::black_box(1));
+            }
+            sum
+        })
+        .join()
+        .expect("the thread runs");
+        assert!(summed > 0);
+        let preempted = preemption::PREEMPTIONS.load(Ordering::Relaxed) - before;
+        assert!(preempted >= 10, "{preempted} preemptions in 50 ms");
     }
 
     #[test]
