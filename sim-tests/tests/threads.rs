@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use lifecycle_sim::{
     render_trace, Backend, Case, Cases, Determinism, EventKind, Invariant, Milestone, Options,
-    Report, Run, Scenario, Service, Threads, Variant, Verdict, BUILTIN_SCENARIOS,
+    Perturbation, Report, Run, Scenario, Service, Threads, Variant, Verdict, BUILTIN_SCENARIOS,
 };
 use sim_tests::{check_then_wait, published, shipped, stock};
 
@@ -254,7 +254,12 @@ fn the_fixed_check_then_wait_passes_a_hundred_thousand_loops_on_real_threads() {
 
 /// The stock servers under the shipped drain and startup scenarios (and
 /// their HTTP/2 and gRPC kin) on real threads, `count` cases each.
-fn stock_servers_pass_on_real_threads(servers: &[Service], count: u64, at_once: usize) {
+fn stock_servers_pass_on_real_threads(
+    servers: &[Service],
+    count: u64,
+    at_once: usize,
+    perturbation: Perturbation,
+) {
     let mut failed = Vec::new();
     for service in servers {
         for (path, text) in BUILTIN_SCENARIOS {
@@ -273,13 +278,15 @@ fn stock_servers_pass_on_real_threads(servers: &[Service], count: u64, at_once: 
                     .unwrap_or_else(|error| panic!("{error}"));
             scenario.campaign.setup.backend = Backend::Threads(Threads {
                 cases_at_once: at_once,
+                perturbation,
                 ..Threads::default()
             });
             cases(count)(&mut scenario);
             let report = scenario.campaign.run_with(&Options::default());
             println!(
-                "{} {stem} on real threads: {} cases in {:.1}s, {}",
+                "{} {stem} on real threads{}: {} cases in {:.1}s, {}",
                 service.name(),
+                if perturbation.pin { ", pinned" } else { "" },
                 report.cases_run,
                 report.wall_time.as_secs_f64(),
                 if report.failure.is_some() {
@@ -305,7 +312,25 @@ fn stock_servers_pass_on_real_threads(servers: &[Service], count: u64, at_once: 
 
 #[test]
 fn stock_servers_pass_drain_and_startup_on_real_threads() {
-    stock_servers_pass_on_real_threads(&[stock::hyper_by_hand(), stock::axum()], 16, 8);
+    stock_servers_pass_on_real_threads(
+        &[stock::hyper_by_hand(), stock::axum()],
+        16,
+        8,
+        Perturbation::default(),
+    );
+}
+
+/// Every stock server, by perturbation.
+fn stock_servers() -> [Service; 7] {
+    [
+        stock::hyper(),
+        stock::hyper_by_hand(),
+        stock::axum(),
+        stock::poem(),
+        stock::hyper_auto(),
+        stock::axum_auto(),
+        stock::tonic_bounded(),
+    ]
 }
 
 /// Every stock server at 2,000 cases of each: `cargo test --release -p
@@ -317,16 +342,23 @@ fn stock_servers_pass_drain_and_startup_on_real_threads_at_two_thousand_cases() 
         .ok()
         .flatten()
         .unwrap_or(2_000);
-    let servers = [
-        stock::hyper(),
-        stock::hyper_by_hand(),
-        stock::axum(),
-        stock::poem(),
-        stock::hyper_auto(),
-        stock::axum_auto(),
-        stock::tonic_bounded(),
-    ];
-    stock_servers_pass_on_real_threads(&servers, count, 48);
+    stock_servers_pass_on_real_threads(&stock_servers(), count, 48, Perturbation::default());
+}
+
+/// The same, pinned and preempted by the timer (whose signal interrupts
+/// the servers' own system calls), 500 cases of each.
+#[test]
+#[ignore = "500 cases a scenario on real threads, pinned: run by hand"]
+fn stock_servers_pass_drain_and_startup_on_real_threads_pinned() {
+    let count = lifecycle_sim::cases_from_environment()
+        .ok()
+        .flatten()
+        .unwrap_or(500);
+    let pinned = Perturbation {
+        pin: true,
+        ..Perturbation::default()
+    };
+    stock_servers_pass_on_real_threads(&stock_servers(), count, 48, pinned);
 }
 
 #[test]
