@@ -213,6 +213,8 @@ mod preemption {
         installed
     }
 
+    // `c_long` is 32 bits on some targets, where the conversion can fail.
+    #[allow(clippy::unnecessary_fallible_conversions)]
     fn timespec(duration: Duration) -> libc::timespec {
         libc::timespec {
             tv_sec: libc::time_t::try_from(duration.as_secs()).unwrap_or(0),
