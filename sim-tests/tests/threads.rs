@@ -485,3 +485,55 @@ fn poem_2_0_1_cutting_requests_is_found_on_real_threads_and_poem_3_passes_the_sa
         report.failure.map(|failure| failure.run.verdict)
     );
 }
+
+#[test]
+fn a_failure_on_real_threads_is_shrunk_to_a_schedule_that_still_fails() {
+    // A serve function that returns at once exits unasked in every run:
+    // every simpler schedule that still starts it fails alike, so
+    // shrinking must keep simpler ones, each confirmed by a failing run.
+    let mut scenario = fixture(
+        Variant::Buggy,
+        Backend::Threads(Threads {
+            confirm_runs: 2,
+            ..Threads::default()
+        }),
+    );
+    scenario.campaign.setup.target = sim_tests::fixtures::returns_at_once().into();
+    cases(8)(&mut scenario);
+    scenario.campaign.shrink.runs_max = 40;
+    let report = scenario.campaign.run_with(&Options::default());
+    let failure = report
+        .failure
+        .expect("a serve function that returns is found");
+    println!(
+        "{}: shrunk from {} to {} steps in {} runs, {:?}",
+        failure.run.verdict,
+        failure.original.steps().len(),
+        failure.shrunk.steps().len(),
+        failure.shrink_runs,
+        failure.determinism
+    );
+    let Verdict::Violation(violation) = &failure.run.verdict else {
+        panic!("{}", failure.run.verdict);
+    };
+    assert_eq!(violation.invariant, Invariant::ExitedUnasked);
+    assert!(failure.shrink_runs > 0);
+    assert!(
+        failure.shrunk.steps().len() < failure.original.steps().len(),
+        "{}\n->\n{}",
+        failure.original,
+        failure.shrunk
+    );
+    // The shrunk schedule was confirmed again: it fails, its run included.
+    assert!(
+        matches!(
+            failure.determinism,
+            Determinism::Repeated {
+                failed: 1..,
+                runs: 3
+            }
+        ),
+        "{:?}",
+        failure.determinism
+    );
+}

@@ -11,7 +11,6 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
-use std::time::Instant;
 
 use super::definition::{Campaign, Determinism, Failure};
 use super::options::Options;
@@ -70,32 +69,11 @@ impl Campaign {
     /// Shrinks with the seed fixed, keeping a simpler schedule if one of
     /// `confirm_runs` runs of it fails alike.
     fn shrink_threads(&self, failure: &mut Failure, threads: &Threads, options: &Options) {
-        let started = Instant::now();
-        let mut tree = self.tree(failure.seed);
-        let mut runs = 0;
-        let mut more = tree.simplify();
-        while more
-            && runs < self.shrink.runs_max
-            && started.elapsed() < self.shrink.wall_time_max
-            && !options.interrupted()
-        {
-            let case = Case {
-                seed: failure.seed,
-                schedule: tree.current(),
-            };
-            let budget = threads.confirm_runs.max(1).min(self.shrink.runs_max - runs);
-            let tally = self.tally(&case, &failure.run.verdict, budget, true, threads, options);
-            runs += tally.runs;
-            match tally.failing {
-                Some(run) => {
-                    failure.shrunk = case.schedule;
-                    failure.run = run;
-                    more = tree.simplify();
-                }
-                None => more = tree.complicate(),
-            }
-        }
-        failure.shrink_runs = runs;
+        self.shrink_by(failure, options, |case, like, runs_left| {
+            let budget = threads.confirm_runs.max(1).min(runs_left);
+            let tally = self.tally(case, like, budget, true, threads, options);
+            (tally.runs, tally.failing)
+        });
     }
 
     /// Runs `case` `runs` times, `cases_at_once` at a time, counting the

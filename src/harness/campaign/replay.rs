@@ -32,6 +32,24 @@ impl Campaign {
     /// Shrinks with the seed fixed, keeping simplifications that fail alike;
     /// an interrupt keeps the smallest found so far.
     fn shrink(&self, failure: &mut Failure, options: &Options) {
+        self.shrink_by(failure, options, |case, like, _| {
+            let run = self.run_case(case);
+            let alike = same_failure(&run.verdict, like);
+            (1, alike.then_some(run))
+        });
+    }
+
+    /// Shrinks `failure` with its seed fixed: `attempt` tries a simpler
+    /// schedule (given the verdict to fail like and the runs left) and
+    /// says how many runs it took and the run that failed alike, if one
+    /// did; that schedule is then kept. Bounded by the campaign's shrink
+    /// limits; an interrupt keeps the smallest found so far.
+    pub(super) fn shrink_by(
+        &self,
+        failure: &mut Failure,
+        options: &Options,
+        mut attempt: impl FnMut(&Case, &Verdict, u32) -> (u32, Option<Run>),
+    ) {
         let started = Instant::now();
         let mut tree = self.tree(failure.seed);
         let mut runs = 0;
@@ -45,14 +63,15 @@ impl Campaign {
                 seed: failure.seed,
                 schedule: tree.current(),
             };
-            let run = self.run_case(&case);
-            runs += 1;
-            if same_failure(&run.verdict, &failure.run.verdict) {
-                failure.shrunk = case.schedule;
-                failure.run = run;
-                more = tree.simplify();
-            } else {
-                more = tree.complicate();
+            let (used, alike) = attempt(&case, &failure.run.verdict, self.shrink.runs_max - runs);
+            runs += used.max(1);
+            match alike {
+                Some(run) => {
+                    failure.shrunk = case.schedule;
+                    failure.run = run;
+                    more = tree.simplify();
+                }
+                None => more = tree.complicate(),
             }
         }
         failure.shrink_runs = runs;
