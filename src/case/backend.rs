@@ -104,11 +104,11 @@ pub struct Perturbation {
     /// still sees nothing from them). Default: on.
     pub tracing: bool,
     /// Pins every thread of a process to one core, so that preemption, not
-    /// parallelism, interleaves them, and preempts each at random points
-    /// (every 50 to 1,000 µs, drawn per thread) with a timer signal
-    /// (`SIGURG`, which its handler answers by yielding the core; a call
-    /// the kernel does not restart returns `EINTR`). Linux only; ignored
-    /// elsewhere. Default: off.
+    /// parallelism, interleaves them, and preempts a thread a random 2 to
+    /// 60 µs after each perturbation point with a timer signal (`SIGURG`,
+    /// which its handler answers by yielding the core; a call the kernel
+    /// does not restart, such as `epoll_wait`, returns `EINTR`). Linux
+    /// only; ignored elsewhere. Default: off.
     pub pin: bool,
     /// The longest spin a perturbation point makes, at most 10 ms (a
     /// longer one spins 10 ms); zero spins and yields nothing. Default: 50 µs.

@@ -73,6 +73,17 @@ pub(crate) fn point(site: Site) {
         let mut thread = thread.borrow_mut();
         let perturber = thread.as_mut()?;
         let perturbation = perturber.perturbation;
+        if perturbation.pin {
+            // Preempted a few microseconds on, wherever the thread has got
+            // to: inside the window that follows this point, often.
+            let after = perturber
+                .rng
+                .random_range(PREEMPT_AFTER_MIN_US..=PREEMPT_AFTER_MAX_US);
+            #[cfg(target_os = "linux")]
+            preemption::arm(Duration::from_micros(after));
+            #[cfg(not(target_os = "linux"))]
+            let _ = after;
+        }
         let on = match site {
             Site::Socket => perturbation.sockets,
             Site::Log => perturbation.tracing,
@@ -123,41 +134,35 @@ pub(crate) fn pin_thread(core: usize) {
     let _ = core;
 }
 
-/// The shortest and longest time between two preemptions of a pinned
-/// thread by its timer: well under the kernel's own time slice (a few
-/// milliseconds), so that preemptions land inside windows the kernel's
-/// slice would step over, and not so often that signals swamp the core.
-const PREEMPT_EVERY_MIN: Duration = Duration::from_micros(50);
-const PREEMPT_EVERY_MAX: Duration = Duration::from_micros(1_000);
+/// How long after a perturbation point a pinned thread's timer preempts
+/// it, in microseconds: long enough for the thread to have run on past
+/// the point into what follows, short enough to land in a window of a few
+/// lines. Each point draws its own.
+const PREEMPT_AFTER_MIN_US: u64 = 2;
+const PREEMPT_AFTER_MAX_US: u64 = 60;
 
-/// Arms a timer on this thread that preempts it at random points in time
-/// (Linux; elsewhere nothing): a signal whose handler gives
+/// Gives this thread its preemption timer (Linux; elsewhere nothing),
+/// which each perturbation point then arms: a signal whose handler gives
 /// up the core, so that another thread pinned to it runs there, as rr's
-/// chaos mode and PCT-style schedulers preempt. Its period is drawn from
-/// `seed`; the timer is deleted when the thread ends.
-pub(crate) fn arm_preemption(seed: u64) {
-    let mut rng = SmallRng::seed_from_u64(seed);
-    let micros = |rng: &mut SmallRng| {
-        let min = u64::try_from(PREEMPT_EVERY_MIN.as_micros()).unwrap_or(1);
-        let max = u64::try_from(PREEMPT_EVERY_MAX.as_micros()).unwrap_or(1);
-        Duration::from_micros(rng.random_range(min..=max))
-    };
-    let first = micros(&mut rng);
-    let every = micros(&mut rng);
+/// chaos mode and PCT-style schedulers preempt. Deleted when the thread
+/// ends.
+pub(crate) fn create_preemption_timer() {
     #[cfg(target_os = "linux")]
-    preemption::arm(first, every);
-    #[cfg(not(target_os = "linux"))]
-    let _ = (first, every);
+    preemption::create();
 }
 
-/// The preemption timer (Linux): a per-thread timer on the monotonic clock
-/// (high resolution: a CPU-time clock's timers fire only at the kernel's
-/// tick, as coarse as its own slice) that sends `SIGURG` to its own
-/// thread. `SIGURG` is ignored by default and carries nothing a server
-/// needs (Go's runtime preempts with it for the same reason). The handler
-/// is installed once per process, with `SA_RESTART`; a thread blocked in a
-/// call the kernel does not restart (`epoll_wait`, `nanosleep`) is woken
-/// with `EINTR`, which tokio's driver and std's sleep retry.
+/// The preemption timer (Linux): a one-shot per-thread timer on the
+/// monotonic clock (high resolution: a CPU-time clock's timers fire only at
+/// the kernel's tick, 4 ms here, as coarse as its own slice) that sends
+/// `SIGURG` to its own thread. A periodic timer would wake every idle
+/// thread too, hundreds of thousands of times a second across a campaign's
+/// processes, and starve the machine; one armed at each perturbation point
+/// costs at most one signal a point. `SIGURG` is ignored by default and
+/// carries nothing a server needs (Go's runtime preempts with it for the
+/// same reason). The handler is installed once per process, with
+/// `SA_RESTART`; a thread that blocked in a call the kernel does not
+/// restart (`epoll_wait`) before its timer fired is woken with `EINTR`,
+/// which tokio's driver retries.
 #[cfg(target_os = "linux")]
 mod preemption {
     use std::cell::RefCell;
@@ -222,7 +227,7 @@ mod preemption {
         }
     }
 
-    pub(super) fn arm(first: Duration, every: Duration) {
+    pub(super) fn create() {
         if !install_handler() {
             tracing::debug!("could not install the preemption signal's handler");
             return;
@@ -239,17 +244,25 @@ mod preemption {
                 tracing::debug!("could not create a thread's preemption timer");
                 return;
             }
-            let timer = Timer(timer);
-            let spec = libc::itimerspec {
-                it_interval: timespec(every),
-                it_value: timespec(first),
-            };
-            if libc::timer_settime(timer.0, 0, &spec, std::ptr::null_mut()) != 0 {
-                tracing::debug!("could not start a thread's preemption timer");
-                return;
-            }
-            TIMER.with(|slot| *slot.borrow_mut() = Some(timer));
+            TIMER.with(|slot| *slot.borrow_mut() = Some(Timer(timer)));
         }
+    }
+
+    /// Arms this thread's timer, if it has one, to fire once `after` from
+    /// now (replacing a shot not yet fired).
+    pub(super) fn arm(after: Duration) {
+        TIMER.with(|slot| {
+            if let Some(timer) = slot.borrow().as_ref() {
+                let spec = libc::itimerspec {
+                    it_interval: timespec(Duration::ZERO),
+                    it_value: timespec(after),
+                };
+                // SAFETY: a live timer of this thread's, a valid spec.
+                unsafe {
+                    libc::timer_settime(timer.0, 0, &spec, std::ptr::null_mut());
+                }
+            }
+        });
     }
 }
 
@@ -298,17 +311,27 @@ mod tests {
 
     #[cfg(target_os = "linux")]
     #[test]
-    fn a_preempted_thread_is_preempted_and_runs_on() {
-        // A thread of busy work under its timer is preempted many times
-        // (every 50 to 1,000 µs) and finishes its work: the handler only
-        // yields.
+    fn a_pinned_thread_is_preempted_after_its_points_and_runs_on() {
+        // Each point arms the timer; a thread that runs on past it is
+        // preempted, and the handler only yields: the work finishes.
         let before = preemption::PREEMPTIONS.load(Ordering::Relaxed);
         let summed = std::thread::spawn(|| {
-            arm_preemption(3);
-            let started = Instant::now();
+            configure_thread(
+                Perturbation {
+                    pin: true,
+                    ..Perturbation::OFF
+                },
+                3,
+            );
+            create_preemption_timer();
             let mut sum = 0_u64;
-            while started.elapsed() < Duration::from_millis(50) {
-                sum = sum.wrapping_add(std::hint::black_box(1));
+            for _ in 0..100 {
+                point(Site::Socket);
+                let started = Instant::now();
+                // 200 µs of work after the point, past its longest delay.
+                while started.elapsed() < Duration::from_micros(200) {
+                    sum = sum.wrapping_add(std::hint::black_box(1));
+                }
             }
             sum
         })
@@ -316,7 +339,7 @@ mod tests {
         .expect("the thread runs");
         assert!(summed > 0);
         let preempted = preemption::PREEMPTIONS.load(Ordering::Relaxed) - before;
-        assert!(preempted >= 10, "{preempted} preemptions in 50 ms");
+        assert!(preempted >= 50, "{preempted} preemptions after 100 points");
     }
 
     #[test]

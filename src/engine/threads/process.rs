@@ -240,7 +240,7 @@ fn configure(recorder: &Recorder, threads: Threads, seed: u64, label: &str) {
     perturb::configure_thread(perturbation, derive(seed, label));
     if perturbation.pin {
         perturb::pin_thread(usize::try_from(derive(seed, "core")).unwrap_or_default() % cores());
-        perturb::arm_preemption(derive(seed, &format!("{label} preemption")));
+        perturb::create_preemption_timer();
     }
 }
 
