@@ -260,14 +260,32 @@ fn stock_servers_pass_on_real_threads(
     at_once: usize,
     perturbation: Perturbation,
 ) {
+    let drain_or_startup = |stem: &str| stem.starts_with("drain") || stem == "startup";
+    stock_servers_pass_scenarios_on_real_threads(
+        servers,
+        drain_or_startup,
+        count,
+        at_once,
+        perturbation,
+    );
+}
+
+/// The stock servers under the shipped scenarios whose stem `chosen`
+/// picks, on real threads, `count` cases each.
+fn stock_servers_pass_scenarios_on_real_threads(
+    servers: &[Service],
+    chosen: impl Fn(&str) -> bool,
+    count: u64,
+    at_once: usize,
+    perturbation: Perturbation,
+) {
     let mut failed = Vec::new();
     for service in servers {
         for (path, text) in BUILTIN_SCENARIOS {
             let stem = Path::new(path)
                 .file_stem()
                 .map(|stem| stem.to_string_lossy());
-            let Some(stem) = stem.filter(|stem| stem.starts_with("drain") || *stem == "startup")
-            else {
+            let Some(stem) = stem.filter(|stem| chosen(stem)) else {
                 continue;
             };
             if !Scenario::applies_to(text, service) {
@@ -343,6 +361,26 @@ fn stock_servers_pass_drain_and_startup_on_real_threads_at_two_thousand_cases() 
         .flatten()
         .unwrap_or(2_000);
     stock_servers_pass_on_real_threads(&stock_servers(), count, 48, Perturbation::default());
+}
+
+/// Every stock server under the shipped probe and restart scenarios (the
+/// kubelet's probes, kills and restarts on real time; a crash is a kill),
+/// 200 cases of each.
+#[test]
+#[ignore = "200 cases a scenario on real threads: run by hand"]
+fn stock_servers_pass_probes_and_restart_on_real_threads() {
+    let count = lifecycle_sim::cases_from_environment()
+        .ok()
+        .flatten()
+        .unwrap_or(200);
+    let probes_or_restart = |stem: &str| stem.starts_with("probes") || stem == "restart";
+    stock_servers_pass_scenarios_on_real_threads(
+        &stock_servers(),
+        probes_or_restart,
+        count,
+        48,
+        Perturbation::default(),
+    );
 }
 
 /// The same, pinned and preempted by the timer (whose signal interrupts

@@ -105,7 +105,9 @@ pub struct Perturbation {
     pub tracing: bool,
     /// Pins every thread of a process to one core, so that preemption, not
     /// parallelism, interleaves them, and preempts a thread a random 2 to
-    /// 60 µs after each perturbation point with a timer signal (`SIGURG`,
+    /// 60 µs after each perturbation point (each socket poll, `preempt`
+    /// point and event the service logs, through the subscriber
+    /// [`tracing`](Self::tracing) describes) with a timer signal (`SIGURG`,
     /// which its handler answers by yielding the core; a call the kernel
     /// does not restart, such as `epoll_wait`, returns `EINTR`). Linux
     /// only; ignored elsewhere. Default: off.

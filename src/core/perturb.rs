@@ -60,7 +60,10 @@ pub(crate) fn configure_thread(perturbation: Perturbation, seed: u64) {
             rng: SmallRng::seed_from_u64(seed),
         });
     });
-    if perturbation.tracing && !perturbation.spin_max.is_zero() {
+    // The subscriber's events are points: where spins are on, and where
+    // pinning's timer is armed (just after a log line, inside the window
+    // it may sit in).
+    if (perturbation.tracing && !perturbation.spin_max.is_zero()) || perturbation.pin {
         // Kept for the thread's life: the thread ends with its runtime.
         std::mem::forget(tracing::subscriber::set_default(Logs::default()));
     }
