@@ -82,7 +82,13 @@ fn attempt(base_seed: u64, perturbation: Perturbation, bound: Duration) -> Attem
         matches!(&failure.run.verdict, Verdict::Violation(violation)
             if violation.invariant == Invariant::DrainDeadline)
     });
-    let found_after = found.into_inner().ok().flatten().filter(|_| hang);
+    // A case that was running when the bound came may still fail after
+    // it: past the bound is not found within it.
+    let found_after = found
+        .into_inner()
+        .ok()
+        .flatten()
+        .filter(|after| hang && *after <= bound);
     Attempt {
         found_after,
         cases: report.cases_run,
