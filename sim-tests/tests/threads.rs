@@ -575,3 +575,30 @@ fn a_failure_on_real_threads_is_shrunk_to_a_schedule_that_still_fails() {
         failure.determinism
     );
 }
+
+#[test]
+fn a_schedule_longer_than_the_wall_time_bound_runs_to_its_end_on_real_threads() {
+    // On real threads a case takes its schedule's length in wall time: the
+    // wall-time bound counts from the schedule's end, or every long
+    // schedule would end inconclusive on a correct server.
+    let mut scenario = fixture(Variant::Fixed, Backend::Threads(Threads::default()));
+    scenario.campaign.setup.limits.wall_time_max = Duration::from_millis(500);
+    let case = Case {
+        seed: 1,
+        schedule: lifecycle_sim::Schedule::parse_lines(&[
+            "0ms start",
+            "100ms request /",
+            "1500ms request /",
+            "1600ms stop",
+        ])
+        .expect("a schedule"),
+    };
+    let run = scenario.campaign.run_case(&case);
+    assert_eq!(
+        run.verdict,
+        Verdict::Pass,
+        "{}\n{}",
+        run.verdict,
+        render_trace(&run.events)
+    );
+}

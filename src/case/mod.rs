@@ -41,7 +41,9 @@ pub struct Limits {
     pub settle_max: Duration,
     /// Simulation ticks a run may take at most. Default: 2,000,000.
     pub ticks_max: u64,
-    /// Wall-clock time a run may take at most. Default: 60 s.
+    /// Wall-clock time a run may take at most. Default: 60 s. On real
+    /// threads, where a case takes its schedule's length in wall time,
+    /// this much beyond the schedule's end and `settle_max`.
     pub wall_time_max: Duration,
     /// How long a client waits for a response, in simulated time. Default: 5 s.
     pub request_timeout: Duration,

@@ -28,7 +28,7 @@ use crate::case::schedule::{Action, Host};
 use crate::case::seed::derive;
 use crate::case::trace::{Current, Event, EventKind, KillReason, Recorder};
 use crate::case::verdict::{Blocked, Bound, MemoryUse, Reads, Run, Verdict, Violation};
-use crate::case::Case;
+use crate::case::{Case, Limits};
 use crate::core::preempt;
 use crate::judge::{Facts, Judge, SLACK_REAL_TIME, SLACK_SIMULATED};
 
@@ -59,7 +59,7 @@ pub(crate) fn run(setup: &Setup, case: &Case) -> Run {
         Backend::Simulated => Recorder::default(),
         Backend::Threads(_) => Recorder::real_time(std::time::Instant::now()),
     };
-    let pulse = Watchdog::watch(&setup.limits, ended.clone());
+    let pulse = Watchdog::watch(&watched_limits(setup, case), ended.clone());
     let job = (
         setup.clone(),
         case.clone(),
@@ -458,6 +458,22 @@ impl<'a, W: Stage> Director<'a, W> {
                 .then_some(Bound::WallTime(self.setup.limits.blocked_max))
         })
     }
+}
+
+/// The limits the watchdog holds a run of `case` to. On real threads a
+/// case takes its schedule's length in wall time: its wall-time bound
+/// counts from the end of that (and of the settling after it, which the
+/// simulated-time bound already ends), or every schedule longer than the
+/// bound would end inconclusive, on a server that did nothing wrong.
+fn watched_limits(setup: &Setup, case: &Case) -> Limits {
+    let mut limits = setup.limits.clone();
+    if setup.backend != Backend::Simulated {
+        limits.wall_time_max = limits
+            .wall_time_max
+            .saturating_add(case.schedule.end())
+            .saturating_add(limits.settle_max);
+    }
+    limits
 }
 
 impl Setup {
