@@ -13,6 +13,27 @@ use lifecycle_sim::{
     Scenario, Service, Verdict, Violation, BUILTIN_SCENARIOS,
 };
 
+/// Whether, after SIGTERM, a client saw its connection reset rather than
+/// answered: the cut a drain that drops its connections makes.
+pub fn reset_after_sigterm(events: &[lifecycle_sim::Event]) -> bool {
+    use lifecycle_sim::{EventKind, Outcome};
+    let Some(sigterm) = events
+        .iter()
+        .position(|event| event.kind == EventKind::Sigterm)
+    else {
+        return false;
+    };
+    events[sigterm..].iter().any(|event| {
+        matches!(
+            event.kind,
+            EventKind::Observed {
+                outcome: Outcome::Reset,
+                ..
+            }
+        )
+    })
+}
+
 /// The repository's `scenarios/` directory.
 pub fn scenarios_directory() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scenarios")

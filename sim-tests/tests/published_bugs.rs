@@ -3,10 +3,8 @@
 //! scenario within a small budget, the oracle having seen the bug itself,
 //! and the release that fixed it must pass the very schedule that found it.
 
-use lifecycle_sim::{
-    check, Case, Determinism, EventKind, Failure, Invariant, Outcome, Service, Verdict,
-};
-use sim_tests::{published, shipped, stock};
+use lifecycle_sim::{check, Case, Determinism, Failure, Invariant, Service, Verdict};
+use sim_tests::{published, reset_after_sigterm, shipped, stock};
 
 /// The shipped scenario's failure against `service`, which must be
 /// `invariant` found within `budget` cases and replay identically.
@@ -49,18 +47,8 @@ fn poem_2_0_1_cutting_requests_when_shutdown_begins_is_found_and_poem_3_passes_t
     // The race happened: a request the server had read was still running at
     // SIGTERM, and its client saw the connection reset, not an answer.
     let events = &failure.run.events;
-    let sigterm = events
-        .iter()
-        .position(|event| event.kind == EventKind::Sigterm)
-        .expect("the stop was sent");
     assert!(
-        events[sigterm..].iter().any(|event| matches!(
-            event.kind,
-            EventKind::Observed {
-                outcome: Outcome::Reset,
-                ..
-            }
-        )),
+        reset_after_sigterm(events),
         "{}",
         lifecycle_sim::render_trace(events)
     );

@@ -12,7 +12,7 @@ use lifecycle_sim::{
     render_trace, Backend, Case, Cases, Determinism, EventKind, Invariant, Milestone, Options,
     Perturbation, Report, Run, Scenario, Service, Threads, Variant, Verdict, BUILTIN_SCENARIOS,
 };
-use sim_tests::{check_then_wait, published, shipped, stock};
+use sim_tests::{check_then_wait, published, reset_after_sigterm, shipped, stock};
 
 /// The fixture's scenario against `variant`, on `backend`.
 fn fixture(variant: Variant, backend: Backend) -> Scenario {
@@ -481,21 +481,7 @@ fn poem_2_0_1_cutting_requests_is_found_on_real_threads_and_poem_3_passes_the_sa
     };
     assert_eq!(violation.invariant, Invariant::RequestCut, "{violation}");
     // The race happened: after SIGTERM a client saw its connection reset.
-    let sigterm = events
-        .iter()
-        .position(|event| event.kind == EventKind::Sigterm)
-        .expect("the stop was sent");
-    assert!(
-        events[sigterm..].iter().any(|event| matches!(
-            event.kind,
-            EventKind::Observed {
-                outcome: lifecycle_sim::Outcome::Reset,
-                ..
-            }
-        )),
-        "{}",
-        render_trace(events)
-    );
+    assert!(reset_after_sigterm(events), "{}", render_trace(events));
     assert!(
         matches!(
             failure.determinism,
