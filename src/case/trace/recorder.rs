@@ -2,7 +2,7 @@
 //! one of this thread for code that cannot hold it.
 
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -49,17 +49,23 @@ pub(crate) fn record_current(host: &str, kind: EventKind) {
     });
 }
 
+/// No connection: the refused-preface slot's empty value (connection
+/// numbers count up from 1).
+const NO_CONNECTION: u64 = u64::MAX;
+
 /// Notes, through the current recorder, that the server of `connection`
 /// read an HTTP/2 connection preface and did not answer it as HTTP/2 (see
 /// [`Recorder::take_refused_http2`]); the first such connection is kept.
 pub(crate) fn refuse_http2_current(connection: u64) {
     CURRENT.with(|current| {
         if let Some(recorder) = current.borrow().as_ref() {
-            let mut refused = recorder
-                .refused_http2
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            refused.get_or_insert(connection);
+            // The first is kept: a later one fails to replace it.
+            let _ = recorder.refused_http2.compare_exchange(
+                NO_CONNECTION,
+                connection,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            );
         }
     });
 }
@@ -72,7 +78,7 @@ pub(crate) fn refuse_http2_current(connection: u64) {
 /// thread recorded (see the director): in a simulation the lock is never
 /// contended while the run goes on. Under the threads backend a process's
 /// threads append too, in the order they take the lock.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Recorder {
     events: Arc<Mutex<Vec<Event>>>,
     /// The instant a real-time run started, under the threads backend:
@@ -86,8 +92,22 @@ pub struct Recorder {
     fence: Option<Arc<AtomicBool>>,
     /// The first connection since the director last looked whose server
     /// refused HTTP/2's preface: shared, not a thread's, because under the
-    /// threads backend the server's streams run on its workers.
-    refused_http2: Arc<Mutex<Option<u64>>>,
+    /// threads backend the server's streams run on its workers. An atomic
+    /// ([`NO_CONNECTION`] for none), not a lock: the director reads it
+    /// every step of the simulation loop.
+    refused_http2: Arc<AtomicU64>,
+}
+
+impl Default for Recorder {
+    /// A recorder for a simulated run, stamped with the simulation's clock.
+    fn default() -> Self {
+        Recorder {
+            events: Arc::default(),
+            started: None,
+            fence: None,
+            refused_http2: Arc::new(AtomicU64::new(NO_CONNECTION)),
+        }
+    }
 }
 
 impl Recorder {
@@ -96,10 +116,8 @@ impl Recorder {
     /// they take its lock.
     pub(crate) fn real_time(started: Instant) -> Recorder {
         Recorder {
-            events: Arc::default(),
             started: Some(started),
-            fence: None,
-            refused_http2: Arc::default(),
+            ..Recorder::default()
         }
     }
 
@@ -161,10 +179,12 @@ impl Recorder {
     /// service that declared HTTP/2 and does not serve it, which no oracle
     /// would judge (its streams all end unread).
     pub(crate) fn take_refused_http2(&self) -> Option<u64> {
-        self.refused_http2
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take()
+        // A load first: nearly every step has nothing to take.
+        if self.refused_http2.load(Ordering::Relaxed) == NO_CONNECTION {
+            return None;
+        }
+        Some(self.refused_http2.swap(NO_CONNECTION, Ordering::Relaxed))
+            .filter(|&connection| connection != NO_CONNECTION)
     }
 
     /// Lends the log to `read`; nothing may be recorded meanwhile.
